@@ -1,0 +1,15 @@
+// Monotonic milliseconds, for deadlines and heartbeats (never wall time).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace upmesh {
+
+inline int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace upmesh

@@ -1,0 +1,70 @@
+#include "shared/command_line.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "shared/log.h"
+
+namespace upmesh {
+
+void ExitWithConfigError(const std::string& program, const std::string& message) {
+  std::fprintf(stderr, "%s: %s\n", program.c_str(), message.c_str());
+  std::exit(2);
+}
+
+po::variables_map ParseCommandLine(int argc, char** argv, const ProgramInfo& info,
+                                   const po::options_description& specific, MeshConfig* config) {
+  po::options_description common("Common options");
+  common.add_options()
+      ("help,h", "print this help and exit")
+      ("version", "print the version and exit")
+      ("config,c", po::value<std::string>()->value_name("FILE"),
+       "JSON config file for the whole mesh (see docs/configuration.md); flags override it")
+      ("log-level", po::value<std::string>()->value_name("LEVEL"),
+       "error, warn, info or debug (default: the file's logLevel, else info)");
+  po::options_description all;
+  all.add(specific).add(common);
+
+  po::variables_map flags;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).run(), flags);
+    po::notify(flags);
+  } catch (const po::error& e) {
+    ExitWithConfigError(info.name, std::string(e.what()) + " (see --help)");
+  }
+  if (flags.count("help")) {
+    std::cout << info.name << " - " << info.summary << "\n\nUsage: " << info.name << " [options]\n\n"
+              << all << "\n";
+    if (!info.details.empty()) std::cout << info.details << "\n";
+    std::exit(0);
+  }
+  if (flags.count("version")) {
+    std::cout << info.name << " " << UPMESH_VERSION << "\n";
+    std::exit(0);
+  }
+  if (flags.count("config")) {
+    Status status = LoadConfigFile(flags["config"].as<std::string>(), config);
+    if (!status.ok()) ExitWithConfigError(info.name, status.message());
+  }
+  std::string level_text = flags.count("log-level") ? flags["log-level"].as<std::string>() : config->log_level;
+  LogLevel level;
+  if (!ParseLogLevel(level_text, &level)) {
+    ExitWithConfigError(info.name, "--log-level: must be one of error, warn, info, debug, got \"" + level_text + "\"");
+  }
+  SetLogLevel(level);
+  SetLogProcessName(info.name);
+  return flags;
+}
+
+int64_t FlagInt(const po::variables_map& flags, const std::string& name, int64_t min, int64_t max,
+                const std::string& program) {
+  int64_t value = flags[name].as<int64_t>();
+  if (value < min || value > max) {
+    ExitWithConfigError(program, "--" + name + ": must be in " + std::to_string(min) + ".." +
+                                     std::to_string(max) + ", got " + std::to_string(value));
+  }
+  return value;
+}
+
+}  // namespace upmesh

@@ -1,0 +1,96 @@
+// The mesh configuration: one JSON file can configure every process.
+//
+//   {
+//     "proxy":         {"port": 8080, "address": "0.0.0.0"},      // frontend's client port
+//     "configService": {"port": 9090},                            // router's REST API
+//     "cluster":       {"version": 1, "servers": [{"ip": "127.0.0.1", "port": 8001}]},
+//     "frontend":      {"routerEndpoint": "tcp://127.0.0.1:5550", ...limits},
+//     "router":        {"frontendBind": "tcp://*:5550", "workerBind": "tcp://*:5551", ...},
+//     "worker":        {"routerEndpoint": "tcp://127.0.0.1:5551", ...},
+//     "logLevel":      "info"
+//   }
+//
+// Every key is optional and has a default; docs/configuration.md lists them
+// all. Unknown keys are errors (a typo must not silently fall back to a
+// default), and every error names the key: "proxy.port: must be an integer
+// in 1..65535".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "shared/status.h"
+
+namespace upmesh {
+
+struct ServerAddress {
+  std::string host;  // an IP literal or a hostname (resolved by the worker)
+  uint16_t port = 0;
+};
+
+struct ClusterConfig {
+  std::string version = "0";
+  std::string uuid;  // empty: assigned when registered
+  std::vector<ServerAddress> servers;
+};
+
+struct FrontendConfig {
+  std::string address = "0.0.0.0";  // proxy.address
+  uint16_t port = 8080;              // proxy.port
+  std::string router_endpoint = "tcp://127.0.0.1:5550";
+  size_t max_header_bytes = 16 * 1024;     // whole header section -> 431
+  size_t max_target_bytes = 8 * 1024;      // request target -> 414
+  size_t max_body_bytes = 16 * 1024 * 1024;  // de-chunked body -> 413
+  int header_timeout_ms = 10000;  // first byte to end of headers -> 408
+  int body_timeout_ms = 60000;    // end of headers to end of body -> 408
+  int reply_timeout_ms = 60000;   // request sent to router until reply -> 504
+  int idle_timeout_ms = 60000;    // keep-alive connection with nothing to do
+  int max_pipelined = 32;         // requests in flight per connection
+  int drain_timeout_ms = 10000;   // on SIGTERM, how long in-flight work may take
+};
+
+struct RouterConfig {
+  std::string frontend_bind = "tcp://*:5550";
+  std::string worker_bind = "tcp://*:5551";
+  uint16_t config_port = 9090;  // configService.port
+  int heartbeat_ms = 500;
+  int heartbeat_liveness = 3;  // missed heartbeats before a worker is dropped
+  size_t max_queued = 10000;   // requests waiting for a worker with capacity
+  int queue_timeout_ms = 10000;  // waiting longer than this -> 503
+  int drain_timeout_ms = 10000;
+};
+
+struct WorkerConfig {
+  std::string router_endpoint = "tcp://127.0.0.1:5551";
+  int capacity = 256;  // requests in flight at once
+  int connect_timeout_ms = 2000;    // -> 502
+  int response_timeout_ms = 30000;  // request written until response complete -> 504
+  size_t max_response_bytes = 64 * 1024 * 1024;  // -> 502
+  int max_connections_per_server = 128;
+  int idle_connection_timeout_ms = 30000;  // pooled keep-alive connection unused
+  int heartbeat_ms = 500;
+  int heartbeat_liveness = 3;
+  int drain_timeout_ms = 10000;
+};
+
+struct MeshConfig {
+  FrontendConfig frontend;
+  RouterConfig router;
+  WorkerConfig worker;
+  ClusterConfig cluster;  // the initial cluster version
+  bool has_cluster = false;
+  std::string log_level = "info";
+};
+
+// Reads and validates a config file into *config (whose fields keep their
+// defaults for absent keys). Errors name the file and the key.
+Status LoadConfigFile(const std::string& path, MeshConfig* config);
+
+// Same, from JSON text already in memory (`origin` names it in errors).
+Status ParseConfig(const std::string& text, const std::string& origin, MeshConfig* config);
+
+// Parses "host:port" (e.g. "127.0.0.1:8001", "backend-v1:80", "[::1]:8001").
+Status ParseServerAddress(const std::string& text, ServerAddress* server);
+
+}  // namespace upmesh

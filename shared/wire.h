@@ -1,0 +1,75 @@
+// The upmesh wire protocol between frontend, router and worker (ZeroMQ
+// multipart messages). docs/protocol.md is the prose version of this file.
+//
+// Every message starts with the signature frame "UPM1" and a command frame.
+// A peer that sees another signature drops the message and logs it, so a
+// mis-wired endpoint (or an old version) is noticed rather than misparsed.
+//
+// Frontend (DEALER) -> router (ROUTER, frontend side):
+//   REQ   [UPM1][REQ][request-id][request-meta][head][body]
+// Router -> worker (ROUTER, worker side; the router inserts the frontend id):
+//   REQ   [UPM1][REQ][frontend-id][request-id][request-meta][head][body]
+//   HB    [UPM1][HB]                       router heartbeat (Paranoid Pirate)
+// Worker (DEALER) -> router:
+//   READY [UPM1][READY][capacity]          sent on (re)connect
+//   HB    [UPM1][HB][capacity]             every heartbeat interval
+//   REP   [UPM1][REP][frontend-id][request-id][reply-meta][head][body]
+//   BYE   [UPM1][BYE]                      draining: send me no new requests
+// Router -> frontend (the router strips the frontend id):
+//   REP   [UPM1][REP][request-id][reply-meta][head][body]
+//
+// request-id: 8 opaque bytes chosen by the frontend, unique per frontend.
+// capacity: decimal ASCII, the most requests the worker takes at once.
+// head: a request line or status line plus header lines, each ending in CRLF,
+//   WITHOUT the blank line that ends the header section. The receiver appends
+//   its own hop-by-hop fields (Host for a backend, Connection for a client)
+//   and then the blank line. Framing fields (Content-Length) are already in
+//   the head and describe `body` exactly: the body is always whole and
+//   de-chunked.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace upmesh::wire {
+
+constexpr std::string_view kSignature = "UPM1";
+
+constexpr std::string_view kRequest = "REQ";
+constexpr std::string_view kReply = "REP";
+constexpr std::string_view kReady = "READY";
+constexpr std::string_view kHeartbeat = "HB";
+constexpr std::string_view kBye = "BYE";
+
+constexpr size_t kRequestIdSize = 8;
+
+// request-meta: 4 bytes. Byte 0 is the meta format version (1), byte 1 the
+// flags below, bytes 2-3 reserved (zero).
+struct RequestMeta {
+  enum Flag : uint8_t {
+    kIdempotent = 1 << 0,   // method is idempotent: safe to retry elsewhere
+    kHeadMethod = 1 << 1,   // HEAD: the response has no body
+    kHasHost = 1 << 2,      // head carries a Host field (HTTP/1.0 may not)
+  };
+  uint8_t flags = 0;
+
+  std::string Encode() const;
+  // Returns false if `bytes` is not a request-meta frame.
+  static bool Decode(std::string_view bytes, RequestMeta* meta);
+};
+
+// reply-meta: 4 bytes. Bytes 0-1 the status code (big endian), byte 2 the
+// flags below, byte 3 reserved.
+struct ReplyMeta {
+  enum Flag : uint8_t {
+    kGenerated = 1 << 0,  // made by upmesh itself (502, 503, 504), not a backend
+  };
+  uint16_t status = 0;
+  uint8_t flags = 0;
+
+  std::string Encode() const;
+  static bool Decode(std::string_view bytes, ReplyMeta* meta);
+};
+
+}  // namespace upmesh::wire
