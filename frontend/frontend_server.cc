@@ -1,0 +1,467 @@
+#include "frontend/frontend_server.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <vector>
+
+#include "shared/clock.h"
+#include "shared/http_fields.h"
+#include "shared/log.h"
+#include "shared/shutdown_signal.h"
+#include "shared/wire.h"
+
+namespace upmesh::frontend {
+namespace {
+
+constexpr int kSweepIntervalMs = 100;
+constexpr int kOutboxRetryMs = 2;
+constexpr int kBatch = 256;  // messages read per socket per wakeup, so neither side starves
+// Input buffered while a connection's pipeline is full; past this the client
+// is sending faster than we answer and the connection is closed.
+constexpr size_t kMaxUnparsedBytes = 4 * 1024 * 1024;
+// Lingering close: time for the last response to leave before the close,
+// plus 100 ms per MiB still queued (see the class comment).
+constexpr int64_t kLingerMs = 500;
+
+std::string EncodeRequestId(uint64_t id) {
+  std::string bytes(wire::kRequestIdSize, '\0');
+  std::memcpy(&bytes[0], &id, sizeof id);
+  return bytes;
+}
+
+bool DecodeRequestId(const zmq::message_t& frame, uint64_t* id) {
+  if (frame.size() != wire::kRequestIdSize) return false;
+  std::memcpy(id, frame.data(), sizeof *id);
+  return true;
+}
+
+std::string_view View(const zmq::message_t& message) {
+  return std::string_view(static_cast<const char*>(message.data()), message.size());
+}
+
+std::string BindEndpoint(const FrontendConfig& config) {
+  bool ipv6 = config.address.find(':') != std::string::npos;
+  return "tcp://" + (ipv6 ? "[" + config.address + "]" : config.address) + ":" + std::to_string(config.port);
+}
+
+}  // namespace
+
+FrontendServer::FrontendServer(const FrontendConfig& config)
+    : config_(config),
+      context_(1),
+      clients_(context_, zmq::socket_type::stream),
+      router_(context_, zmq::socket_type::dealer) {
+  limits_.max_header_bytes = config.max_header_bytes;
+  limits_.max_target_bytes = config.max_target_bytes;
+  limits_.max_body_bytes = config.max_body_bytes;
+}
+
+Status FrontendServer::Start() {
+  char host[256] = "frontend";
+  gethostname(host, sizeof host - 1);
+  std::string identity = std::string("frontend-") + host + "-" + std::to_string(getpid());
+  // The router replies to this id; a fixed id keeps replies routable across reconnects.
+  router_.set(zmq::sockopt::routing_id, identity);
+  // No router connected: fail the send at once (503) instead of queueing blind.
+  router_.set(zmq::sockopt::immediate, 1);
+  router_.set(zmq::sockopt::sndhwm, 100000);
+  router_.set(zmq::sockopt::rcvhwm, 100000);
+  router_.set(zmq::sockopt::linger, 1000);
+  router_.set(zmq::sockopt::reconnect_ivl, 100);
+  router_.set(zmq::sockopt::reconnect_ivl_max, 1000);
+  try {
+    router_.connect(config_.router_endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status::InvalidArgument("frontend.routerEndpoint \"" + config_.router_endpoint + "\": " + e.what());
+  }
+
+  std::string endpoint = BindEndpoint(config_);
+  if (config_.address.find(':') != std::string::npos) clients_.set(zmq::sockopt::ipv6, 1);
+  clients_.set(zmq::sockopt::sndhwm, 1000);  // per client; beyond it sends return EAGAIN -> outbox
+  clients_.set(zmq::sockopt::rcvhwm, 1000);
+  clients_.set(zmq::sockopt::linger, 2000);
+  clients_.set(zmq::sockopt::backlog, 1024);
+  try {
+    clients_.bind(endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status::IoError("cannot listen on " + endpoint + ": " + e.what());
+  }
+  LOG_INFO("listening on %s, router %s", endpoint.c_str(), config_.router_endpoint.c_str());
+  return Status::Ok();
+}
+
+void FrontendServer::Run() {
+  int64_t next_sweep = NowMs() + kSweepIntervalMs;
+  for (;;) {
+    int signals = ShutdownRequests();
+    if (signals > 0 && !draining_) BeginDrain();
+    if (signals > 1) {
+      LOG_WARN("second signal: exiting without waiting for %zu request(s)", pending_.size());
+      break;
+    }
+    if (draining_ && (Drained() || NowMs() >= drain_deadline_ms_)) {
+      if (!Drained()) LOG_WARN("drain timeout: %zu request(s) unanswered", pending_.size());
+      break;
+    }
+
+    zmq::pollitem_t items[] = {{clients_.handle(), 0, ZMQ_POLLIN, 0}, {router_.handle(), 0, ZMQ_POLLIN, 0}};
+    int64_t timeout = blocked_.empty() ? std::max<int64_t>(0, next_sweep - NowMs()) : kOutboxRetryMs;
+    int ready = zmq_poll(items, 2, static_cast<long>(timeout));
+    if (ready < 0 && zmq_errno() != EINTR) {
+      LOG_ERROR("zmq_poll: %s", zmq_strerror(zmq_errno()));
+      break;
+    }
+    if (ready > 0) {
+      if (items[0].revents & ZMQ_POLLIN) ReadClients();
+      if (items[1].revents & ZMQ_POLLIN) ReadRouter();
+    }
+    if (!blocked_.empty()) RetryOutboxes();
+    int64_t now = NowMs();
+    if (now >= next_sweep) {
+      Sweep(now);
+      next_sweep = now + kSweepIntervalMs;
+    }
+  }
+  LOG_INFO("stopped");
+}
+
+void FrontendServer::ReadClients() {
+  for (int i = 0; i < kBatch; ++i) {
+    zmq::message_t id;
+    if (!clients_.recv(id, zmq::recv_flags::dontwait)) return;
+    zmq::message_t data;
+    (void)clients_.recv(data);  // a STREAM message is always [id][data]
+    std::string routing_id(static_cast<const char*>(id.data()), id.size());
+    auto it = connections_.find(routing_id);
+    if (data.size() == 0) {
+      // Empty data: a connect notification for a new id, a hang-up for a known one.
+      if (it == connections_.end()) {
+        OnClientConnected(routing_id, data);
+      } else {
+        ForgetConnection(routing_id);
+      }
+      continue;
+    }
+    if (it == connections_.end()) continue;  // data racing a close we asked for
+    OnClientData(*it->second, static_cast<const char*>(data.data()), data.size());
+  }
+}
+
+void FrontendServer::OnClientConnected(const std::string& routing_id, zmq::message_t& notification) {
+  if (draining_) {
+    zmq::message_t empty;
+    zmq::message_t id(routing_id.data(), routing_id.size());
+    (void)clients_.send(id, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    (void)clients_.send(empty, zmq::send_flags::dontwait);
+    return;
+  }
+  auto connection = std::make_unique<ClientConnection>(limits_);
+  connection->routing_id = routing_id;
+  const char* peer = zmq_msg_gets(notification.handle(), "Peer-Address");
+  connection->client_ip = peer ? peer : "unknown";
+  connection->last_activity_ms = NowMs();
+  connections_.emplace(routing_id, std::move(connection));
+}
+
+void FrontendServer::ForgetConnection(const std::string& routing_id) {
+  auto it = connections_.find(routing_id);
+  if (it == connections_.end()) return;
+  // Replies still on their way for this connection will find no pending entry and be dropped.
+  for (const ResponseSlot& slot : it->second->slots) pending_.erase(slot.request_id);
+  blocked_.erase(routing_id);
+  connections_.erase(it);
+}
+
+void FrontendServer::OnClientData(ClientConnection& connection, const char* data, size_t len) {
+  if (connection.reading_stopped) return;  // refused or closing: the rest is discarded
+  connection.last_activity_ms = NowMs();
+  if (connection.unparsed.empty()) {
+    size_t consumed = FeedRequests(connection, data, len);
+    if (!connection.reading_stopped) connection.unparsed.assign(data + consumed, len - consumed);
+  } else {
+    connection.unparsed.append(data, len);
+  }
+  if (connection.unparsed.size() > kMaxUnparsedBytes) {
+    LOG_WARN("client %s: %zu bytes waiting behind a full pipeline; closing", connection.client_ip.c_str(),
+             connection.unparsed.size());
+    connection.unparsed.clear();
+    connection.reading_stopped = true;
+    if (connection.slots.empty()) StartClosing(connection, 0);
+    else connection.slots.back().close_after = true;
+  }
+  Pump(connection);
+}
+
+void FrontendServer::Pump(ClientConnection& connection) {
+  do {
+    if (!connection.unparsed.empty() && !connection.reading_stopped) {
+      size_t consumed = FeedRequests(connection, connection.unparsed.data(), connection.unparsed.size());
+      connection.unparsed.erase(0, consumed);
+    }
+  } while (FlushReadySlots(connection));
+}
+
+size_t FrontendServer::FeedRequests(ClientConnection& connection, const char* data, size_t len) {
+  size_t offset = 0;
+  RequestAssembler& assembler = connection.assembler;
+  while (offset < len && !connection.reading_stopped &&
+         connection.slots.size() < static_cast<size_t>(config_.max_pipelined)) {
+    offset += assembler.Feed(data + offset, len - offset);
+    int64_t now = NowMs();
+    if (assembler.in_progress() && connection.message_start_ms == 0) connection.message_start_ms = now;
+    if (assembler.reading_body() && connection.body_start_ms == 0) connection.body_start_ms = now;
+    if (assembler.failed()) {
+      LOG_INFO("client %s: %d %s", connection.client_ip.c_str(), assembler.error_status(),
+               assembler.error_detail().c_str());
+      RespondLocally(connection, assembler.error_status(), assembler.error_detail(), /*close_after=*/true);
+      return len;
+    }
+    if (assembler.TakeContinueRequest() && connection.slots.empty()) {
+      // Only when no earlier response is owed: interim responses must not jump the queue.
+      SendToClient(connection, zmq::message_t(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")));
+    }
+    if (assembler.request_ready()) {
+      connection.message_start_ms = 0;
+      connection.body_start_ms = 0;
+      Dispatch(connection, assembler.TakeRequest());
+    }
+  }
+  return offset;
+}
+
+void FrontendServer::Dispatch(ClientConnection& connection, Request request) {
+  ResponseSlot slot;
+  slot.request_id = next_request_id_++;
+  slot.http10 = request.version_minor == 0;
+  slot.is_head = request.is_head;
+  slot.close_after = !request.keep_alive || draining_;
+  slot.sent_at_ms = NowMs();
+  if (slot.close_after) connection.reading_stopped = true;  // nothing after this request will be answered
+  bool sent = SendToRouter(slot.request_id, request, connection.client_ip);
+  if (sent) pending_.emplace(slot.request_id, &connection);
+  connection.slots.push_back(std::move(slot));
+  if (!sent) {
+    ResponseSlot& failed = connection.slots.back();
+    http::SimpleResponse response = http::MakeSimpleResponse(503, "no router reachable");
+    failed.head = std::move(response.head);
+    failed.body = zmq::message_t(response.body.data(), response.body.size());
+    failed.ready = true;
+  }
+}
+
+bool FrontendServer::SendToRouter(uint64_t request_id, const Request& request, const std::string& client_ip) {
+  wire::RequestMeta meta;
+  if (request.idempotent) meta.flags |= wire::RequestMeta::kIdempotent;
+  if (request.is_head) meta.flags |= wire::RequestMeta::kHeadMethod;
+  if (http::FindField(request.fields, "host")) meta.flags |= wire::RequestMeta::kHasHost;
+  std::string head = BuildUpstreamHead(request, client_ip);
+  std::string id = EncodeRequestId(request_id);
+  std::string meta_bytes = meta.Encode();
+  auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+  // With ZMQ_IMMEDIATE the first frame fails with EAGAIN when no router is
+  // connected; once it is accepted the remaining frames always are.
+  if (!router_.send(zmq::buffer(wire::kSignature), more)) return false;
+  (void)router_.send(zmq::buffer(wire::kRequest), more);
+  (void)router_.send(zmq::buffer(id), more);
+  (void)router_.send(zmq::buffer(meta_bytes), more);
+  (void)router_.send(zmq::message_t(head.data(), head.size()), more);
+  (void)router_.send(zmq::message_t(request.body.data(), request.body.size()), zmq::send_flags::dontwait);
+  return true;
+}
+
+void FrontendServer::RespondLocally(ClientConnection& connection, int status, const std::string& detail,
+                                    bool close_after) {
+  ResponseSlot slot;
+  slot.request_id = next_request_id_++;
+  http::SimpleResponse response = http::MakeSimpleResponse(status, detail);
+  slot.head = std::move(response.head);
+  slot.body = zmq::message_t(response.body.data(), response.body.size());
+  slot.ready = true;
+  slot.close_after = close_after;
+  if (close_after) {
+    connection.reading_stopped = true;
+    connection.unparsed.clear();
+  }
+  connection.slots.push_back(std::move(slot));
+}
+
+void FrontendServer::ReadRouter() {
+  for (int i = 0; i < kBatch; ++i) {
+    std::array<zmq::message_t, 6> frames;
+    size_t count = 0;
+    bool more = true;
+    while (more) {
+      zmq::message_t frame;
+      auto flags = count == 0 ? zmq::recv_flags::dontwait : zmq::recv_flags::none;
+      if (!router_.recv(frame, flags)) return;
+      more = frame.more();
+      if (count < frames.size()) frames[count] = std::move(frame);
+      ++count;
+    }
+    uint64_t request_id;
+    if (count != 6 || View(frames[0]) != wire::kSignature || View(frames[1]) != wire::kReply ||
+        !DecodeRequestId(frames[2], &request_id)) {
+      LOG_WARN("dropping a malformed message from the router (%zu frames)", count);
+      continue;
+    }
+    OnReply(request_id, std::string(View(frames[3])), frames[4], frames[5]);
+  }
+}
+
+void FrontendServer::OnReply(uint64_t request_id, const std::string& meta, zmq::message_t& head,
+                             zmq::message_t& body) {
+  auto it = pending_.find(request_id);
+  if (it == pending_.end()) return;  // client gone or already answered 504
+  ClientConnection& connection = *it->second;
+  pending_.erase(it);
+  wire::ReplyMeta reply_meta;
+  if (!wire::ReplyMeta::Decode(meta, &reply_meta)) LOG_WARN("reply with malformed meta frame");
+  for (ResponseSlot& slot : connection.slots) {
+    if (slot.request_id != request_id) continue;
+    slot.head.assign(static_cast<const char*>(head.data()), head.size());
+    slot.body = std::move(body);
+    slot.ready = true;
+    break;
+  }
+  Pump(connection);
+}
+
+bool FrontendServer::FlushReadySlots(ClientConnection& connection) {
+  bool progressed = false;
+  while (!connection.slots.empty() && connection.slots.front().ready) {
+    ResponseSlot& slot = connection.slots.front();
+    std::string head = std::move(slot.head);
+    if (slot.close_after) {
+      head.append("Connection: close\r\n");
+    } else if (slot.http10) {
+      head.append("Connection: keep-alive\r\n");
+    }
+    head.append("\r\n");
+    size_t bytes = head.size();
+    SendToClient(connection, zmq::message_t(head.data(), head.size()));
+    if (slot.body.size() > 0 && !slot.is_head) {
+      bytes += slot.body.size();
+      SendToClient(connection, std::move(slot.body));
+    }
+    bool close_after = slot.close_after;
+    connection.slots.pop_front();
+    connection.last_activity_ms = NowMs();
+    progressed = true;
+    if (close_after) {
+      StartClosing(connection, bytes);
+      for (const ResponseSlot& dropped : connection.slots) pending_.erase(dropped.request_id);
+      connection.slots.clear();
+      return false;
+    }
+  }
+  if (draining_ && connection.slots.empty() && !connection.close_at_ms) StartClosing(connection, 0);
+  return progressed;
+}
+
+bool FrontendServer::TrySend(const std::string& routing_id, zmq::message_t& message) {
+  try {
+    if (!clients_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      return false;  // this client's pipe is full
+    }
+    (void)clients_.send(message, zmq::send_flags::dontwait);
+  } catch (const zmq::error_t&) {
+    // EHOSTUNREACH: the client is gone; its hang-up notification is on its way.
+  }
+  return true;
+}
+
+void FrontendServer::SendToClient(ClientConnection& connection, zmq::message_t message) {
+  if (connection.outbox.empty() && TrySend(connection.routing_id, message)) return;
+  connection.outbox.push_back(std::move(message));
+  blocked_.insert(connection.routing_id);
+}
+
+void FrontendServer::RetryOutboxes() {
+  for (auto it = blocked_.begin(); it != blocked_.end();) {
+    auto found = connections_.find(*it);
+    if (found == connections_.end()) {
+      it = blocked_.erase(it);
+      continue;
+    }
+    ClientConnection& connection = *found->second;
+    while (!connection.outbox.empty() && TrySend(connection.routing_id, connection.outbox.front())) {
+      connection.outbox.pop_front();
+    }
+    it = connection.outbox.empty() ? blocked_.erase(it) : std::next(it);
+  }
+}
+
+void FrontendServer::StartClosing(ClientConnection& connection, size_t bytes_just_sent) {
+  connection.reading_stopped = true;
+  connection.unparsed.clear();
+  int64_t linger = kLingerMs + static_cast<int64_t>(bytes_just_sent / (10 * 1024 * 1024)) * 1000;
+  connection.close_at_ms = NowMs() + linger;
+}
+
+void FrontendServer::CloseNow(const std::string& routing_id) {
+  zmq::message_t empty;
+  TrySend(routing_id, empty);
+  ForgetConnection(routing_id);
+}
+
+void FrontendServer::Sweep(int64_t now) {
+  std::vector<std::string> to_close;
+  for (auto& [routing_id, connection_ptr] : connections_) {
+    ClientConnection& connection = *connection_ptr;
+    if (connection.close_at_ms) {
+      if (now >= connection.close_at_ms && connection.outbox.empty()) to_close.push_back(routing_id);
+      continue;
+    }
+    for (ResponseSlot& slot : connection.slots) {
+      if (!slot.ready && now - slot.sent_at_ms > config_.reply_timeout_ms) {
+        pending_.erase(slot.request_id);
+        http::SimpleResponse response = http::MakeSimpleResponse(504, "no reply from the mesh in time");
+        slot.head = std::move(response.head);
+        slot.body = zmq::message_t(response.body.data(), response.body.size());
+        slot.ready = true;
+      }
+    }
+    RequestAssembler& assembler = connection.assembler;
+    if (!connection.reading_stopped && assembler.in_progress() && connection.message_start_ms) {
+      bool late_head = !assembler.reading_body() && now - connection.message_start_ms > config_.header_timeout_ms;
+      bool late_body = assembler.reading_body() && now - connection.body_start_ms > config_.body_timeout_ms;
+      if (late_head || late_body) {
+        RespondLocally(connection, 408, late_head ? "header section not received in time" : "body not received in time",
+                       /*close_after=*/true);
+      }
+    } else if (connection.slots.empty() && !assembler.in_progress() &&
+               now - connection.last_activity_ms > config_.idle_timeout_ms) {
+      to_close.push_back(routing_id);  // idle keep-alive connection
+      continue;
+    }
+    Pump(connection);
+  }
+  for (const std::string& routing_id : to_close) CloseNow(routing_id);
+}
+
+void FrontendServer::BeginDrain() {
+  draining_ = true;
+  drain_deadline_ms_ = NowMs() + config_.drain_timeout_ms;
+  LOG_INFO("draining: %zu connection(s), %zu request(s) in flight", connections_.size(), pending_.size());
+  for (auto& [routing_id, connection] : connections_) {
+    connection->reading_stopped = true;
+    connection->unparsed.clear();
+    if (connection->slots.empty()) {
+      if (!connection->close_at_ms) StartClosing(*connection, 0);
+    } else {
+      connection->slots.back().close_after = true;
+    }
+  }
+}
+
+bool FrontendServer::Drained() const {
+  for (const auto& [routing_id, connection] : connections_) {
+    if (!connection->slots.empty() || !connection->outbox.empty()) return false;
+  }
+  return true;
+}
+
+}  // namespace upmesh::frontend

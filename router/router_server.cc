@@ -1,0 +1,350 @@
+#include "router/router_server.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <vector>
+
+#include "shared/clock.h"
+#include "shared/http_fields.h"
+#include "shared/log.h"
+#include "shared/shutdown_signal.h"
+#include "shared/wire.h"
+
+namespace upmesh::router {
+namespace {
+
+constexpr int kBatch = 256;
+// A request a worker never answers is forgotten after this long, so a stuck
+// worker's capacity comes back; frontends have long since answered 504.
+constexpr int64_t kForgetAfterMs = 10 * 60 * 1000;
+
+std::string_view View(const zmq::message_t& message) {
+  return std::string_view(static_cast<const char*>(message.data()), message.size());
+}
+
+// Reads one multipart message; false if none is waiting.
+bool ReceiveAll(zmq::socket_t& socket, std::vector<zmq::message_t>* frames) {
+  frames->clear();
+  zmq::message_t frame;
+  if (!socket.recv(frame, zmq::recv_flags::dontwait)) return false;
+  bool more = frame.more();
+  frames->push_back(std::move(frame));
+  while (more) {
+    zmq::message_t next;
+    (void)socket.recv(next);
+    more = next.more();
+    frames->push_back(std::move(next));
+  }
+  return true;
+}
+
+int ParseCapacity(const zmq::message_t& frame) {
+  std::string text(View(frame));
+  char* end = nullptr;
+  long value = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || value < 1 || value > 1000000) return -1;
+  return static_cast<int>(value);
+}
+
+}  // namespace
+
+RouterServer::RouterServer(const RouterConfig& config)
+    : config_(config),
+      context_(1),
+      frontends_(context_, zmq::socket_type::router),
+      workers_(context_, zmq::socket_type::router),
+      registry_(static_cast<int64_t>(config.heartbeat_ms) * config.heartbeat_liveness) {}
+
+Status RouterServer::Start() {
+  for (zmq::socket_t* socket : {&frontends_, &workers_}) {
+    socket->set(zmq::sockopt::router_mandatory, 1);
+    socket->set(zmq::sockopt::sndhwm, 100000);
+    socket->set(zmq::sockopt::rcvhwm, 100000);
+    socket->set(zmq::sockopt::linger, 1000);
+  }
+  // A worker reconnecting with the same id replaces its stale connection.
+  workers_.set(zmq::sockopt::router_handover, 1);
+  frontends_.set(zmq::sockopt::router_handover, 1);
+  try {
+    frontends_.bind(config_.frontend_bind);
+  } catch (const zmq::error_t& e) {
+    return Status::IoError("cannot bind router.frontendBind " + config_.frontend_bind + ": " + e.what());
+  }
+  try {
+    workers_.bind(config_.worker_bind);
+  } catch (const zmq::error_t& e) {
+    return Status::IoError("cannot bind router.workerBind " + config_.worker_bind + ": " + e.what());
+  }
+  LOG_INFO("frontends on %s, workers on %s", config_.frontend_bind.c_str(), config_.worker_bind.c_str());
+  return Status::Ok();
+}
+
+void RouterServer::Run() {
+  int64_t next_heartbeat = NowMs();
+  for (;;) {
+    int signals = ShutdownRequests();
+    if (signals > 0 && !draining_) {
+      draining_ = true;
+      drain_deadline_ms_ = NowMs() + config_.drain_timeout_ms;
+      LOG_INFO("draining: %zu request(s) in flight", held_.size());
+    }
+    if (signals > 1 || (draining_ && (held_.empty() || NowMs() >= drain_deadline_ms_))) {
+      if (!held_.empty()) LOG_WARN("exiting with %zu request(s) unanswered", held_.size());
+      break;
+    }
+    zmq::pollitem_t items[] = {{frontends_.handle(), 0, ZMQ_POLLIN, 0}, {workers_.handle(), 0, ZMQ_POLLIN, 0}};
+    int64_t timeout = std::max<int64_t>(0, next_heartbeat - NowMs());
+    int ready = zmq_poll(items, 2, static_cast<long>(timeout));
+    if (ready < 0 && zmq_errno() != EINTR) {
+      LOG_ERROR("zmq_poll: %s", zmq_strerror(zmq_errno()));
+      break;
+    }
+    // Workers first: replies free capacity for the requests that follow.
+    if (ready > 0 && (items[1].revents & ZMQ_POLLIN)) ReadWorkers();
+    if (ready > 0 && (items[0].revents & ZMQ_POLLIN)) ReadFrontends();
+    int64_t now = NowMs();
+    if (now >= next_heartbeat) {
+      SendHeartbeats();
+      Sweep(now);
+      next_heartbeat = now + config_.heartbeat_ms;
+    }
+  }
+  LOG_INFO("stopped");
+}
+
+void RouterServer::ReadFrontends() {
+  std::vector<zmq::message_t> frames;
+  for (int i = 0; i < kBatch && ReceiveAll(frontends_, &frames); ++i) {
+    // [frontend-id][UPM1][REQ][request-id][meta][head][body]
+    if (frames.size() != 7 || View(frames[1]) != wire::kSignature || View(frames[2]) != wire::kRequest ||
+        frames[3].size() != wire::kRequestIdSize) {
+      LOG_WARN("dropping a malformed message from a frontend (%zu frames)", frames.size());
+      continue;
+    }
+    std::string key = std::string(View(frames[0])) + std::string(View(frames[3]));
+    HeldRequest request;
+    wire::RequestMeta meta;
+    request.idempotent = wire::RequestMeta::Decode(View(frames[4]), &meta) &&
+                         (meta.flags & wire::RequestMeta::kIdempotent);
+    request.received_at_ms = NowMs();
+    request.frames[0] = std::move(frames[0]);
+    for (int f = 1; f < 5; ++f) request.frames[f] = std::move(frames[f + 2]);
+    auto [it, inserted] = held_.emplace(key, std::move(request));
+    if (!inserted) continue;  // a duplicate id: the first one is already being served
+    if (draining_) {
+      ReplyLocally(key, 503, "router shutting down");
+    } else if (!queue_.empty() || !TryDispatch(key)) {
+      if (queue_.size() >= config_.max_queued) {
+        ReplyLocally(key, 503, "all workers busy");
+      } else {
+        queue_.push_back(key);
+      }
+    }
+  }
+}
+
+bool RouterServer::TryDispatch(const std::string& key) {
+  HeldRequest& request = held_.at(key);
+  for (;;) {
+    WorkerState* worker = registry_.PickForRequest();
+    if (!worker) return false;
+    auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+    try {
+      // Copies share the buffers: the held frames stay for a possible retry.
+      if (!workers_.send(zmq::buffer(worker->id), more)) {
+        // Its pipe is full (far past its capacity): treat as busy for now.
+        return false;
+      }
+      (void)workers_.send(zmq::buffer(wire::kSignature), more);
+      (void)workers_.send(zmq::buffer(wire::kRequest), more);
+      for (int f = 0; f < 5; ++f) {
+        zmq::message_t copy;
+        copy.copy(request.frames[f]);
+        (void)workers_.send(copy, f == 4 ? zmq::send_flags::dontwait : more);
+      }
+    } catch (const zmq::error_t& e) {
+      // EHOSTUNREACH: the worker disconnected. Forget it and try the next one.
+      WorkerLost(worker->id, "unreachable");
+      continue;
+    }
+    worker->outstanding++;
+    worker->in_flight.insert(key);
+    request.worker_id = worker->id;
+    return true;
+  }
+}
+
+void RouterServer::DispatchQueued() {
+  while (!queue_.empty()) {
+    // Popped before dispatching: a lost worker may push retries to the front meanwhile.
+    std::string key = std::move(queue_.front());
+    queue_.pop_front();
+    if (held_.count(key) && !TryDispatch(key)) {
+      queue_.push_front(std::move(key));
+      return;
+    }
+  }
+}
+
+void RouterServer::ReadWorkers() {
+  std::vector<zmq::message_t> frames;
+  for (int i = 0; i < kBatch && ReceiveAll(workers_, &frames); ++i) {
+    if (frames.size() < 3 || View(frames[1]) != wire::kSignature) {
+      LOG_WARN("dropping a malformed message from a worker (%zu frames)", frames.size());
+      continue;
+    }
+    OnWorkerMessage(std::string(View(frames[0])), frames);
+  }
+  DispatchQueued();
+}
+
+void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq::message_t>& frames) {
+  std::string_view command = View(frames[2]);
+  int64_t now = NowMs();
+  if (command == wire::kReply) {
+    registry_.Heard(worker_id, -1, now);
+    OnReply(worker_id, frames);
+  } else if (command == wire::kReady || command == wire::kHeartbeat) {
+    int capacity = frames.size() == 4 ? ParseCapacity(frames[3]) : -1;
+    if (capacity < 0) {
+      LOG_WARN("worker %s: %s without a valid capacity", worker_id.c_str(), std::string(command).c_str());
+      return;
+    }
+    bool known = registry_.Find(worker_id) != nullptr;
+    WorkerState& worker = registry_.Heard(worker_id, capacity, now);
+    if (!known) LOG_INFO("worker %s joined (capacity %d)", worker_id.c_str(), capacity);
+    if (command == wire::kReady) worker.draining = false;
+  } else if (command == wire::kBye) {
+    if (WorkerState* worker = registry_.Find(worker_id)) {
+      worker->draining = true;
+      registry_.Heard(worker_id, -1, now);
+      LOG_INFO("worker %s is draining", worker_id.c_str());
+    }
+  } else {
+    LOG_WARN("worker %s: unknown command", worker_id.c_str());
+  }
+}
+
+void RouterServer::OnReply(const std::string& worker_id, std::vector<zmq::message_t>& frames) {
+  // [worker-id][UPM1][REP][frontend-id][request-id][meta][head][body]
+  if (frames.size() != 8 || frames[4].size() != wire::kRequestIdSize) {
+    LOG_WARN("worker %s: malformed reply (%zu frames)", worker_id.c_str(), frames.size());
+    return;
+  }
+  std::string key = std::string(View(frames[3])) + std::string(View(frames[4]));
+  auto held = held_.find(key);
+  if (held != held_.end()) {
+    if (WorkerState* worker = registry_.Find(held->second.worker_id)) {
+      worker->outstanding--;
+      worker->in_flight.erase(key);
+    }
+    held_.erase(held);
+  }
+  // Forwarded even when not held (e.g. sent before a router restart): the
+  // frontend knows whether it still waits for it.
+  try {
+    auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+    if (!frontends_.send(frames[3], more)) {
+      LOG_WARN("frontend queue full: reply dropped");
+      return;
+    }
+    for (size_t f = 1; f < 8; ++f) {
+      if (f == 3) continue;
+      (void)frontends_.send(frames[f], f == 7 ? zmq::send_flags::dontwait : more);
+    }
+  } catch (const zmq::error_t&) {
+    LOG_DEBUG("reply for a frontend that is gone");
+  }
+}
+
+void RouterServer::ReplyLocally(const std::string& key, int status, const std::string& detail) {
+  auto it = held_.find(key);
+  if (it == held_.end()) return;
+  HeldRequest& request = it->second;
+  http::SimpleResponse response = http::MakeSimpleResponse(status, detail);
+  wire::ReplyMeta meta;
+  meta.status = static_cast<uint16_t>(status);
+  meta.flags = wire::ReplyMeta::kGenerated;
+  std::string meta_bytes = meta.Encode();
+  try {
+    auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+    if (frontends_.send(request.frames[0], more)) {
+      (void)frontends_.send(zmq::buffer(wire::kSignature), more);
+      (void)frontends_.send(zmq::buffer(wire::kReply), more);
+      (void)frontends_.send(request.frames[1], more);
+      (void)frontends_.send(zmq::buffer(meta_bytes), more);
+      (void)frontends_.send(zmq::buffer(response.head), more);
+      (void)frontends_.send(zmq::buffer(response.body), zmq::send_flags::dontwait);
+    }
+  } catch (const zmq::error_t&) {
+    LOG_DEBUG("local reply for a frontend that is gone");
+  }
+  held_.erase(it);
+}
+
+void RouterServer::WorkerLost(const std::string& worker_id, const char* why) {
+  WorkerState lost = registry_.Remove(worker_id);
+  size_t retried = 0, failed = 0;
+  // Idempotent requests go back to the front of the queue, oldest first.
+  std::vector<std::string> retry;
+  for (const std::string& key : lost.in_flight) {
+    auto it = held_.find(key);
+    if (it == held_.end()) continue;
+    if (it->second.idempotent && !draining_) {
+      it->second.worker_id.clear();
+      retry.push_back(key);
+    } else {
+      ReplyLocally(key, 502, "worker lost while handling the request");
+      ++failed;
+    }
+  }
+  std::sort(retry.begin(), retry.end(), [&](const std::string& a, const std::string& b) {
+    return held_.at(a).received_at_ms > held_.at(b).received_at_ms;
+  });
+  for (const std::string& key : retry) queue_.push_front(key);
+  retried = retry.size();
+  LOG_WARN("worker %s lost (%s): %zu request(s) retried elsewhere, %zu answered 502", worker_id.c_str(), why,
+           retried, failed);
+}
+
+void RouterServer::SendHeartbeats() {
+  std::vector<std::string> unreachable;
+  for (const WorkerState& worker : registry_.workers()) {
+    try {
+      auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+      if (workers_.send(zmq::buffer(worker.id), more)) {
+        (void)workers_.send(zmq::buffer(wire::kSignature), more);
+        (void)workers_.send(zmq::buffer(wire::kHeartbeat), zmq::send_flags::dontwait);
+      }
+    } catch (const zmq::error_t&) {
+      unreachable.push_back(worker.id);
+    }
+  }
+  for (const std::string& id : unreachable) WorkerLost(id, "disconnected");
+}
+
+void RouterServer::Sweep(int64_t now) {
+  for (const std::string& id : registry_.Expired(now)) WorkerLost(id, "no heartbeat");
+  // Requests that waited too long for a worker.
+  while (!queue_.empty()) {
+    auto it = held_.find(queue_.front());
+    if (it != held_.end() && now - it->second.received_at_ms < config_.queue_timeout_ms) break;
+    if (it != held_.end()) ReplyLocally(queue_.front(), 503, "no worker available in time");
+    queue_.pop_front();
+  }
+  // Requests a worker never answered.
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (!it->second.worker_id.empty() && now - it->second.received_at_ms > kForgetAfterMs) {
+      if (WorkerState* worker = registry_.Find(it->second.worker_id)) {
+        worker->outstanding--;
+        worker->in_flight.erase(it->first);
+      }
+      it = held_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  DispatchQueued();
+}
+
+}  // namespace upmesh::router

@@ -1,0 +1,68 @@
+// RouterServer: the hub between frontends and workers.
+//
+// Two ROUTER sockets: frontends connect to one, workers to the other. Each
+// REQ from a frontend goes whole to one worker chosen by WorkerRegistry, or
+// waits in a bounded queue until a worker has capacity (503 when the queue is
+// full or the wait too long). Replies are forwarded to the frontend named in
+// the reply itself, so they route even if the router restarted meanwhile.
+//
+// The router keeps each in-flight request (ZeroMQ messages share their
+// buffers, so this costs no copy). When a worker dies, its idempotent
+// requests are given to another worker; the others get a 502, since a
+// write may already have reached the backend.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+
+#include <zmq.hpp>
+
+#include "router/worker_registry.h"
+#include "shared/config.h"
+#include "shared/status.h"
+
+namespace upmesh::router {
+
+// One request as the router holds it: the frames a worker needs.
+struct HeldRequest {
+  std::array<zmq::message_t, 5> frames;  // frontend-id, request-id, request-meta, head, body
+  bool idempotent = false;
+  int64_t received_at_ms = 0;
+  std::string worker_id;  // empty while queued
+};
+
+class RouterServer {
+ public:
+  explicit RouterServer(const RouterConfig& config);
+  Status Start();
+  // Serves until SIGINT/SIGTERM, then drains (bounded) and returns.
+  void Run();
+
+ private:
+  void ReadFrontends();
+  void ReadWorkers();
+  void OnWorkerMessage(const std::string& worker_id, std::vector<zmq::message_t>& frames);
+  void OnReply(const std::string& worker_id, std::vector<zmq::message_t>& frames);
+  void DispatchQueued();
+  // Sends the request to a worker with capacity; false if none has any.
+  bool TryDispatch(const std::string& key);
+  void WorkerLost(const std::string& worker_id, const char* why);
+  void ReplyLocally(const std::string& key, int status, const std::string& detail);
+  void SendHeartbeats();
+  void Sweep(int64_t now);
+
+  RouterConfig config_;
+  zmq::context_t context_;
+  zmq::socket_t frontends_;  // ROUTER
+  zmq::socket_t workers_;    // ROUTER, ROUTER_MANDATORY so a vanished worker is an error, not a silent drop
+  WorkerRegistry registry_;
+  std::unordered_map<std::string, HeldRequest> held_;  // key: frontend-id + request-id
+  std::deque<std::string> queue_;  // keys of held requests waiting for a worker, oldest first
+  bool draining_ = false;
+  int64_t drain_deadline_ms_ = 0;
+};
+
+}  // namespace upmesh::router
