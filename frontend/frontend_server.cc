@@ -24,7 +24,7 @@ constexpr int kBatch = 256;  // messages read per socket per wakeup, so neither 
 constexpr size_t kMaxUnparsedBytes = 4 * 1024 * 1024;
 // Lingering close: time for the last response to leave before the close,
 // plus 100 ms per MiB still queued (see the class comment).
-constexpr int64_t kLingerMs = 500;
+constexpr int64_t kLingerMs = 200;
 
 std::string EncodeRequestId(uint64_t id) {
   std::string bytes(wire::kRequestIdSize, '\0');
@@ -80,7 +80,7 @@ Status FrontendServer::Start() {
 
   std::string endpoint = BindEndpoint(config_);
   if (config_.address.find(':') != std::string::npos) clients_.set(zmq::sockopt::ipv6, 1);
-  clients_.set(zmq::sockopt::sndhwm, 1000);  // per client; beyond it sends return EAGAIN -> outbox
+  clients_.set(zmq::sockopt::sndhwm, 64);  // messages per client; beyond it sends return EAGAIN -> outbox
   clients_.set(zmq::sockopt::rcvhwm, 1000);
   clients_.set(zmq::sockopt::linger, 2000);
   clients_.set(zmq::sockopt::backlog, 1024);
@@ -415,8 +415,10 @@ void FrontendServer::Sweep(int64_t now) {
       if (now >= connection.close_at_ms && connection.outbox.empty()) to_close.push_back(routing_id);
       continue;
     }
+    bool answered = false;  // a slot or a refusal became ready: flush it
     for (ResponseSlot& slot : connection.slots) {
       if (!slot.ready && now - slot.sent_at_ms > config_.reply_timeout_ms) {
+        answered = true;
         pending_.erase(slot.request_id);
         http::SimpleResponse response = http::MakeSimpleResponse(504, "no reply from the mesh in time");
         slot.head = std::move(response.head);
@@ -429,6 +431,7 @@ void FrontendServer::Sweep(int64_t now) {
       bool late_head = !assembler.reading_body() && now - connection.message_start_ms > config_.header_timeout_ms;
       bool late_body = assembler.reading_body() && now - connection.body_start_ms > config_.body_timeout_ms;
       if (late_head || late_body) {
+        answered = true;
         RespondLocally(connection, 408, late_head ? "header section not received in time" : "body not received in time",
                        /*close_after=*/true);
       }
@@ -437,7 +440,7 @@ void FrontendServer::Sweep(int64_t now) {
       to_close.push_back(routing_id);  // idle keep-alive connection
       continue;
     }
-    Pump(connection);
+    if (answered) Pump(connection);
   }
   for (const std::string& routing_id : to_close) CloseNow(routing_id);
 }

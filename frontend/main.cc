@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   if (flags.count("address")) frontend.address = flags["address"].as<std::string>();
   if (flags.count("port")) frontend.port = static_cast<uint16_t>(FlagInt(flags, "port", 1, 65535, info.name));
   if (flags.count("router")) frontend.router_endpoint = flags["router"].as<std::string>();
+  Status valid = ValidateEndpoint("--router", frontend.router_endpoint);
+  if (!valid.ok()) ExitWithConfigError(info.name, valid.message());
   if (flags.count("max-header-bytes")) {
     frontend.max_header_bytes = static_cast<size_t>(FlagInt(flags, "max-header-bytes", 256, 80 * 1024, info.name));
   }

@@ -22,6 +22,11 @@ int main(int argc, char** argv) {
   po::variables_map flags = ParseCommandLine(argc, argv, info, options, &config);
   if (flags.count("frontend-bind")) config.router.frontend_bind = flags["frontend-bind"].as<std::string>();
   if (flags.count("worker-bind")) config.router.worker_bind = flags["worker-bind"].as<std::string>();
+  for (const auto& [flag, endpoint] : {std::pair{"--frontend-bind", config.router.frontend_bind},
+                                       std::pair{"--worker-bind", config.router.worker_bind}}) {
+    Status valid = ValidateEndpoint(flag, endpoint);
+    if (!valid.ok()) ExitWithConfigError(info.name, valid.message());
+  }
 
   InstallShutdownHandlers();
   router::RouterServer server(config.router);

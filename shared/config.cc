@@ -80,12 +80,7 @@ Status SubObject(ObjectReader& parent, const std::string& key, const json** out)
 
 Status ParseEndpoint(ObjectReader& reader, const std::string& key, std::string* out) {
   RETURN_IF_ERROR(reader.ReadString(key, out));
-  static const char* kSchemes[] = {"tcp://", "ipc://", "inproc://"};
-  for (const char* scheme : kSchemes) {
-    if (out->rfind(scheme, 0) == 0 && out->size() > std::string(scheme).size()) return Status::Ok();
-  }
-  return Status::InvalidArgument(reader.PathOf(key) +
-                                 ": must be a ZeroMQ endpoint such as tcp://127.0.0.1:5550, got \"" + *out + "\"");
+  return ValidateEndpoint(reader.PathOf(key), *out);
 }
 
 Status ParseCluster(const json& object, const std::string& path, ClusterConfig* cluster) {
@@ -225,6 +220,15 @@ Status LoadConfigFile(const std::string& path, MeshConfig* config) {
   std::ostringstream text;
   text << in.rdbuf();
   return ParseConfig(text.str(), path, config);
+}
+
+Status ValidateEndpoint(const std::string& name, const std::string& endpoint) {
+  static const char* kSchemes[] = {"tcp://", "ipc://"};
+  for (const char* scheme : kSchemes) {
+    if (endpoint.rfind(scheme, 0) == 0 && endpoint.size() > std::string(scheme).size()) return Status::Ok();
+  }
+  return Status::InvalidArgument(name + ": must be a ZeroMQ endpoint such as tcp://127.0.0.1:5550, got \"" +
+                                 endpoint + "\"");
 }
 
 Status ParseServerAddress(const std::string& text, ServerAddress* server) {

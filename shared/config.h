@@ -90,6 +90,9 @@ Status LoadConfigFile(const std::string& path, MeshConfig* config);
 // Same, from JSON text already in memory (`origin` names it in errors).
 Status ParseConfig(const std::string& text, const std::string& origin, MeshConfig* config);
 
+// Checks that `endpoint` looks like tcp://HOST:PORT or ipc://PATH; errors start with `name`.
+Status ValidateEndpoint(const std::string& name, const std::string& endpoint);
+
 // Parses "host:port" (e.g. "127.0.0.1:8001", "backend-v1:80", "[::1]:8001").
 Status ParseServerAddress(const std::string& text, ServerAddress* server);
 
