@@ -116,6 +116,14 @@ int RequestAssembler::OnHeaderValue(http_parser* parser, const char* at, size_t 
 
 int RequestAssembler::CheckHeaders() {
   Request& request = current_;
+  // http-parser's lenient build lets spaces into field names ("Transfer-Encoding : chunked"):
+  // a backend could frame such a request differently from us, so refuse it (RFC 9112 5.1).
+  for (const http::Field& field : request.fields) {
+    if (!http::IsToken(field.name)) {
+      Fail(400, "invalid header field name");
+      return 400;
+    }
+  }
   if (parser_.http_major != 1 || parser_.http_minor > 1) {
     Fail(505, "only HTTP/1.0 and HTTP/1.1 are served");
     return 505;

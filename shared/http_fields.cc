@@ -15,6 +15,15 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+bool IsToken(std::string_view text) {
+  static const std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && kSpecials.find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
 const std::string* FindField(const FieldList& fields, std::string_view name) {
   for (const Field& field : fields) {
     if (EqualsIgnoreCase(field.name, name)) return &field.value;

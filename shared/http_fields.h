@@ -17,6 +17,9 @@ using FieldList = std::vector<Field>;
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
+// True if `text` is a non-empty RFC 9110 token (what a field name must be).
+bool IsToken(std::string_view text);
+
 // The value of the first field called `name`, or nullptr.
 const std::string* FindField(const FieldList& fields, std::string_view name);
 

@@ -41,7 +41,7 @@ TEST_CASE("capacity and draining are respected", "[registry]") {
   CHECK(registry.PickForRequest()->id == "fresh");
 }
 
-TEST_CASE("workers not heard from are expired; hearing from them postpones it", "[registry]") {
+TEST_CASE("workers not heard from are expired, and hearing from them postpones it", "[registry]") {
   WorkerRegistry registry(1500);
   registry.Heard("quiet", 4, 0);
   registry.Heard("chatty", 4, 0);

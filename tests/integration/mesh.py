@@ -1,0 +1,699 @@
+"""Test harness for the upmesh integration tests (Python 3 standard library only).
+
+Every test file is run by CTest as
+
+    python3 tests/integration/test_X.py --bin-dir BUILD/bin [unittest args]
+
+and ends with `mesh.main()`, which takes --bin-dir off the command line and
+hands the rest to unittest.
+
+What lives here:
+  * free_port()            a loopback port nobody is listening on (and that this
+                           process has not handed out before).
+  * Process                one started executable: its stderr/stdout go to a log
+                           file; stopped by PID (SIGTERM, then SIGKILL).
+  * Mesh                   starts backends, a router, frontends and workers on
+                           fresh loopback ports and waits until they are ready.
+  * RawClient              an HTTP/1.1 client on a plain socket that can send any
+                           bytes (also slowly) and reads responses properly
+                           (Content-Length, chunked, until-close, HEAD, 1xx),
+                           so keep-alive and pipelining can be tested.
+  * MeshTestCase           a unittest.TestCase that gives each test a Mesh,
+                           stops it afterwards and prints every process log
+                           when the test failed.
+
+Nothing here sleeps blindly where a readiness check exists: helpers poll a
+condition (a port accepting, the mesh answering 200) with a deadline.
+"""
+
+import argparse
+import atexit
+import ctypes
+import hashlib
+import http.client
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+BIN_DIR = os.environ.get("UPMESH_BIN_DIR", "")
+
+# Every process started by this test run, so that atexit can stop stragglers.
+_ALL_PROCESSES = []
+_PORTS_HANDED_OUT = set()
+_PORT_LOCK = threading.Lock()
+
+
+# --------------------------------------------------------------------------
+# Ports and waiting
+
+
+def free_port():
+    """A loopback TCP port that is free right now and was not handed out before."""
+    with _PORT_LOCK:
+        for _ in range(100):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            if port not in _PORTS_HANDED_OUT:
+                _PORTS_HANDED_OUT.add(port)
+                return port
+    raise RuntimeError("no free loopback port found")
+
+
+def port_accepting(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(condition, timeout, interval=0.02, what="condition"):
+    """Polls condition() until it returns a truthy value; returns it, or raises TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError("timed out after %.1f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+# --------------------------------------------------------------------------
+# Processes
+
+
+def _die_with_parent():
+    """Runs in the child before exec: SIGKILL it if the test process dies (PR_SET_PDEATHSIG)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except OSError:
+        pass
+
+
+class ProcessExited(AssertionError):
+    """A process we were waiting for exited instead of becoming ready."""
+
+
+class Process:
+    """One started executable. Its stdout and stderr go to `log_path`."""
+
+    def __init__(self, label, argv, log_dir):
+        self.label = label
+        self.argv = argv
+        self.log_path = os.path.join(log_dir, "%s.%d.log" % (label, len(os.listdir(log_dir))))
+        self._log_file = open(self.log_path, "wb")
+        self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log_file,
+                                      stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        self.pid = self.popen.pid
+        _ALL_PROCESSES.append(self)
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    @property
+    def returncode(self):
+        return self.popen.poll()
+
+    def signal(self, signum):
+        if self.alive():
+            os.kill(self.pid, signum)
+
+    def wait_exit(self, timeout):
+        """Waits for the process to exit; returns its exit code, or None on timeout."""
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, timeout=5.0):
+        """SIGTERM, then SIGKILL after `timeout`. Returns the exit code."""
+        if self.alive():
+            self.signal(signal.SIGTERM)
+            if self.wait_exit(timeout) is None:
+                self.signal(signal.SIGKILL)
+                self.popen.wait()
+        self._log_file.close()
+        return self.popen.returncode
+
+    def kill(self):
+        """SIGKILL now; returns the exit code (negative signal number)."""
+        if self.alive():
+            self.signal(signal.SIGKILL)
+        self.popen.wait()
+        self._log_file.close()
+        return self.popen.returncode
+
+    def log_text(self, max_lines=None):
+        try:
+            with open(self.log_path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError as e:
+            return "(cannot read log: %s)" % e
+        if max_lines is not None:
+            lines = text.splitlines()
+            if len(lines) > max_lines:
+                text = "... (%d earlier lines)\n" % (len(lines) - max_lines) + "\n".join(lines[-max_lines:])
+        return text
+
+    def describe(self):
+        state = "running" if self.alive() else "exit code %s" % self.returncode
+        return "%s (pid %d, %s): %s" % (self.label, self.pid, state, " ".join(self.argv))
+
+    def wait_port(self, port, timeout=10.0):
+        """Waits until `port` accepts connections; fails early if the process exits."""
+        def ready():
+            if not self.alive():
+                raise ProcessExited("%s exited with code %s before listening on port %d:\n%s"
+                                    % (self.label, self.returncode, port, self.log_text(50)))
+            return port_accepting(port)
+        wait_until(ready, timeout, what="%s to accept on port %d" % (self.label, port))
+
+
+@atexit.register
+def _stop_stragglers():
+    for process in _ALL_PROCESSES:
+        if process.alive():
+            process.signal(signal.SIGKILL)
+            process.popen.wait()
+
+
+def binary(name):
+    if not BIN_DIR:
+        raise RuntimeError("--bin-dir not given")
+    path = os.path.join(BIN_DIR, name)
+    if not os.access(path, os.X_OK):
+        raise FileNotFoundError("%s does not exist or is not executable (build it first)" % path)
+    return path
+
+
+def run_binary(name, args, timeout=10.0):
+    """Runs an executable to completion; returns CompletedProcess with text stdout/stderr."""
+    return subprocess.run([binary(name)] + list(args), stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=timeout, text=True, errors="replace")
+
+
+# --------------------------------------------------------------------------
+# The mesh
+
+
+def zmq_endpoint(port):
+    return "tcp://127.0.0.1:%d" % port
+
+
+class Mesh:
+    """A set of upmesh processes on loopback, started on demand.
+
+    Typical use:  mesh.start_standard(backends=1, workers=1); mesh.get("/")
+    Attributes after start_standard: backends (list), router, frontend, workers.
+    """
+
+    def __init__(self, log_dir):
+        self.log_dir = log_dir
+        self.processes = []
+        self.backends = []
+        self.workers = []
+        self.router = None
+        self.frontend = None
+
+    # --- single processes -------------------------------------------------
+
+    def _start(self, label, name, args):
+        process = Process(label, [binary(name)] + [str(a) for a in args], self.log_dir)
+        self.processes.append(process)
+        return process
+
+    def start_backend(self, name="v1", port=None, extra=()):
+        port = port or free_port()
+        process = self._start("backend-%s-%d" % (name, port), "upmesh-backend",
+                              ["--address", "127.0.0.1", "--port", port, "--name", name] + list(extra))
+        process.port = port
+        process.version = name
+        process.wait_port(port)
+        return process
+
+    def start_router(self, frontend_port=None, worker_port=None, extra=()):
+        frontend_port = frontend_port or free_port()
+        worker_port = worker_port or free_port()
+        process = self._start("router", "upmesh-router",
+                              ["--frontend-bind", zmq_endpoint(frontend_port),
+                               "--worker-bind", zmq_endpoint(worker_port)] + list(extra))
+        process.frontend_port = frontend_port
+        process.worker_port = worker_port
+        process.wait_port(frontend_port)
+        process.wait_port(worker_port)
+        return process
+
+    def start_frontend(self, router=None, port=None, extra=(), wait=True):
+        router = router or self.router
+        port = port or free_port()
+        process = self._start("frontend-%d" % port, "upmesh-frontend",
+                              ["--address", "127.0.0.1", "--port", port,
+                               "--router", zmq_endpoint(router.frontend_port)] + list(extra))
+        process.port = port
+        if wait:
+            process.wait_port(port)
+        return process
+
+    def start_worker(self, name, backends=None, router=None, extra=()):
+        router = router or self.router
+        backends = self.backends if backends is None else backends
+        args = ["--router", zmq_endpoint(router.worker_port), "--name", name]
+        for backend in backends:
+            args += ["--server", "127.0.0.1:%d" % backend.port]
+        process = self._start("worker-%s" % name, "upmesh-worker", args + list(extra))
+        process.worker_name = name
+        self.workers.append(process)
+        return process
+
+    def start_standard(self, backends=1, workers=1, frontend_args=(), worker_args=(), router_args=()):
+        """backend(s) v1.., one router, one frontend, worker(s) w1..; waits until GET / is 200."""
+        for i in range(backends):
+            self.backends.append(self.start_backend(name="v%d" % (i + 1)))
+        self.router = self.start_router(extra=router_args)
+        self.frontend = self.start_frontend(extra=frontend_args)
+        for i in range(workers):
+            self.start_worker("w%d" % (i + 1), extra=worker_args)
+        self.wait_serving()
+        return self
+
+    # --- readiness ----------------------------------------------------------
+
+    def wait_serving(self, timeout=10.0, frontend=None, path="/"):
+        """Waits until the mesh answers GET `path` with 200. Returns seconds waited."""
+        frontend = frontend or self.frontend
+        start = time.monotonic()
+        last = ["no answer yet"]
+
+        def serving():
+            for process in self.processes:
+                if process in (frontend, self.router) and not process.alive():
+                    raise ProcessExited("%s exited with code %s:\n%s"
+                                        % (process.label, process.returncode, process.log_text(50)))
+            try:
+                status, _, _ = http_get(frontend.port, path, timeout=2.0)
+                last[0] = "status %d" % status
+                return status == 200
+            except OSError as e:
+                last[0] = repr(e)
+                return False
+        try:
+            wait_until(serving, timeout, interval=0.05, what="the mesh to answer GET %s with 200" % path)
+        except TimeoutError as e:
+            raise TimeoutError("%s (last: %s)" % (e, last[0]))
+        return time.monotonic() - start
+
+    def wait_workers_seen(self, names, timeout=10.0):
+        """Waits until every worker in `names` has answered a request (X-Upmesh-Worker).
+
+        Sends small bursts of concurrent slow requests so that a least-outstanding
+        balancer must spread them over all attached workers."""
+        seen = set()
+        deadline = time.monotonic() + timeout
+        while not set(names) <= seen:
+            if time.monotonic() > deadline:
+                raise TimeoutError("workers seen: %s, wanted %s" % (sorted(seen), sorted(names)))
+            results = parallel(lambda i: http_get(self.frontend.port, "/?delay=100&probe=%d" % i, timeout=5),
+                               range(2 * len(names)))
+            for status, headers, _ in results:
+                if status == 200:
+                    seen.add(headers.get("x-upmesh-worker"))
+        return seen
+
+    def stop_all(self):
+        for process in reversed(self.processes):
+            process.stop()
+
+    def dump_logs(self, max_lines=200):
+        parts = []
+        for process in self.processes:
+            parts.append("----- %s -----\n%s" % (process.describe(), process.log_text(max_lines)))
+        return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------
+# HTTP clients
+
+
+def parallel(function, items, threads=None):
+    """Runs function(item) for every item in its own thread; returns results in order.
+
+    An exception in a call becomes that item's result."""
+    items = list(items)
+    results = [None] * len(items)
+
+    def run(index, item):
+        try:
+            results[index] = function(item)
+        except Exception as e:  # noqa: BLE001 - the caller inspects it
+            results[index] = e
+    workers = [threading.Thread(target=run, args=(i, item), daemon=True) for i, item in enumerate(items)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    return results
+
+
+def http_get(port, target, timeout=10.0, headers=None):
+    """One GET with http.client on a fresh connection: (status, headers-dict lower-case, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", target, headers=headers or {})
+        response = conn.getresponse()
+        body = response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, body
+    finally:
+        conn.close()
+
+
+def backend_stats(backend):
+    """The backend's own counters: {"requests": N, "connections": M}."""
+    status, _, body = http_get(backend.port, "/__stats", timeout=5)
+    if status != 200:
+        raise AssertionError("GET /__stats on the backend gave %d" % status)
+    return json.loads(body)
+
+
+def wait_backend_requests(backend, at_least, timeout=5.0):
+    """Waits until the backend has received `at_least` requests in all
+    (it counts a request when it arrives, before any ?delay)."""
+    wait_until(lambda: backend_stats(backend)["requests"] >= at_least, timeout, interval=0.01,
+               what="backend %s to receive %d requests" % (backend.label, at_least))
+
+
+def size_pattern(n):
+    """The backend's ?size=N body: byte i is 'a' + i % 26."""
+    alphabet = bytes(range(ord("a"), ord("a") + 26))
+    return (alphabet * (n // 26 + 1))[:n]
+
+
+def sha256_hex(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def chunked_encode(body, chunk_sizes):
+    """Chunked transfer coding of body, cutting chunks of the given sizes in turn."""
+    out = bytearray()
+    pos = 0
+    i = 0
+    while pos < len(body):
+        size = chunk_sizes[i % len(chunk_sizes)]
+        piece = body[pos:pos + size]
+        out += b"%x\r\n" % len(piece) + piece + b"\r\n"
+        pos += len(piece)
+        i += 1
+    out += b"0\r\n\r\n"
+    return bytes(out)
+
+
+class ConnectionClosed(Exception):
+    """The peer closed the connection before a complete response arrived."""
+
+
+class HttpResponse:
+    def __init__(self, version, status, reason, headers, body, head_bytes):
+        self.version = version
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # list of (name, value) as received
+        self.body = body
+        self.head_bytes = head_bytes
+
+    def header(self, name):
+        """The value of the first header called name (case-insensitive), or None."""
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+    def headers_named(self, name):
+        return [value for key, value in self.headers if key.lower() == name.lower()]
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        body = self.body if len(self.body) <= 300 else self.body[:300] + b"..."
+        return "<HttpResponse %s %d %s headers=%r body=%r>" % (self.version, self.status, self.reason,
+                                                              self.headers, body)
+
+
+class RawClient:
+    """An HTTP/1.1 client on a plain TCP socket.
+
+    send()/send_slowly() write arbitrary bytes; read_response() reads exactly
+    one response (skipping 1xx) and leaves any following bytes buffered, so
+    several pipelined responses can be read in turn.
+    """
+
+    def __init__(self, port, host="127.0.0.1", timeout=10.0):
+        self.port = port
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def settimeout(self, timeout):
+        self.sock.settimeout(timeout)
+
+    # --- writing ------------------------------------------------------------
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def send_slowly(self, data, piece=1, pause=0.003):
+        for i in range(0, len(data), piece):
+            self.sock.sendall(data[i:i + piece])
+            time.sleep(pause)
+
+    @staticmethod
+    def build_request(method, target, headers=None, body=None, host="127.0.0.1", version="HTTP/1.1"):
+        """Bytes of a request. headers: list of (name, value); Host is added unless host is None,
+        Content-Length is added for a body unless the headers set framing themselves."""
+        lines = ["%s %s %s" % (method, target, version)]
+        headers = list(headers or [])
+        names = {name.lower() for name, _ in headers}
+        if host is not None and "host" not in names:
+            lines.append("Host: %s" % host)
+        for name, value in headers:
+            lines.append("%s: %s" % (name, value))
+        if body is not None and "content-length" not in names and "transfer-encoding" not in names:
+            lines.append("Content-Length: %d" % len(body))
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+
+    def request(self, method, target, headers=None, body=None, **kwargs):
+        """Sends one request and reads its response."""
+        self.send(self.build_request(method, target, headers, body, **kwargs))
+        return self.read_response(method)
+
+    # --- reading ------------------------------------------------------------
+
+    def _fill(self):
+        data = self.sock.recv(1 << 16)
+        if not data:
+            raise ConnectionClosed("connection closed by peer; unparsed bytes: %r" % self.buffer[:200])
+        self.buffer += data
+
+    def _read_line(self):
+        while b"\r\n" not in self.buffer:
+            if len(self.buffer) > 1 << 20:
+                raise AssertionError("no CRLF in 1 MiB of response head")
+            self._fill()
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line
+
+    def _read_exact(self, n):
+        while len(self.buffer) < n:
+            self._fill()
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+    def _read_until_close(self):
+        try:
+            while True:
+                self._fill()
+        except ConnectionClosed:
+            pass
+        data, self.buffer = self.buffer, b""
+        return data
+
+    def _read_head(self):
+        status_line = self._read_line()
+        head = status_line + b"\r\n"
+        parts = status_line.decode("latin-1").split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+            raise AssertionError("bad status line %r (buffer %r)" % (status_line, self.buffer[:200]))
+        headers = []
+        while True:
+            line = self._read_line()
+            head += line + b"\r\n"
+            if not line:
+                break
+            name, sep, value = line.decode("latin-1").partition(":")
+            if not sep:
+                raise AssertionError("bad response header line %r" % line)
+            headers.append((name, value.strip()))
+        return parts[0], int(parts[1]), parts[2] if len(parts) > 2 else "", headers, head
+
+    def _read_chunked(self):
+        body = bytearray()
+        while True:
+            size_line = self._read_line().split(b";")[0].strip()
+            size = int(size_line, 16)
+            if size == 0:
+                while self._read_line():  # trailer section
+                    pass
+                return bytes(body)
+            body += self._read_exact(size)
+            if self._read_exact(2) != b"\r\n":
+                raise AssertionError("chunk not followed by CRLF")
+
+    def read_response(self, method="GET"):
+        """Reads one final response (1xx responses are skipped)."""
+        while True:
+            version, status, reason, headers, head = self._read_head()
+            if 100 <= status < 200:
+                continue
+            response = HttpResponse(version, status, reason, headers, b"", head)
+            break
+        transfer_encoding = response.header("transfer-encoding")
+        content_length = response.header("content-length")
+        if method == "HEAD" or status in (204, 304):
+            response.body = b""
+        elif transfer_encoding and transfer_encoding.lower().split(",")[-1].strip() == "chunked":
+            response.body = self._read_chunked()
+        elif content_length is not None:
+            response.body = self._read_exact(int(content_length))
+        else:
+            response.body = self._read_until_close()
+        return response
+
+    def pending_bytes(self, wait=0.2):
+        """Bytes that arrive within `wait` seconds beyond what was parsed (b"" if none)."""
+        ready, _, _ = select.select([self.sock], [], [], wait)
+        if ready:
+            try:
+                self.buffer += self.sock.recv(1 << 16)
+            except OSError:
+                pass
+        data, self.buffer = self.buffer, b""
+        return data
+
+    def wait_closed(self, timeout=2.0):
+        """True if the peer closes (EOF or reset) within `timeout` without sending more bytes.
+
+        Returns False on timeout; raises AssertionError if unexpected bytes arrive."""
+        if self.buffer:
+            raise AssertionError("unexpected bytes after the response: %r" % self.buffer[:200])
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            ready, _, _ = select.select([self.sock], [], [], remaining)
+            if not ready:
+                return False
+            try:
+                data = self.sock.recv(1 << 16)
+            except ConnectionResetError:
+                return True
+            if not data:
+                return True
+            raise AssertionError("unexpected bytes instead of a close: %r" % data[:200])
+
+
+# --------------------------------------------------------------------------
+# unittest integration
+
+
+class MeshTestCase(unittest.TestCase):
+    """Gives each test self.mesh (a Mesh, stopped in tearDown) and prints the
+    logs of every process involved when a test fails.
+
+    Classes that share one mesh across their tests set it up in setUpClass with
+    cls.start_class_mesh(...) and reach it as self.class_mesh."""
+
+    class_mesh = None
+    _class_log_dir = None
+
+    @classmethod
+    def start_class_mesh(cls, **kwargs):
+        cls._class_log_dir = tempfile.mkdtemp(prefix="upmesh-itest-%s-" % cls.__name__)
+        cls.class_mesh = Mesh(cls._class_log_dir)
+        try:
+            cls.class_mesh.start_standard(**kwargs)
+        except BaseException:
+            sys.stderr.write("\nmesh for %s did not start; logs:\n%s\n"
+                             % (cls.__name__, cls.class_mesh.dump_logs()))
+            cls.class_mesh.stop_all()
+            raise
+        return cls.class_mesh
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.class_mesh is not None:
+            cls.class_mesh.stop_all()
+            shutil.rmtree(cls._class_log_dir, ignore_errors=True)
+            cls.class_mesh = None
+
+    def setUp(self):
+        self._log_dir = tempfile.mkdtemp(prefix="upmesh-itest-")
+        self.mesh = Mesh(self._log_dir)
+
+    def tearDown(self):
+        self.mesh.stop_all()
+
+    def run(self, result=None):
+        if result is None:
+            result = self.defaultTestResult()
+        problems_before = len(result.failures) + len(result.errors) + len(getattr(result, "unexpectedSuccesses", []))
+        outcome = super().run(result)
+        problems_after = len(result.failures) + len(result.errors) + len(getattr(result, "unexpectedSuccesses", []))
+        mesh = getattr(self, "mesh", None)
+        has_logs = (mesh is not None and mesh.processes) or self.class_mesh is not None
+        if problems_after > problems_before and has_logs:
+            sys.stderr.write("\n===== %s FAILED; process logs follow =====\n" % self.id())
+            if mesh is not None and mesh.processes:
+                sys.stderr.write(mesh.dump_logs() + "\n")
+            if self.class_mesh is not None:
+                sys.stderr.write("----- shared mesh of the class -----\n" + self.class_mesh.dump_logs() + "\n")
+            sys.stderr.write("===== end of logs for %s =====\n" % self.id())
+        if getattr(self, "_log_dir", None):
+            shutil.rmtree(self._log_dir, ignore_errors=True)
+        return outcome
+
+    # --- assertions used by several files -----------------------------------
+
+    def assertClosed(self, client, timeout=2.0, what="connection"):
+        self.assertTrue(client.wait_closed(timeout), "%s was not closed within %.1f s" % (what, timeout))
+
+
+def main():
+    global BIN_DIR
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--bin-dir", default=BIN_DIR)
+    args, rest = parser.parse_known_args()
+    if not args.bin_dir:
+        sys.exit("usage: %s --bin-dir BUILD/bin [unittest options]" % sys.argv[0])
+    BIN_DIR = os.path.abspath(args.bin_dir)
+    unittest.main(module="__main__", argv=[sys.argv[0]] + rest, verbosity=2)

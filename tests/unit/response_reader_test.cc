@@ -1,0 +1,265 @@
+// ResponseReader: every response must parse the same however the backend's
+// bytes are split, and the head it produces must follow the mesh's rules.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "worker/response_reader.h"
+
+namespace {
+
+using upmesh::worker::ResponseReader;
+using Result = ResponseReader::Result;
+
+constexpr size_t kMaxBytes = 1 << 20;
+
+struct Response {
+  int status = 0;
+  std::string head;
+  std::string body;
+  bool keep_alive = false;
+
+  bool operator==(const Response& other) const {
+    return status == other.status && head == other.head && body == other.body && keep_alive == other.keep_alive;
+  }
+};
+
+struct Outcome {
+  std::vector<Response> responses;
+  bool error = false;
+  std::string error_text;
+
+  bool operator==(const Outcome& other) const {
+    return responses == other.responses && error == other.error;
+  }
+};
+
+// Feeds `raw` cut at `cuts` (ascending offsets), restarting the reader after
+// each complete response, then signals EOF if `eof_at_end`.
+Outcome Parse(const std::string& raw, std::vector<size_t> cuts, bool head_request, bool eof_at_end,
+              size_t max_bytes = kMaxBytes) {
+  ResponseReader reader("w1");
+  reader.Start(head_request, max_bytes);
+  Outcome outcome;
+  auto take = [&] {
+    outcome.responses.push_back({reader.status(), reader.head(), reader.body(), reader.keep_alive()});
+    reader.Start(head_request, max_bytes);
+  };
+  cuts.push_back(raw.size());
+  size_t start = 0;
+  for (size_t end : cuts) {
+    while (start < end) {
+      size_t consumed = 0;
+      Result result = reader.Feed(raw.data() + start, end - start, &consumed);
+      if (result == Result::kError) {
+        outcome.error = true;
+        outcome.error_text = reader.error();
+        return outcome;
+      }
+      if (result == Result::kIncomplete) REQUIRE(consumed == end - start);
+      start += consumed;
+      if (result == Result::kComplete) take();
+    }
+  }
+  if (eof_at_end && reader.received_any()) {
+    if (reader.FeedEof() == Result::kComplete) {
+      take();
+    } else {
+      outcome.error = true;
+      outcome.error_text = reader.error();
+    }
+  }
+  return outcome;
+}
+
+// Parses whole, then split at every offset and at every pair of offsets;
+// every way must give the same outcome. Returns the whole parse.
+Outcome ParseEverySplit(const std::string& raw, bool head_request = false, bool eof_at_end = false) {
+  Outcome whole = Parse(raw, {}, head_request, eof_at_end);
+  for (size_t i = 0; i <= raw.size(); ++i) {
+    Outcome split = Parse(raw, {i}, head_request, eof_at_end);
+    INFO("split at " << i << " of " << raw.size());
+    REQUIRE(split == whole);
+  }
+  for (size_t i = 1; i < raw.size(); ++i) {
+    for (size_t j = i + 1; j < raw.size(); ++j) {
+      Outcome split = Parse(raw, {i, j}, head_request, eof_at_end);
+      INFO("split at " << i << " and " << j << " of " << raw.size());
+      REQUIRE(split == whole);
+    }
+  }
+  return whole;
+}
+
+const char kTail[] = "Via: 1.1 upmesh\r\nX-Upmesh-Worker: w1\r\n";
+
+}  // namespace
+
+TEST_CASE("response reader: Content-Length body, hop-by-hop fields removed", "[response_reader]") {
+  Outcome outcome = ParseEverySplit(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: keep-alive\r\n"
+      "Keep-Alive: timeout=5\r\nX-Backend: b1\r\n\r\nhello");
+  REQUIRE(outcome.responses.size() == 1);
+  const Response& r = outcome.responses[0];
+  CHECK(r.status == 200);
+  CHECK(r.body == "hello");
+  CHECK(r.keep_alive);
+  CHECK(r.head == std::string("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Backend: b1\r\n"
+                              "Content-Length: 5\r\n") + kTail);
+}
+
+TEST_CASE("response reader: chunked body with extensions and trailers is de-chunked", "[response_reader]") {
+  Outcome outcome = ParseEverySplit(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\nX-A: 1\r\n\r\n"
+      "5;ext=1\r\nhello\r\n7;foo=\"bar\"\r\n, world\r\n0\r\nX-Checksum: abc\r\n\r\n");
+  REQUIRE(outcome.responses.size() == 1);
+  const Response& r = outcome.responses[0];
+  CHECK(r.body == "hello, world");
+  CHECK(r.keep_alive);
+  CHECK(r.head == std::string("HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 12\r\n") + kTail);
+}
+
+TEST_CASE("response reader: close-delimited body ends at EOF", "[response_reader]") {
+  Outcome outcome =
+      ParseEverySplit("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end", false, true);
+  REQUIRE(outcome.responses.size() == 1);
+  const Response& r = outcome.responses[0];
+  CHECK(r.body == "until the end");
+  CHECK_FALSE(r.keep_alive);
+  CHECK(r.head == std::string("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n") + kTail);
+}
+
+TEST_CASE("response reader: HTTP/1.0 response is not kept alive and becomes 1.1", "[response_reader]") {
+  Outcome outcome = ParseEverySplit("HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nabc");
+  REQUIRE(outcome.responses.size() == 1);
+  CHECK_FALSE(outcome.responses[0].keep_alive);
+  CHECK(outcome.responses[0].head == std::string("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n") + kTail);
+}
+
+TEST_CASE("response reader: HEAD response has no body and keeps its Content-Length", "[response_reader]") {
+  Outcome outcome = ParseEverySplit(
+      "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\nContent-Type: text/html\r\n\r\n", /*head_request=*/true);
+  REQUIRE(outcome.responses.size() == 1);
+  const Response& r = outcome.responses[0];
+  CHECK(r.body.empty());
+  CHECK(r.keep_alive);
+  CHECK(r.head == std::string("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1234\r\n") + kTail);
+
+  // Chunked framing announced to a HEAD request: still no body follows.
+  Outcome chunked =
+      ParseEverySplit("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", /*head_request=*/true);
+  REQUIRE(chunked.responses.size() == 1);
+  CHECK(chunked.responses[0].head == std::string("HTTP/1.1 200 OK\r\n") + kTail);
+}
+
+TEST_CASE("response reader: 204 has no body and no Content-Length", "[response_reader]") {
+  Outcome outcome = ParseEverySplit("HTTP/1.1 204 No Content\r\nX-A: b\r\n\r\n");
+  REQUIRE(outcome.responses.size() == 1);
+  CHECK(outcome.responses[0].status == 204);
+  CHECK(outcome.responses[0].keep_alive);
+  CHECK(outcome.responses[0].head == std::string("HTTP/1.1 204 No Content\r\nX-A: b\r\n") + kTail);
+}
+
+TEST_CASE("response reader: 304 has no body and passes Content-Length through", "[response_reader]") {
+  Outcome outcome = ParseEverySplit("HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 99\r\n\r\n");
+  REQUIRE(outcome.responses.size() == 1);
+  CHECK(outcome.responses[0].body.empty());
+  CHECK(outcome.responses[0].keep_alive);
+  CHECK(outcome.responses[0].head ==
+        std::string("HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\nContent-Length: 99\r\n") + kTail);
+}
+
+TEST_CASE("response reader: interim 1xx responses are skipped", "[response_reader]") {
+  Outcome outcome = ParseEverySplit(
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  REQUIRE(outcome.responses.size() == 1);
+  CHECK(outcome.responses[0].status == 200);
+  CHECK(outcome.responses[0].body == "ok");
+  CHECK(outcome.responses[0].head == std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n") + kTail);
+}
+
+TEST_CASE("response reader: two responses back to back are read one at a time", "[response_reader]") {
+  Outcome outcome = ParseEverySplit(
+      "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none"
+      "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n");
+  REQUIRE(outcome.responses.size() == 2);
+  CHECK(outcome.responses[0].body == "one");
+  CHECK(outcome.responses[1].status == 201);
+  CHECK(outcome.responses[1].body == "two");
+  CHECK(outcome.responses[1].head == std::string("HTTP/1.1 201 Created\r\nContent-Length: 3\r\n") + kTail);
+}
+
+TEST_CASE("response reader: fields named by Connection are removed; reason kept", "[response_reader]") {
+  Outcome outcome = ParseEverySplit(
+      "HTTP/1.1 404 Nope\r\nConnection: close, X-Private\r\nX-Private: secret\r\nX-Public: yes\r\n"
+      "Upgrade: h2c\r\nProxy-Connection: keep-alive\r\nContent-Length: 0\r\n\r\n");
+  REQUIRE(outcome.responses.size() == 1);
+  CHECK_FALSE(outcome.responses[0].keep_alive);
+  CHECK(outcome.responses[0].head == std::string("HTTP/1.1 404 Nope\r\nX-Public: yes\r\nContent-Length: 0\r\n") + kTail);
+}
+
+TEST_CASE("response reader: bad framing is an error however it is split", "[response_reader]") {
+  const char* bad[] = {
+      // Content-Length and Transfer-Encoding together (request smuggling).
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+      // Two different Content-Lengths.
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+      // Not a chunk size.
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+      // A transfer-coding we cannot undo.
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxxxx",
+      // 101 although upmesh never asks to upgrade.
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
+      // Whitespace before the colon: framing to http-parser, not to the hop-by-hop filter.
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding : chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+      // Not HTTP at all.
+      "SSH-2.0-OpenSSH_9.2\r\n",
+  };
+  for (const char* raw : bad) {
+    INFO(raw);
+    Outcome outcome = ParseEverySplit(raw, false, true);
+    CHECK(outcome.error);
+    CHECK(outcome.responses.empty());
+  }
+}
+
+TEST_CASE("response reader: EOF before the response is complete is an error", "[response_reader]") {
+  ResponseReader reader("w1");
+  reader.Start(false, kMaxBytes);
+  CHECK(reader.FeedEof() == Result::kError);
+  CHECK_FALSE(reader.received_any());  // the stale keep-alive case: retry allowed
+
+  Outcome truncated = ParseEverySplit("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello", false, true);
+  CHECK(truncated.error);
+  Outcome in_head = ParseEverySplit("HTTP/1.1 200 OK\r\nContent-Le", false, true);
+  CHECK(in_head.error);
+  Outcome after_interim = ParseEverySplit("HTTP/1.1 100 Continue\r\n\r\n", false, true);
+  CHECK(after_interim.error);
+}
+
+TEST_CASE("response reader: responses over the size limit are errors", "[response_reader]") {
+  Outcome announced = Parse("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", {}, false, false, 64);
+  CHECK(announced.error);
+  std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 10; ++i) chunked += "10\r\n0123456789abcdef\r\n";
+  chunked += "0\r\n\r\n";
+  CHECK(Parse(chunked, {}, false, false, 100).error);
+  CHECK_FALSE(Parse(chunked, {}, false, false, 1000).error);
+  CHECK(Parse("HTTP/1.1 200 OK\r\n\r\n" + std::string(200, 'x'), {}, false, true, 100).error);
+}
+
+TEST_CASE("response reader: a reader is reusable after an error", "[response_reader]") {
+  ResponseReader reader("w1");
+  reader.Start(false, kMaxBytes);
+  std::string bad = "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n";
+  size_t consumed = 0;
+  CHECK(reader.Feed(bad.data(), bad.size(), &consumed) == Result::kError);
+  CHECK_FALSE(reader.error().empty());
+  reader.Start(false, kMaxBytes);
+  std::string good = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  REQUIRE(reader.Feed(good.data(), good.size(), &consumed) == Result::kComplete);
+  CHECK(consumed == good.size());
+  CHECK(reader.body() == "ok");
+}

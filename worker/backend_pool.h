@@ -1,0 +1,108 @@
+// Backend servers and the pool of keep-alive connections to each of them.
+//
+// BackendServer: one resolved "host:port" of the cluster.
+// BackendConnection: one TCP connection to a server and its state.
+// BackendPool: the bookkeeping of one server's connections, in the manner of
+//   h2o's socketpool: idle keep-alive connections are reused most recently
+//   used first (LIFO, so the rest age out), at most max_connections are open
+//   at once, and requests beyond that wait in a FIFO queue. The pool does no
+//   I/O: the worker opens, writes, reads and closes sockets and tells the
+//   pool. Connections live in the pool; one that is retired stays allocated
+//   until FreeRetired(), so a pointer in the same epoll batch stays valid.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <string>
+#include <vector>
+
+#include "shared/config.h"
+#include "shared/status.h"
+#include "worker/response_reader.h"
+
+namespace upmesh::worker {
+
+struct Exchange;
+
+struct BackendServer {
+  std::string label;      // "host:port" as configured, for logs and errors
+  std::string host_line;  // "Host: host:port\r\n", for requests without Host
+  sockaddr_storage address = {};
+  socklen_t address_length = 0;
+};
+
+// Resolves `server` (IPv4 or IPv6, first address getaddrinfo returns).
+Status ResolveServer(const ServerAddress& server, BackendServer* out);
+
+struct BackendConnection {
+  enum class State { kConnecting, kBusy, kIdle, kClosed };
+
+  BackendConnection(size_t server_index, const std::string& worker_name)
+      : server(server_index), reader(worker_name) {}
+
+  int fd = -1;
+  const size_t server;
+  State state = State::kConnecting;
+  bool reused = false;       // has completed a response before (may be stale)
+  int64_t idle_since_ms = 0;
+  Exchange* exchange = nullptr;  // while kConnecting or kBusy
+  ResponseReader reader;
+
+  // The request still to be written: pieces consumed from the front.
+  iovec pending[4] = {};
+  int pending_first = 0;
+  int pending_count = 0;
+
+  std::list<BackendConnection>::iterator self;
+};
+
+class BackendPool {
+ public:
+  BackendPool(BackendServer server, int max_connections);
+
+  const BackendServer& server() const { return server_; }
+
+  // Open (connecting, busy or idle) connections.
+  size_t open_count() const { return connections_.size(); }
+  bool CanOpen() const { return connections_.size() < max_connections_; }
+
+  // Adds a connection in state kConnecting (the caller sets its fd).
+  BackendConnection* Add(size_t server_index, const std::string& worker_name);
+
+  // The most recently used idle connection (now kBusy), or nullptr.
+  BackendConnection* PopIdle();
+  // The least recently used idle connection, or nullptr; the caller closes it.
+  BackendConnection* PopOldestIdle();
+  // Makes a busy connection idle, unused since `now_ms`.
+  void PushIdle(BackendConnection* connection, int64_t now_ms);
+  size_t idle_count() const { return idle_.size(); }
+
+  // Moves idle connections unused since before `cutoff_ms` to *expired
+  // (the caller closes them).
+  void TakeExpiredIdle(int64_t cutoff_ms, std::vector<BackendConnection*>* expired);
+
+  // Forgets a connection whose socket the caller closed (state kClosed).
+  void Retire(BackendConnection* connection);
+  // Frees retired connections; call when no pointer to them is left.
+  void FreeRetired() { retired_.clear(); }
+
+  // Requests waiting for a connection, oldest first.
+  std::deque<Exchange*>& waiting() { return waiting_; }
+
+  // Every open connection (for shutdown).
+  std::list<BackendConnection>& connections() { return connections_; }
+
+ private:
+  const BackendServer server_;
+  const size_t max_connections_;
+  std::list<BackendConnection> connections_;
+  std::list<BackendConnection> retired_;
+  std::vector<BackendConnection*> idle_;  // back = most recently used
+  std::deque<Exchange*> waiting_;
+};
+
+}  // namespace upmesh::worker

@@ -1,0 +1,113 @@
+// upmesh-worker: forwards requests from the router to the cluster's backend
+// servers. See docs/worker.md.
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "shared/command_line.h"
+#include "shared/config.h"
+#include "shared/log.h"
+#include "shared/shutdown_signal.h"
+#include "worker/backend_pool.h"
+#include "worker/worker.h"
+
+namespace {
+
+constexpr const char* kProgram = "upmesh-worker";
+
+std::string DefaultName() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "worker");
+  return std::string(host) + "-" + std::to_string(getpid());
+}
+
+bool IsZmqEndpoint(const std::string& text) {
+  for (const char* scheme : {"tcp://", "ipc://", "inproc://"}) {
+    std::string prefix(scheme);
+    if (text.size() > prefix.size() && text.compare(0, prefix.size(), prefix) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using upmesh::ExitWithConfigError;
+  namespace po = upmesh::po;
+
+  upmesh::MeshConfig config;
+  po::options_description options("Worker options");
+  options.add_options()
+      ("router", po::value<std::string>()->value_name("EP"),
+       "router endpoint for workers (default tcp://127.0.0.1:5551, or worker.routerEndpoint)")
+      ("server", po::value<std::vector<std::string>>()->composing()->value_name("HOST:PORT"),
+       "backend server; repeat for several (replaces the config file's cluster.servers)")
+      ("capacity", po::value<int64_t>()->value_name("N"),
+       "requests in flight at once (default 256, or worker.capacity)")
+      ("name", po::value<std::string>()->value_name("NAME"),
+       "worker id, also sent as X-Upmesh-Worker (default <hostname>-<pid>)");
+  upmesh::ProgramInfo info{kProgram, "forwards requests from the upmesh router to backend HTTP servers",
+                           "Other settings (timeouts, pool size) come from the \"worker\" section of --config."};
+  po::variables_map flags = upmesh::ParseCommandLine(argc, argv, info, options, &config);
+
+  upmesh::WorkerConfig& worker_config = config.worker;
+  if (flags.count("router")) {
+    worker_config.router_endpoint = flags["router"].as<std::string>();
+    if (!IsZmqEndpoint(worker_config.router_endpoint)) {
+      ExitWithConfigError(kProgram, "--router: must be a ZeroMQ endpoint such as tcp://127.0.0.1:5551, got \"" +
+                                        worker_config.router_endpoint + "\"");
+    }
+  }
+  if (flags.count("capacity")) {
+    worker_config.capacity = static_cast<int>(upmesh::FlagInt(flags, "capacity", 1, 100000, kProgram));
+  }
+  std::string name = flags.count("name") ? flags["name"].as<std::string>() : DefaultName();
+  // The name is the ZeroMQ routing id: 1..255 bytes, not starting with NUL.
+  if (name.empty() || name.size() > 255 || name[0] == '\0') {
+    ExitWithConfigError(kProgram, "--name: must be 1..255 bytes");
+  }
+  for (char c : name) {
+    if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f) {
+      ExitWithConfigError(kProgram, "--name: must be printable without spaces (it becomes a header value)");
+    }
+  }
+
+  std::vector<upmesh::ServerAddress> servers = config.cluster.servers;
+  if (flags.count("server")) {
+    servers.clear();
+    for (const std::string& text : flags["server"].as<std::vector<std::string>>()) {
+      upmesh::ServerAddress server;
+      upmesh::Status status = upmesh::ParseServerAddress(text, &server);
+      if (!status.ok()) ExitWithConfigError(kProgram, "--server: " + status.message());
+      servers.push_back(server);
+    }
+  }
+  if (servers.empty()) {
+    ExitWithConfigError(kProgram, "no backend servers: give --server HOST:PORT or cluster.servers in --config");
+  }
+
+  upmesh::worker::WorkerOptions worker_options;
+  worker_options.name = name;
+  worker_options.config = worker_config;
+  for (const upmesh::ServerAddress& server : servers) {
+    upmesh::worker::BackendServer resolved;
+    upmesh::Status status = upmesh::worker::ResolveServer(server, &resolved);
+    if (!status.ok()) ExitWithConfigError(kProgram, status.message());
+    worker_options.servers.push_back(std::move(resolved));
+  }
+
+  upmesh::InstallShutdownHandlers();
+  upmesh::worker::Worker worker(std::move(worker_options));
+  upmesh::Status status = worker.Run();
+  if (status.code() == upmesh::Status::Code::kInvalidArgument) {
+    ExitWithConfigError(kProgram, "--router (or worker.routerEndpoint): " + status.message());
+  }
+  if (!status.ok()) {
+    LOG_ERROR("%s", status.message().c_str());
+    return 1;
+  }
+  LOG_INFO("stopped");
+  return 0;
+}

@@ -1,0 +1,160 @@
+#include "worker/router_link.h"
+
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "shared/log.h"
+#include "shared/wire.h"
+
+namespace upmesh::worker {
+namespace {
+
+constexpr int kLingerMs = 500;       // at close: time to flush queued replies
+constexpr int kHighWaterMark = 100000;  // messages; a full queue drops, never blocks
+constexpr int kReadyRetryMs = 20;  // while the connection is not up yet
+
+zmq::message_t Frame(std::string_view bytes) { return zmq::message_t(bytes.data(), bytes.size()); }
+
+}  // namespace
+
+RouterLink::RouterLink(zmq::context_t* context, Options options)
+    : context_(context), options_(std::move(options)), capacity_text_(std::to_string(options_.capacity)) {}
+
+RouterLink::~RouterLink() { Close(); }
+
+Status RouterLink::Open(int epoll_fd, int64_t now_ms) {
+  epoll_fd_ = epoll_fd;
+  return Connect(now_ms);
+}
+
+Status RouterLink::Connect(int64_t now_ms) {
+  try {
+    socket_ = zmq::socket_t(*context_, zmq::socket_type::dealer);
+    socket_.set(zmq::sockopt::routing_id, options_.routing_id);
+    socket_.set(zmq::sockopt::linger, kLingerMs);
+    socket_.set(zmq::sockopt::sndhwm, kHighWaterMark);
+    socket_.set(zmq::sockopt::rcvhwm, kHighWaterMark);
+    // Queue nothing for a connection that is not up yet, so that READY
+    // (retried by Tick) goes out only once it can reach a router: a READY
+    // queued long before would make the router send requests to a socket
+    // that may be about to be replaced.
+    socket_.set(zmq::sockopt::immediate, 1);
+    socket_.connect(options_.endpoint);
+    zmq_fd_ = socket_.get(zmq::sockopt::fd);
+  } catch (const zmq::error_t& e) {
+    return Status::InvalidArgument("router endpoint " + options_.endpoint + ": " + e.what());
+  }
+  epoll_event event = {};
+  event.events = EPOLLIN;
+  event.data.ptr = nullptr;  // marks the router socket
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, zmq_fd_, &event) != 0) {
+    return Status::IoError(std::string("epoll_ctl(router socket): ") + std::strerror(errno));
+  }
+  ready_sent_ = false;
+  TrySendReady(now_ms);
+  return Status::Ok();
+}
+
+void RouterLink::Close() {
+  if (!socket_) return;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, zmq_fd_, nullptr);
+  socket_.close();
+  zmq_fd_ = -1;
+}
+
+void RouterLink::TrySendReady(int64_t now_ms) {
+  if (!SendControl(wire::kReady, true)) {  // not connected yet
+    next_heartbeat_ms_ = now_ms + kReadyRetryMs;
+    return;
+  }
+  ready_sent_ = true;
+  last_heard_ms_ = now_ms;  // the router has a full liveness period to answer
+  next_heartbeat_ms_ = now_ms + options_.heartbeat_ms;
+  LOG_DEBUG("READY sent to router %s", options_.endpoint.c_str());
+}
+
+bool RouterLink::Receive(std::vector<zmq::message_t>* frames, int64_t now_ms) {
+  if (!socket_) return false;
+  // ZMQ_EVENTS also processes the socket's pending commands, which is what
+  // re-arms ZMQ_FD; so ask it each time rather than relying on EAGAIN.
+  if (!(socket_.get(zmq::sockopt::events) & ZMQ_POLLIN)) return false;
+  frames->clear();
+  do {
+    frames->emplace_back();
+    if (!socket_.recv(frames->back(), zmq::recv_flags::dontwait)) {
+      frames->pop_back();  // cannot happen mid-message: parts arrive together
+      break;
+    }
+  } while (frames->back().more());
+  last_heard_ms_ = now_ms;
+  if (router_silent_) {
+    LOG_INFO("router %s is back", options_.endpoint.c_str());
+    router_silent_ = false;
+  }
+  return !frames->empty();
+}
+
+bool RouterLink::Send(zmq::message_t* frames, size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    zmq::send_flags flags = zmq::send_flags::dontwait;
+    if (i + 1 < count) flags = flags | zmq::send_flags::sndmore;
+    // Only the first part can be refused (no connection, or queue full):
+    // ZeroMQ takes the rest of a message once it took the first.
+    if (!socket_.send(frames[i], flags)) return false;
+  }
+  return true;
+}
+
+bool RouterLink::SendControl(std::string_view command, bool with_capacity) {
+  zmq::message_t frames[3] = {Frame(wire::kSignature), Frame(command), Frame(capacity_text_)};
+  return Send(frames, with_capacity ? 3 : 2);
+}
+
+void RouterLink::Tick(int64_t now_ms) {
+  if (said_bye_ || !socket_) return;
+  if (!ready_sent_) {
+    // ZeroMQ keeps trying to connect by itself; until it has, there is no
+    // router to miss.
+    if (now_ms >= next_heartbeat_ms_) TrySendReady(now_ms);
+    return;
+  }
+  bool silent = now_ms - last_heard_ms_ >= int64_t{options_.heartbeat_liveness} * options_.heartbeat_ms;
+  // Requests already queued in the socket would be lost with it: take them
+  // first (they count as hearing from the router).
+  if (silent && (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN)) silent = false;
+  if (silent) {
+    if (!router_silent_) {
+      LOG_WARN("router %s silent for %lld ms: reconnecting", options_.endpoint.c_str(),
+               static_cast<long long>(now_ms - last_heard_ms_));
+      router_silent_ = true;
+    } else {
+      LOG_DEBUG("router %s still silent: reconnecting", options_.endpoint.c_str());
+    }
+    Close();
+    Status status = Connect(now_ms);
+    if (!status.ok()) LOG_ERROR("%s", status.message().c_str());
+    return;
+  }
+  if (now_ms >= next_heartbeat_ms_) {
+    SendControl(wire::kHeartbeat, true);
+    next_heartbeat_ms_ = now_ms + options_.heartbeat_ms;
+  }
+}
+
+int64_t RouterLink::next_tick_ms() const {
+  if (said_bye_) return INT64_MAX;
+  if (!ready_sent_) return next_heartbeat_ms_;  // the next READY attempt
+  int64_t silence_deadline = last_heard_ms_ + int64_t{options_.heartbeat_liveness} * options_.heartbeat_ms;
+  return std::min(next_heartbeat_ms_, silence_deadline);
+}
+
+void RouterLink::SayBye() {
+  if (said_bye_) return;
+  SendControl(wire::kBye, false);
+  said_bye_ = true;
+}
+
+}  // namespace upmesh::worker

@@ -1,0 +1,85 @@
+// RouterLink: the worker's DEALER socket to the router, run from an epoll loop.
+//
+// The socket's ZMQ_FD is registered in the caller's epoll set (EPOLLIN, with
+// data.ptr == nullptr). That descriptor is edge-triggered in effect: it only
+// says "something changed", so the caller must drain with Receive() until it
+// returns false before every epoll_wait, and after sending (the loop does the
+// former right after everything else, which covers the latter).
+//
+// Paranoid Pirate on the worker side: READY on (re)connect, HB every
+// heartbeat interval, and if nothing at all arrives from the router for
+// liveness x interval, the socket is closed and made again with the same
+// routing id (the worker's name, so the router sees the same worker) and
+// READY is sent again. The socket uses ZMQ_IMMEDIATE, so READY is retried
+// until a connection is up and then starts the liveness clock: a router that
+// starts late never receives a stale READY from a socket about to be
+// replaced. Nothing ever blocks (ZMQ_DONTWAIT everywhere); a message the
+// socket refuses (no connection, or send queue full) is dropped.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "shared/status.h"
+
+namespace upmesh::worker {
+
+class RouterLink {
+ public:
+  struct Options {
+    std::string endpoint;    // tcp://127.0.0.1:5551
+    std::string routing_id;  // the worker's name
+    int capacity = 1;
+    int heartbeat_ms = 500;
+    int heartbeat_liveness = 3;
+  };
+
+  RouterLink(zmq::context_t* context, Options options);
+  ~RouterLink();
+  RouterLink(const RouterLink&) = delete;
+  RouterLink& operator=(const RouterLink&) = delete;
+
+  // Makes the socket, connects, registers it in `epoll_fd`, sends READY.
+  Status Open(int epoll_fd, int64_t now_ms);
+
+  // Receives one whole message into *frames (replacing its contents).
+  // Returns false when none is waiting.
+  bool Receive(std::vector<zmq::message_t>* frames, int64_t now_ms);
+
+  // Sends a multipart message without blocking. Returns false if the socket
+  // refused it (no router connection, or send queue full); nothing is sent
+  // then.
+  bool Send(zmq::message_t* frames, size_t count);
+
+  // Sends heartbeats when due and reconnects when the router went silent.
+  void Tick(int64_t now_ms);
+  // When Tick() next has something to do.
+  int64_t next_tick_ms() const;
+
+  // Tells the router to send no more requests; stops heartbeats and
+  // reconnects (the router forgets us; in-flight replies still get through).
+  void SayBye();
+
+ private:
+  Status Connect(int64_t now_ms);
+  void Close();
+  bool SendControl(std::string_view command, bool with_capacity);
+  void TrySendReady(int64_t now_ms);
+
+  zmq::context_t* context_;
+  const Options options_;
+  const std::string capacity_text_;
+  zmq::socket_t socket_;
+  int epoll_fd_ = -1;
+  int zmq_fd_ = -1;
+  int64_t last_heard_ms_ = 0;
+  int64_t next_heartbeat_ms_ = 0;  // next HB, or next READY attempt before ready_sent_
+  bool ready_sent_ = false;     // on the current socket
+  bool router_silent_ = false;  // the current silence was already logged
+  bool said_bye_ = false;
+};
+
+}  // namespace upmesh::worker
