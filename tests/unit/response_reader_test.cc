@@ -191,7 +191,7 @@ TEST_CASE("response reader: two responses back to back are read one at a time", 
   CHECK(outcome.responses[1].head == std::string("HTTP/1.1 201 Created\r\nContent-Length: 3\r\n") + kTail);
 }
 
-TEST_CASE("response reader: fields named by Connection are removed; reason kept", "[response_reader]") {
+TEST_CASE("response reader: fields named by Connection are removed, reason kept", "[response_reader]") {
   Outcome outcome = ParseEverySplit(
       "HTTP/1.1 404 Nope\r\nConnection: close, X-Private\r\nX-Private: secret\r\nX-Public: yes\r\n"
       "Upgrade: h2c\r\nProxy-Connection: keep-alive\r\nContent-Length: 0\r\n\r\n");
