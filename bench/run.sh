@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+# Benchmarks upmesh against nginx and HAProxy, all on loopback, in one run.
+#
+# A fixed backend (nginx answering "hello\n") is measured with wrk:
+#   1. directly,
+#   2. through nginx as a keep-alive reverse proxy,
+#   3. through HAProxy (mode http, keep-alive),
+#   4. through upmesh (1 router, 1 frontend, 1 worker).
+# Each measured run is preceded by a warm-up run with the same settings.
+# Prints a table (target | req/s | p50 | p99 | errors) plus the ratios
+# upmesh/nginx and upmesh/haproxy, and writes it to bench/results/latest.md.
+#
+# Needs nginx, haproxy and wrk (bash scripts/install-deps.sh) and the upmesh
+# binaries (bash scripts/build.sh). Settings, all optional:
+#   BENCH_DURATION=10s BENCH_WARMUP=3s BENCH_CONNECTIONS=64 BENCH_THREADS=2
+#   BENCH_PROXY_WORKERS=1   nginx worker_processes / HAProxy nbthread
+#   UPMESH_BIN_DIR=build/bin
+#   BENCH_BASE_PORT=18080   ports BASE..BASE+3 (HTTP), BASE+100 (config
+#                           service), BASE+470/471 (ZeroMQ) are used
+# Every process it starts is stopped by PID on exit; its temp dir is removed.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bench_dir="$repo_root/bench"
+
+duration="${BENCH_DURATION:-10s}"
+warmup="${BENCH_WARMUP:-3s}"
+connections="${BENCH_CONNECTIONS:-64}"
+threads="${BENCH_THREADS:-2}"
+proxy_workers="${BENCH_PROXY_WORKERS:-1}"
+bin_dir="${UPMESH_BIN_DIR:-$repo_root/build/bin}"
+base_port="${BENCH_BASE_PORT:-18080}"
+# Taken before anything starts: other work on the machine skews the figures.
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+
+backend_port=$base_port
+nginx_proxy_port=$((base_port + 1))
+haproxy_port=$((base_port + 2))
+upmesh_port=$((base_port + 3))
+upmesh_config_port=$((base_port + 100))
+upmesh_router_frontend_port=$((base_port + 470))
+upmesh_router_worker_port=$((base_port + 471))
+
+for tool in nginx haproxy wrk curl; do
+  if ! command -v "$tool" >/dev/null 2>&1 && [[ ! -x "/usr/sbin/$tool" ]]; then
+    echo "bench: '$tool' not found; run: bash scripts/install-deps.sh" >&2
+    exit 1
+  fi
+done
+PATH="$PATH:/usr/sbin"
+
+work_dir=$(mktemp -d /tmp/upmesh-bench.XXXXXX)
+# nginx workers drop to an unprivileged user when started as root; they must
+# be able to reach their temp paths inside this directory.
+chmod 755 "$work_dir"
+started_pids=()
+
+stop_pid() {
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  echo "bench: PID $pid did not stop within 5s; killing it" >&2
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local pid
+  for pid in "${started_pids[@]}"; do stop_pid "$pid"; done
+  started_pids=()
+  rm -rf "$work_dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Starts a command in the background with output in $work_dir/NAME.log and
+# records its PID; sets $last_pid.
+start() {
+  local name=$1
+  shift
+  "$@" >"$work_dir/$name.log" 2>&1 &
+  last_pid=$!
+  started_pids+=("$last_pid")
+}
+
+stop_started() {
+  local pid
+  for pid in "$@"; do
+    stop_pid "$pid"
+    local kept=()
+    local other
+    for other in "${started_pids[@]}"; do [[ "$other" == "$pid" ]] || kept+=("$other"); done
+    started_pids=("${kept[@]+"${kept[@]}"}")
+  done
+}
+
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+require_free_ports() {
+  local port
+  for port in "$@"; do
+    if port_in_use "$port"; then
+      echo "bench: port $port on 127.0.0.1 is already in use; stop whatever listens there or set BENCH_BASE_PORT" >&2
+      exit 1
+    fi
+  done
+}
+
+# Waits until URL answers 200 with body "hello\n" (the fixed backend's answer,
+# so a proxy that is up but not yet connected to its backend does not count).
+wait_for_hello() {
+  local url=$1 name=$2 pid=$3
+  for _ in $(seq 100); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "bench: $name exited during start-up; its log:" >&2
+      cat "$work_dir/$name.log" >&2 || true
+      return 1
+    fi
+    if [[ "$(curl -s --max-time 1 "$url" 2>/dev/null)" == "hello" ]]; then return 0; fi
+    sleep 0.1
+  done
+  echo "bench: $name did not answer 'hello' at $url within 10s; its log:" >&2
+  cat "$work_dir/$name.log" >&2 || true
+  return 1
+}
+
+fill_template() {
+  sed -e "s|@DIR@|$work_dir|g" \
+      -e "s|@BACKEND_PORT@|$backend_port|g" \
+      -e "s|@NGINX_PROXY_PORT@|$nginx_proxy_port|g" \
+      -e "s|@HAPROXY_PORT@|$haproxy_port|g" \
+      -e "s|@PROXY_WORKERS@|$proxy_workers|g" \
+      -e "s|@UPMESH_PORT@|$upmesh_port|g" \
+      -e "s|@UPMESH_CONFIG_PORT@|$upmesh_config_port|g" \
+      -e "s|@UPMESH_ROUTER_FRONTEND_PORT@|$upmesh_router_frontend_port|g" \
+      -e "s|@UPMESH_ROUTER_WORKER_PORT@|$upmesh_router_worker_port|g" \
+      "$bench_dir/$1" >"$work_dir/$2"
+}
+
+# Converts a wrk duration ("812.00us", "1.23ms", "2.01s") to milliseconds.
+to_ms() {
+  awk -v value="$1" 'BEGIN {
+    number = value + 0
+    if (value ~ /us$/) number /= 1000
+    else if (value ~ /ms$/) number *= 1
+    else if (value ~ /m$/) number *= 60000
+    else if (value ~ /s$/) number *= 1000
+    printf "%.2f", number
+  }'
+}
+
+# Results, one entry per target, filled by measure().
+targets=() rps=() p50=() p99=() errors=() notes=()
+
+# measure NAME URL: warm-up run, then the measured run; parses wrk --latency.
+measure() {
+  local name=$1 url=$2
+  echo "bench: $name: warm-up $warmup, then $duration (-t$threads -c$connections) at $url"
+  wrk -t"$threads" -c"$connections" -d"$warmup" "$url" >/dev/null
+  local output
+  output=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency "$url")
+  echo "$output" >"$work_dir/wrk-$name.txt"
+  local requests_per_sec p50_raw p99_raw socket_errors status_errors
+  requests_per_sec=$(awk '/^Requests\/sec:/ {print $2}' <<<"$output")
+  p50_raw=$(awk '$1 == "50%" {print $2}' <<<"$output")
+  p99_raw=$(awk '$1 == "99%" {print $2}' <<<"$output")
+  # "Socket errors: connect 0, read 0, write 0, timeout 0" (absent when all zero)
+  socket_errors=$(awk -F'[ ,]+' '/Socket errors:/ {print $5 + $7 + $9 + $11}' <<<"$output")
+  # "Non-2xx or 3xx responses: N" (absent when zero)
+  status_errors=$(awk -F': ' '/Non-2xx or 3xx responses/ {print $2}' <<<"$output")
+  socket_errors=${socket_errors:-0}
+  status_errors=${status_errors:-0}
+  local note=""
+  if [[ -z "$requests_per_sec" ]]; then
+    note="wrk output not understood"
+  elif (( socket_errors + status_errors > 0 )); then
+    note="ERRORS: $socket_errors socket, $status_errors non-2xx/3xx"
+  fi
+  targets+=("$name")
+  rps+=("${requests_per_sec:-0}")
+  p50+=("$(to_ms "${p50_raw:-0}")")
+  p99+=("$(to_ms "${p99_raw:-0}")")
+  errors+=("$((socket_errors + status_errors))")
+  notes+=("$note")
+  echo "bench: $name: ${requests_per_sec:-?} req/s, p50 ${p50_raw:-?}, p99 ${p99_raw:-?}, errors $((socket_errors + status_errors))"
+}
+
+record_skipped() {
+  targets+=("$1") rps+=("-") p50+=("-") p99+=("-") errors+=("-") notes+=("SKIPPED: $2")
+  echo "bench: $1: skipped: $2" >&2
+}
+
+require_free_ports "$backend_port" "$nginx_proxy_port" "$haproxy_port" "$upmesh_port" \
+  "$upmesh_config_port" "$upmesh_router_frontend_port" "$upmesh_router_worker_port"
+
+# 1. The fixed backend, measured directly.
+fill_template nginx-backend.conf.in nginx-backend.conf
+start nginx-backend nginx -p "$work_dir" -e "$work_dir/nginx-backend.error.log" \
+  -c "$work_dir/nginx-backend.conf" -g 'daemon off;'
+wait_for_hello "http://127.0.0.1:$backend_port/" nginx-backend "$last_pid"
+measure "backend (direct)" "http://127.0.0.1:$backend_port/"
+
+# 2. nginx reverse proxy.
+fill_template nginx-proxy.conf.in nginx-proxy.conf
+start nginx-proxy nginx -p "$work_dir" -e "$work_dir/nginx-proxy.error.log" \
+  -c "$work_dir/nginx-proxy.conf" -g 'daemon off;'
+proxy_pid=$last_pid
+wait_for_hello "http://127.0.0.1:$nginx_proxy_port/" nginx-proxy "$proxy_pid"
+measure "nginx proxy" "http://127.0.0.1:$nginx_proxy_port/"
+stop_started "$proxy_pid"
+
+# 3. HAProxy (-db: stay in the foreground).
+fill_template haproxy.cfg.in haproxy.cfg
+start haproxy haproxy -db -f "$work_dir/haproxy.cfg"
+proxy_pid=$last_pid
+wait_for_hello "http://127.0.0.1:$haproxy_port/" haproxy "$proxy_pid"
+measure "haproxy" "http://127.0.0.1:$haproxy_port/"
+stop_started "$proxy_pid"
+
+# 4. upmesh: router, frontend and one worker, all from one config file.
+missing_binaries=()
+for binary in upmesh-router upmesh-frontend upmesh-worker; do
+  [[ -x "$bin_dir/$binary" ]] || missing_binaries+=("$binary")
+done
+if [[ ${#missing_binaries[@]} -gt 0 ]]; then
+  record_skipped "upmesh" "${missing_binaries[*]} not found in $bin_dir (run: bash scripts/build.sh)"
+else
+  fill_template upmesh.json.in upmesh.json
+  start upmesh-router "$bin_dir/upmesh-router" --config "$work_dir/upmesh.json"
+  router_pid=$last_pid
+  start upmesh-worker "$bin_dir/upmesh-worker" --config "$work_dir/upmesh.json" --name bench-worker
+  worker_pid=$last_pid
+  start upmesh-frontend "$bin_dir/upmesh-frontend" --config "$work_dir/upmesh.json"
+  frontend_pid=$last_pid
+  if wait_for_hello "http://127.0.0.1:$upmesh_port/" upmesh-frontend "$frontend_pid"; then
+    if curl -s -D - -o /dev/null "http://127.0.0.1:$upmesh_port/" | grep -qi '^X-Upmesh-Worker: bench-worker'; then
+      measure "upmesh" "http://127.0.0.1:$upmesh_port/"
+    else
+      record_skipped "upmesh" "responses lack X-Upmesh-Worker: bench-worker; not going through the worker?"
+    fi
+  else
+    for name in upmesh-router upmesh-worker; do
+      echo "bench: $name log:" >&2
+      cat "$work_dir/$name.log" >&2 || true
+    done
+    record_skipped "upmesh" "mesh did not come up (logs above)"
+  fi
+  # Frontend first so that nothing new arrives while the others drain.
+  stop_started "$frontend_pid" "$worker_pid" "$router_pid"
+fi
+
+# Ratio of upmesh's req/s to another target's, or "-" when either is missing.
+ratio() {
+  local upmesh_rps="" other_rps="" i
+  for i in "${!targets[@]}"; do
+    [[ "${targets[$i]}" == "upmesh" ]] && upmesh_rps=${rps[$i]}
+    [[ "${targets[$i]}" == "$1" ]] && other_rps=${rps[$i]}
+  done
+  if [[ "$upmesh_rps" =~ ^[0-9.]+$ && "$other_rps" =~ ^[0-9.]+$ ]] && awk -v o="$other_rps" 'BEGIN {exit !(o > 0)}'; then
+    awk -v u="$upmesh_rps" -v o="$other_rps" 'BEGIN {printf "%.2f", u / o}'
+  else
+    echo "-"
+  fi
+}
+
+cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
+results_dir="$bench_dir/results"
+mkdir -p "$results_dir"
+{
+  echo "# upmesh benchmark"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs (${cpu_model:-unknown CPU}), everything on 127.0.0.1."
+  echo "wrk -t$threads -c$connections -d$duration --latency after a $warmup warm-up; backend: nginx returning \"hello\\n\";"
+  echo "nginx worker_processes / HAProxy nbthread: $proxy_workers. Load average before the run: $load_at_start."
+  echo "Latencies in ms. Errors: socket errors + non-2xx/3xx responses."
+  echo
+  echo "| target | req/s | p50 (ms) | p99 (ms) | errors |"
+  echo "|---|---:|---:|---:|---:|"
+  for i in "${!targets[@]}"; do
+    error_cell=${errors[$i]}
+    [[ -n "${notes[$i]}" ]] && error_cell="$error_cell (${notes[$i]})"
+    echo "| ${targets[$i]} | ${rps[$i]} | ${p50[$i]} | ${p99[$i]} | $error_cell |"
+  done
+  echo
+  echo "req/s ratio upmesh/nginx: $(ratio "nginx proxy"); upmesh/haproxy: $(ratio haproxy)"
+} >"$results_dir/latest.md"
+
+echo
+printf '%-18s %12s %10s %10s  %s\n' target req/s "p50 ms" "p99 ms" errors
+for i in "${!targets[@]}"; do
+  printf '%-18s %12s %10s %10s  %s%s\n' "${targets[$i]}" "${rps[$i]}" "${p50[$i]}" "${p99[$i]}" \
+    "${errors[$i]}" "${notes[$i]:+  <-- ${notes[$i]}}"
+done
+echo
+echo "req/s ratio upmesh/nginx: $(ratio "nginx proxy")   upmesh/haproxy: $(ratio haproxy)"
+echo "written to ${results_dir#"$repo_root"/}/latest.md"
+
+# A run with errors or a skipped target is not a clean result.
+for note in "${notes[@]}"; do
+  if [[ -n "$note" ]]; then exit 1; fi
+done
