@@ -255,6 +255,7 @@ void FrontendServer::Dispatch(ClientConnection& connection, Request request) {
 bool FrontendServer::SendToRouter(uint64_t request_id, const Request& request, const std::string& client_ip) {
   wire::RequestMeta meta;
   if (request.idempotent) meta.flags |= wire::RequestMeta::kIdempotent;
+  if (request.safe) meta.flags |= wire::RequestMeta::kSafe;
   if (request.is_head) meta.flags |= wire::RequestMeta::kHeadMethod;
   if (http::FindField(request.fields, "host")) meta.flags |= wire::RequestMeta::kHasHost;
   std::string head = BuildUpstreamHead(request, client_ip);

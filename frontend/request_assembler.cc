@@ -17,6 +17,10 @@ bool IsIdempotent(http_method method) {
   }
 }
 
+bool IsSafe(http_method method) {
+  return method == HTTP_GET || method == HTTP_HEAD || method == HTTP_OPTIONS || method == HTTP_TRACE;
+}
+
 }  // namespace
 
 RequestAssembler::RequestAssembler(const RequestLimits& limits)
@@ -179,6 +183,7 @@ int RequestAssembler::OnHeadersComplete(http_parser* parser) {
   auto method = static_cast<http_method>(parser->method);
   request.method = http_method_str(method);
   request.idempotent = IsIdempotent(method);
+  request.safe = IsSafe(method);
   request.is_head = method == HTTP_HEAD;
   request.version_minor = parser->http_minor;
   request.keep_alive = http_should_keep_alive(parser) != 0;

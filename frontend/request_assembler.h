@@ -30,7 +30,8 @@ struct RequestLimits {
 
 struct Request {
   std::string method;  // "GET"
-  bool idempotent = false;
+  bool idempotent = false;  // RFC 9110 9.2.2: may be retried
+  bool safe = false;        // RFC 9110 9.2.1: read-only (GET, HEAD, OPTIONS, TRACE)
   bool is_head = false;
   std::string target;  // "/path?query"
   int version_minor = 1;  // HTTP/1.<minor>; only 1.0 and 1.1 are accepted

@@ -2,11 +2,12 @@
 //
 //   {
 //     "proxy":         {"port": 8080, "address": "0.0.0.0"},      // frontend's client port
-//     "configService": {"port": 9090},                            // router's REST API
+//     "configService": {"port": 9090, "stateFile": "upmesh-state.json"},  // router's REST API
 //     "cluster":       {"version": 1, "servers": [{"ip": "127.0.0.1", "port": 8001}]},
 //     "frontend":      {"routerEndpoint": "tcp://127.0.0.1:5550", ...limits},
-//     "router":        {"frontendBind": "tcp://*:5550", "workerBind": "tcp://*:5551", ...},
-//     "worker":        {"routerEndpoint": "tcp://127.0.0.1:5551", ...},
+//     "router":        {"frontendBind": "tcp://*:5550", "workerBind": "tcp://*:5551",
+//                       "publishBind": "tcp://*:5552", ...},
+//     "worker":        {"routerEndpoint": "tcp://127.0.0.1:5551", "configEndpoint": "tcp://127.0.0.1:5552", ...},
 //     "logLevel":      "info"
 //   }
 //
@@ -20,20 +21,10 @@
 #include <string>
 #include <vector>
 
+#include "shared/cluster.h"
 #include "shared/status.h"
 
 namespace upmesh {
-
-struct ServerAddress {
-  std::string host;  // an IP literal or a hostname (resolved by the worker)
-  uint16_t port = 0;
-};
-
-struct ClusterConfig {
-  std::string version = "0";
-  std::string uuid;  // empty: assigned when registered
-  std::vector<ServerAddress> servers;
-};
 
 struct FrontendConfig {
   std::string address = "0.0.0.0";  // proxy.address
@@ -53,7 +44,10 @@ struct FrontendConfig {
 struct RouterConfig {
   std::string frontend_bind = "tcp://*:5550";
   std::string worker_bind = "tcp://*:5551";
-  uint16_t config_port = 9090;  // configService.port
+  uint16_t config_port = 9090;  // configService.port: the REST config API
+  std::string config_address = "0.0.0.0";  // configService.address
+  std::string state_file = "upmesh-state.json";  // configService.stateFile: API changes persist here
+  std::string publish_bind = "tcp://*:5552";  // config broadcast (PUB)
   int heartbeat_ms = 500;
   int heartbeat_liveness = 3;  // missed heartbeats before a worker is dropped
   size_t max_queued = 10000;   // requests waiting for a worker with capacity
@@ -63,6 +57,7 @@ struct RouterConfig {
 
 struct WorkerConfig {
   std::string router_endpoint = "tcp://127.0.0.1:5551";
+  std::string config_endpoint = "tcp://127.0.0.1:5552";  // the router's config broadcast (SUB)
   int capacity = 256;  // requests in flight at once
   int connect_timeout_ms = 2000;    // -> 502
   int response_timeout_ms = 30000;  // request written until response complete -> 504
@@ -78,7 +73,7 @@ struct MeshConfig {
   FrontendConfig frontend;
   RouterConfig router;
   WorkerConfig worker;
-  ClusterConfig cluster;  // the initial cluster version
+  Cluster cluster;  // the initial cluster version (router); see has_cluster
   bool has_cluster = false;
   std::string log_level = "info";
 };

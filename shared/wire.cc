@@ -23,4 +23,20 @@ bool ReplyMeta::Decode(std::string_view bytes, ReplyMeta* meta) {
   return true;
 }
 
+std::string RouteStamp::Encode() const {
+  std::string bytes(12, '\0');
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(config_seq >> (56 - 8 * i));
+  for (int i = 0; i < 4; ++i) bytes[8 + i] = static_cast<char>(gradual_share_micros >> (24 - 8 * i));
+  return bytes;
+}
+
+bool RouteStamp::Decode(std::string_view bytes, RouteStamp* stamp) {
+  if (bytes.size() != 12) return false;
+  stamp->config_seq = 0;
+  for (int i = 0; i < 8; ++i) stamp->config_seq = (stamp->config_seq << 8) | uint8_t(bytes[i]);
+  stamp->gradual_share_micros = 0;
+  for (int i = 0; i < 4; ++i) stamp->gradual_share_micros = (stamp->gradual_share_micros << 8) | uint8_t(bytes[8 + i]);
+  return true;
+}
+
 }  // namespace upmesh::wire

@@ -7,19 +7,30 @@
 //
 // Frontend (DEALER) -> router (ROUTER, frontend side):
 //   REQ   [UPM1][REQ][request-id][request-meta][head][body]
-// Router -> worker (ROUTER, worker side; the router inserts the frontend id):
-//   REQ   [UPM1][REQ][frontend-id][request-id][request-meta][head][body]
-//   HB    [UPM1][HB]                       router heartbeat (Paranoid Pirate)
+// Router -> worker (ROUTER, worker side; the router inserts the frontend id
+// and the route stamp):
+//   REQ      [UPM1][REQ][frontend-id][request-id][request-meta][route-stamp][head][body]
+//   HB       [UPM1][HB]                    router heartbeat (Paranoid Pirate)
+//   SNAPSHOT [UPM1][SNAPSHOT][seq][clusters-json]   answer to SNAPSHOT? (Clone)
 // Worker (DEALER) -> router:
-//   READY [UPM1][READY][capacity]          sent on (re)connect
-//   HB    [UPM1][HB][capacity]             every heartbeat interval
-//   REP   [UPM1][REP][frontend-id][request-id][reply-meta][head][body]
-//   BYE   [UPM1][BYE]                      draining: send me no new requests
+//   READY    [UPM1][READY][capacity]       sent on (re)connect
+//   HB       [UPM1][HB][capacity][stats-json]  every heartbeat interval
+//   REP      [UPM1][REP][frontend-id][request-id][reply-meta][head][body]
+//   BYE      [UPM1][BYE]                   draining: send me no new requests
+//   SNAPSHOT? [UPM1][SNAPSHOT?]            send me the whole cluster table
+//   MISMATCH [UPM1][MISMATCH][json]        a CONCURRENT comparison failed
+// Router PUB socket (config broadcast, the zguide's Clone pattern):
+//   UPDATE   [UPM1][UPDATE][seq][change-json]  every change, seq = previous + 1
+//   HUGZ     [UPM1][HUGZ][seq]                 publisher heartbeat, current seq
 // Router -> frontend (the router strips the frontend id):
 //   REP   [UPM1][REP][request-id][reply-meta][head][body]
 //
 // request-id: 8 opaque bytes chosen by the frontend, unique per frontend.
 // capacity: decimal ASCII, the most requests the worker takes at once.
+// seq: decimal ASCII, the config sequence number (see docs/protocol.md).
+// clusters-json: the table as stored (ClusterTable::ToStoredJson), newest first.
+// change-json: {"op":"put","cluster":{stored cluster}} or {"op":"delete","uuid":"..."}.
+// stats-json: {"served":{"<cluster uuid>": requests served since start}}.
 // head: a request line or status line plus header lines, each ending in CRLF,
 //   WITHOUT the blank line that ends the header section. The receiver appends
 //   its own hop-by-hop fields (Host for a backend, Connection for a client)
@@ -41,6 +52,11 @@ constexpr std::string_view kReply = "REP";
 constexpr std::string_view kReady = "READY";
 constexpr std::string_view kHeartbeat = "HB";
 constexpr std::string_view kBye = "BYE";
+constexpr std::string_view kSnapshotRequest = "SNAPSHOT?";
+constexpr std::string_view kSnapshot = "SNAPSHOT";
+constexpr std::string_view kMismatch = "MISMATCH";
+constexpr std::string_view kUpdate = "UPDATE";
+constexpr std::string_view kPublisherHeartbeat = "HUGZ";
 
 constexpr size_t kRequestIdSize = 8;
 
@@ -51,6 +67,7 @@ struct RequestMeta {
     kIdempotent = 1 << 0,   // method is idempotent: safe to retry elsewhere
     kHeadMethod = 1 << 1,   // HEAD: the response has no body
     kHasHost = 1 << 2,      // head carries a Host field (HTTP/1.0 may not)
+    kSafe = 1 << 3,         // method is safe (GET, HEAD, OPTIONS, TRACE): no write
   };
   uint8_t flags = 0;
 
@@ -70,6 +87,21 @@ struct ReplyMeta {
 
   std::string Encode() const;
   static bool Decode(std::string_view bytes, ReplyMeta* meta);
+};
+
+// route-stamp: 12 bytes added by the router to every REQ it hands a worker.
+// Bytes 0-7: the config seq the router had when it dispatched the request
+// (big endian); a worker whose table is older waits for the update before
+// routing, so no request is routed by a configuration the API already
+// replaced. Bytes 8-11: the newest cluster's GRADUAL share in millionths of
+// a percent (0..100000000), counted by the router over every request of the
+// mesh (big endian).
+struct RouteStamp {
+  uint64_t config_seq = 0;
+  uint32_t gradual_share_micros = 0;  // 100000000 = 100 %
+
+  std::string Encode() const;
+  static bool Decode(std::string_view bytes, RouteStamp* stamp);
 };
 
 }  // namespace upmesh::wire

@@ -1,0 +1,324 @@
+#include "shared/cluster.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <random>
+
+#include "shared/json_reader.h"
+
+namespace upmesh {
+namespace {
+
+using nlohmann::json;
+
+struct ModeName {
+  UpgradeMode mode;
+  const char* name;
+};
+constexpr ModeName kModes[] = {{UpgradeMode::kInstant, "INSTANT"},
+                               {UpgradeMode::kSession, "SESSION"},
+                               {UpgradeMode::kGradual, "GRADUAL"},
+                               {UpgradeMode::kConcurrent, "CONCURRENT"}};
+
+struct PolicyName {
+  UnsafeMethodPolicy policy;
+  const char* name;
+};
+constexpr PolicyName kPolicies[] = {{UnsafeMethodPolicy::kOldOnly, "old"},
+                                    {UnsafeMethodPolicy::kNewOnly, "new"},
+                                    {UnsafeMethodPolicy::kBoth, "both"}};
+
+Status ParseTransition(const json& object, const std::string& path, UpgradeTransition* transition) {
+  if (!object.is_object()) return Status::InvalidArgument(path + ": must be an object, got " + object.dump());
+  JsonObjectReader reader(object, path);
+  // The original proxy: a transition without a mode is SESSION.
+  transition->mode = UpgradeMode::kSession;
+  if (const json* mode = reader.Find("mode")) {
+    bool known = false;
+    for (const ModeName& m : kModes) {
+      if (mode->is_string() && mode->get<std::string>() == m.name) {
+        transition->mode = m.mode;
+        known = true;
+      }
+    }
+    if (!known) {
+      return Status::InvalidArgument(reader.PathOf("mode") +
+                                     ": must be one of INSTANT, SESSION, GRADUAL, CONCURRENT, got " + mode->dump());
+    }
+  }
+  UPMESH_RETURN_IF_ERROR(reader.ReadInt("sessionTimeout", 1, 10LL * 365 * 24 * 3600, &transition->session_timeout_s));
+  if (const json* share = reader.Find("percentageTransitionPerRequest")) {
+    if (!share->is_number() || !(share->get<double>() > 0) || share->get<double>() > 100) {
+      return Status::InvalidArgument(reader.PathOf("percentageTransitionPerRequest") +
+                                     ": must be a number in (0, 100], got " + share->dump());
+    }
+    transition->percentage_per_request = share->get<double>();
+  }
+  UPMESH_RETURN_IF_ERROR(reader.ReadInt("durationSeconds", 1, 10LL * 365 * 24 * 3600, &transition->duration_s));
+  UPMESH_RETURN_IF_ERROR(reader.ReadInt("delayToleranceMs", 0, 3600 * 1000, &transition->delay_tolerance_ms));
+  if (const json* unsafe = reader.Find("unsafeMethods")) {
+    bool known = false;
+    for (const PolicyName& p : kPolicies) {
+      if (unsafe->is_string() && unsafe->get<std::string>() == p.name) {
+        transition->unsafe_methods = p.policy;
+        known = true;
+      }
+    }
+    if (!known) {
+      return Status::InvalidArgument(reader.PathOf("unsafeMethods") + ": must be one of old, new, both, got " +
+                                     unsafe->dump());
+    }
+  }
+  UPMESH_RETURN_IF_ERROR(reader.CheckNoUnknownKeys());
+
+  switch (transition->mode) {
+    case UpgradeMode::kSession:
+      if (transition->session_timeout_s == 0) {
+        return Status::InvalidArgument(path + ".sessionTimeout: required for SESSION (seconds)");
+      }
+      break;
+    case UpgradeMode::kGradual:
+      if ((transition->percentage_per_request > 0) == (transition->duration_s > 0)) {
+        return Status::InvalidArgument(path +
+                                       ": GRADUAL needs exactly one of percentageTransitionPerRequest "
+                                       "(ramp by requests) or durationSeconds (ramp by time)");
+      }
+      break;
+    default:
+      break;
+  }
+  return Status::Ok();
+}
+
+json TransitionToJson(const UpgradeTransition& transition) {
+  json out = {{"mode", UpgradeModeName(transition.mode)}};
+  switch (transition.mode) {
+    case UpgradeMode::kSession:
+      out["sessionTimeout"] = transition.session_timeout_s;
+      break;
+    case UpgradeMode::kGradual:
+      if (transition.duration_s > 0) {
+        out["durationSeconds"] = transition.duration_s;
+      } else {
+        out["percentageTransitionPerRequest"] = transition.percentage_per_request;
+      }
+      if (transition.session_timeout_s > 0) out["sessionTimeout"] = transition.session_timeout_s;
+      break;
+    case UpgradeMode::kConcurrent:
+      out["delayToleranceMs"] = transition.delay_tolerance_ms;
+      for (const PolicyName& p : kPolicies) {
+        if (p.policy == transition.unsafe_methods) out["unsafeMethods"] = p.name;
+      }
+      break;
+    case UpgradeMode::kInstant:
+      break;
+  }
+  return out;
+}
+
+// A version segment: numeric ones compare as numbers, others as text;
+// a numeric segment is older than a text one ("1.0" < "1.rc").
+int CompareSegments(const std::string& a, const std::string& b) {
+  auto numeric = [](const std::string& s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  };
+  bool a_num = numeric(a), b_num = numeric(b);
+  if (a_num && b_num) {
+    std::string a_trim = a.substr(std::min(a.find_first_not_of('0'), a.size()));
+    std::string b_trim = b.substr(std::min(b.find_first_not_of('0'), b.size()));
+    if (a_trim.size() != b_trim.size()) return a_trim.size() < b_trim.size() ? -1 : 1;
+    return a_trim.compare(b_trim) < 0 ? -1 : (a_trim == b_trim ? 0 : 1);
+  }
+  if (a_num != b_num) return a_num ? -1 : 1;
+  return a.compare(b) < 0 ? -1 : (a == b ? 0 : 1);
+}
+
+std::string VersionText(const json& version) {
+  return version.is_string() ? version.get<std::string>() : version.dump();
+}
+
+std::vector<std::string> SplitVersion(const std::string& text) {
+  std::vector<std::string> segments;
+  std::string current;
+  for (char c : text) {
+    if (c == '.' || c == '-' || c == '_') {
+      segments.push_back(current);
+      current.clear();
+    } else {
+      current.push_back(c);
+    }
+  }
+  segments.push_back(current);
+  return segments;
+}
+
+bool NewerThan(const Cluster& a, const Cluster& b) {
+  int order = CompareVersions(a.version, b.version);
+  if (order != 0) return order > 0;
+  return a.added_order > b.added_order;
+}
+
+}  // namespace
+
+const char* UpgradeModeName(UpgradeMode mode) {
+  for (const ModeName& m : kModes) {
+    if (m.mode == mode) return m.name;
+  }
+  return "INSTANT";
+}
+
+Status ParseCluster(const json& object, const std::string& path, Cluster* cluster) {
+  if (!object.is_object()) return Status::InvalidArgument(path + ": must be an object, got " + object.dump());
+  JsonObjectReader reader(object, path);
+  if (const json* version = reader.Find("version")) {
+    bool number = version->is_number() && std::isfinite(version->get<double>()) && version->get<double>() >= 0;
+    bool text = version->is_string() && !version->get<std::string>().empty() && version->get<std::string>().size() <= 64;
+    if (!number && !text) {
+      return Status::InvalidArgument(reader.PathOf("version") + ": must be a non-negative number or a string of 1..64 characters");
+    }
+    cluster->version = *version;
+  }
+  UPMESH_RETURN_IF_ERROR(reader.ReadString("uuid", &cluster->uuid));
+  if (cluster->uuid.size() > 64) return Status::InvalidArgument(reader.PathOf("uuid") + ": at most 64 characters");
+  for (char c : cluster->uuid) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return Status::InvalidArgument(reader.PathOf("uuid") + ": only letters, digits, '-', '_' and '.'");
+    }
+  }
+  const json* servers = reader.Find("servers");
+  if (!servers || !servers->is_array() || servers->empty()) {
+    return Status::InvalidArgument(reader.PathOf("servers") +
+                                   ": must be a non-empty array of {\"ip\" or \"hostname\", \"port\"}");
+  }
+  cluster->servers.clear();
+  for (size_t i = 0; i < servers->size(); ++i) {
+    const json& entry = (*servers)[i];
+    std::string entry_path = reader.PathOf("servers") + "[" + std::to_string(i) + "]";
+    if (!entry.is_object()) return Status::InvalidArgument(entry_path + ": must be an object");
+    JsonObjectReader server_reader(entry, entry_path);
+    std::string ip, hostname;
+    UPMESH_RETURN_IF_ERROR(server_reader.ReadString("ip", &ip));
+    UPMESH_RETURN_IF_ERROR(server_reader.ReadString("hostname", &hostname));
+    if (ip.empty() == hostname.empty()) {
+      return Status::InvalidArgument(entry_path + ": needs exactly one of \"ip\" or \"hostname\"");
+    }
+    ServerAddress server;
+    server.host = ip.empty() ? hostname : ip;
+    server.is_hostname = ip.empty();
+    if (!entry.contains("port")) return Status::InvalidArgument(entry_path + ".port: missing");
+    UPMESH_RETURN_IF_ERROR(server_reader.ReadInt("port", 1, 65535, &server.port));
+    UPMESH_RETURN_IF_ERROR(server_reader.CheckNoUnknownKeys());
+    cluster->servers.push_back(server);
+  }
+  cluster->has_transition = false;
+  cluster->transition = UpgradeTransition();
+  if (const json* transition = reader.Find("upgradeTransition")) {
+    if (!transition->is_null()) {
+      UPMESH_RETURN_IF_ERROR(ParseTransition(*transition, reader.PathOf("upgradeTransition"), &cluster->transition));
+      cluster->has_transition = true;
+    }
+  }
+  return reader.CheckNoUnknownKeys();
+}
+
+json ClusterToJson(const Cluster& cluster) {
+  json servers = json::array();
+  for (const ServerAddress& server : cluster.servers) {
+    servers.push_back({{server.is_hostname ? "hostname" : "ip", server.host}, {"port", server.port}});
+  }
+  json out = {{"uuid", cluster.uuid}, {"version", cluster.version}, {"servers", servers}};
+  if (cluster.has_transition) out["upgradeTransition"] = TransitionToJson(cluster.transition);
+  return out;
+}
+
+json ClusterToStoredJson(const Cluster& cluster) {
+  json out = ClusterToJson(cluster);
+  out["addedOrder"] = cluster.added_order;
+  out["addedAtMs"] = cluster.added_at_ms;
+  return out;
+}
+
+Status ClusterFromStoredJson(const json& stored, Cluster* cluster) {
+  if (!stored.is_object()) return Status::InvalidArgument("stored cluster: not an object");
+  json copy = stored;
+  uint64_t order = copy.value("addedOrder", uint64_t{0});
+  int64_t at = copy.value("addedAtMs", int64_t{0});
+  copy.erase("addedOrder");
+  copy.erase("addedAtMs");
+  UPMESH_RETURN_IF_ERROR(ParseCluster(copy, "cluster", cluster));
+  if (cluster->uuid.empty()) return Status::InvalidArgument("stored cluster: no uuid");
+  cluster->added_order = order;
+  cluster->added_at_ms = at;
+  return Status::Ok();
+}
+
+int CompareVersions(const json& a, const json& b) {
+  std::vector<std::string> a_segments = SplitVersion(VersionText(a));
+  std::vector<std::string> b_segments = SplitVersion(VersionText(b));
+  size_t n = std::max(a_segments.size(), b_segments.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (i >= a_segments.size()) return -1;  // "1" < "1.0"
+    if (i >= b_segments.size()) return 1;
+    if (int order = CompareSegments(a_segments[i], b_segments[i])) return order;
+  }
+  return 0;
+}
+
+std::string NewUuid() {
+  static thread_local std::mt19937_64 generator{std::random_device{}()};
+  uint64_t high = generator(), low = generator();
+  high = (high & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  low = (low & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;    // variant 10
+  char text[37];
+  snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(high >> 32),
+           static_cast<unsigned>((high >> 16) & 0xffff), static_cast<unsigned>(high & 0xffff),
+           static_cast<unsigned>(low >> 48), static_cast<unsigned long long>(low & 0xffffffffffffULL));
+  return text;
+}
+
+const Cluster* ClusterTable::Find(const std::string& uuid) const {
+  int index = IndexOf(uuid);
+  return index < 0 ? nullptr : &clusters_[index];
+}
+
+int ClusterTable::IndexOf(const std::string& uuid) const {
+  for (size_t i = 0; i < clusters_.size(); ++i) {
+    if (clusters_[i].uuid == uuid) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void ClusterTable::Add(Cluster cluster) {
+  auto position = std::find_if(clusters_.begin(), clusters_.end(),
+                               [&](const Cluster& existing) { return NewerThan(cluster, existing); });
+  clusters_.insert(position, std::move(cluster));
+}
+
+bool ClusterTable::Remove(const std::string& uuid) {
+  int index = IndexOf(uuid);
+  if (index < 0) return false;
+  clusters_.erase(clusters_.begin() + index);
+  return true;
+}
+
+json ClusterTable::ToStoredJson() const {
+  json out = json::array();
+  for (const Cluster& cluster : clusters_) out.push_back(ClusterToStoredJson(cluster));
+  return out;
+}
+
+Status ClusterTable::FromStoredJson(const json& stored, ClusterTable* table) {
+  if (!stored.is_array()) return Status::InvalidArgument("stored clusters: not an array");
+  ClusterTable result;
+  for (const json& entry : stored) {
+    Cluster cluster;
+    UPMESH_RETURN_IF_ERROR(ClusterFromStoredJson(entry, &cluster));
+    if (result.Find(cluster.uuid)) return Status::InvalidArgument("stored clusters: duplicate uuid " + cluster.uuid);
+    result.Add(std::move(cluster));
+  }
+  *table = std::move(result);
+  return Status::Ok();
+}
+
+}  // namespace upmesh

@@ -1,0 +1,96 @@
+// Cluster versions: the model every process shares.
+//
+// A cluster is one version of the backend service: a set of servers plus the
+// upgrade transition that says how traffic moves to it when it is the newest
+// version. The JSON form is the original proxy's ("servers", "version",
+// "uuid", "upgradeTransition"); docs/configuration.md and docs/rest-api.md
+// describe every field.
+//
+// ClusterTable keeps the versions ordered newest first: versions compare
+// numerically segment by segment ("1.10" > "1.9" > "1"); for equal versions
+// the one added later is newer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "shared/status.h"
+
+namespace upmesh {
+
+struct ServerAddress {
+  std::string host;  // an IP literal or a hostname (resolved by the worker)
+  uint16_t port = 0;
+  bool is_hostname = false;  // given as "hostname" rather than "ip"
+};
+
+enum class UpgradeMode { kInstant, kSession, kGradual, kConcurrent };
+const char* UpgradeModeName(UpgradeMode mode);
+
+// What happens to requests with unsafe methods (POST, PUT, DELETE, PATCH...)
+// in CONCURRENT mode, where a request would otherwise reach both versions.
+enum class UnsafeMethodPolicy {
+  kOldOnly,  // default: only the old version sees the write
+  kNewOnly,  // only the new version sees the write
+  kBoth,     // the write is done twice, and compared (opt-in)
+};
+
+struct UpgradeTransition {
+  UpgradeMode mode = UpgradeMode::kInstant;
+  int64_t session_timeout_s = 0;         // SESSION: cookie lifetime, renewed per request
+  double percentage_per_request = 0;     // GRADUAL by requests: share added per request, (0, 100]
+  int64_t duration_s = 0;                // GRADUAL by time: 0 -> 100 % linearly over this
+  int64_t delay_tolerance_ms = 1000;     // CONCURRENT: largest accepted difference in delay
+  UnsafeMethodPolicy unsafe_methods = UnsafeMethodPolicy::kOldOnly;  // CONCURRENT
+};
+
+struct Cluster {
+  std::string uuid;
+  nlohmann::json version = 0;  // number or string, echoed as given
+  std::vector<ServerAddress> servers;
+  bool has_transition = false;   // "upgradeTransition" present
+  UpgradeTransition transition;  // INSTANT when absent
+  uint64_t added_order = 0;      // tie-break for equal versions: later is newer
+  int64_t added_at_ms = 0;       // wall clock (ms since epoch): start of a time ramp
+};
+
+// Validates `json` (the object under "cluster") into *cluster. Errors name the
+// field with `path` as prefix, e.g. "cluster.servers[0].port: ...".
+// Does not assign uuid, added_order or added_at_ms.
+Status ParseCluster(const nlohmann::json& json, const std::string& path, Cluster* cluster);
+
+// The cluster as the API shows it: {"uuid", "version", "servers", "upgradeTransition"}.
+nlohmann::json ClusterToJson(const Cluster& cluster);
+// With added_order and added_at_ms too: for persistence and the broadcast.
+nlohmann::json ClusterToStoredJson(const Cluster& cluster);
+Status ClusterFromStoredJson(const nlohmann::json& json, Cluster* cluster);
+
+// <0, 0, >0 as version a is older than, equal to, newer than version b.
+int CompareVersions(const nlohmann::json& a, const nlohmann::json& b);
+
+// A random RFC 4122 version 4 UUID, lower-case.
+std::string NewUuid();
+
+// The cluster versions, newest first.
+class ClusterTable {
+ public:
+  const std::vector<Cluster>& clusters() const { return clusters_; }  // newest first
+  const Cluster* Find(const std::string& uuid) const;
+  // Index in clusters() or -1.
+  int IndexOf(const std::string& uuid) const;
+  // Inserts in version order. The uuid must be new.
+  void Add(Cluster cluster);
+  bool Remove(const std::string& uuid);
+  bool empty() const { return clusters_.empty(); }
+
+  nlohmann::json ToStoredJson() const;  // array of ClusterToStoredJson
+  static Status FromStoredJson(const nlohmann::json& json, ClusterTable* table);
+
+ private:
+  std::vector<Cluster> clusters_;
+};
+
+}  // namespace upmesh
