@@ -243,16 +243,35 @@ class Mesh:
         process.wait_port(port)
         return process
 
-    def start_router(self, frontend_port=None, worker_port=None, extra=()):
+    def start_router(self, frontend_port=None, worker_port=None, publish_port=None, config_port=None,
+                     servers=None, version=None, state_file=None, extra=()):
+        """The router, owning the cluster table. `servers` (default: every backend started so far)
+        form the initial cluster when the state file does not exist yet; the state file (default
+        one per Mesh) is what a restarted router reloads."""
         frontend_port = frontend_port or free_port()
         worker_port = worker_port or free_port()
-        process = self._start("router", "upmesh-router",
-                              ["--frontend-bind", zmq_endpoint(frontend_port),
-                               "--worker-bind", zmq_endpoint(worker_port)] + list(extra))
+        publish_port = publish_port or free_port()
+        config_port = config_port or free_port()
+        state_file = state_file or os.path.join(self.log_dir, "router-state.json")
+        servers = self.backends if servers is None else servers
+        args = ["--frontend-bind", zmq_endpoint(frontend_port),
+                "--worker-bind", zmq_endpoint(worker_port),
+                "--publish-bind", zmq_endpoint(publish_port),
+                "--config-address", "127.0.0.1", "--config-port", config_port,
+                "--state-file", state_file]
+        for backend in servers:
+            args += ["--server", "127.0.0.1:%d" % backend.port]
+        if version is not None:
+            args += ["--cluster-version", version]
+        process = self._start("router", "upmesh-router", args + list(extra))
         process.frontend_port = frontend_port
         process.worker_port = worker_port
+        process.publish_port = publish_port
+        process.config_port = config_port
+        process.state_file = state_file
         process.wait_port(frontend_port)
         process.wait_port(worker_port)
+        process.wait_port(config_port)
         return process
 
     def start_frontend(self, router=None, port=None, extra=(), wait=True):
@@ -266,12 +285,11 @@ class Mesh:
             process.wait_port(port)
         return process
 
-    def start_worker(self, name, backends=None, router=None, extra=()):
+    def start_worker(self, name, router=None, extra=()):
+        """A worker; it learns the cluster table from the router (snapshot + broadcast)."""
         router = router or self.router
-        backends = self.backends if backends is None else backends
-        args = ["--router", zmq_endpoint(router.worker_port), "--name", name]
-        for backend in backends:
-            args += ["--server", "127.0.0.1:%d" % backend.port]
+        args = ["--router", zmq_endpoint(router.worker_port),
+                "--config-endpoint", zmq_endpoint(router.publish_port), "--name", name]
         process = self._start("worker-%s" % name, "upmesh-worker", args + list(extra))
         process.worker_name = name
         self.workers.append(process)

@@ -189,7 +189,8 @@ class FailuresTest(mesh.MeshTestCase):
         m = self.mesh.start_standard()
         old = m.router
         stop_router(old)
-        m.router = m.start_router(frontend_port=old.frontend_port, worker_port=old.worker_port)
+        m.router = m.start_router(frontend_port=old.frontend_port, worker_port=old.worker_port,
+                                  publish_port=old.publish_port, config_port=old.config_port)
         waited = m.wait_serving(timeout=15)
         self.assertLess(waited, 5.0, "mesh took %.1f s to serve again after the router restart" % waited)
         # Both directions work again for a batch of requests.
