@@ -1,10 +1,18 @@
-// Exchange: one request from the router on its way through the worker, from
-// the REQ that brought it until the REP that answers it.
+// ClientRequest and Exchange: one request from the router, and each of its
+// trips to a backend server.
+//
+// A ClientRequest lives from the REQ that brings it until the one REP that
+// answers it. It has one leg, or two in CONCURRENT mode (the new and the old
+// version, compared). Each leg is carried by an Exchange: the request sent
+// to one server of one cluster version over one pooled connection. When a
+// version cannot be reached, the leg's next Exchange goes to the next older
+// version (fallback).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <string>
 
 #include <zmq.hpp>
 
@@ -13,30 +21,68 @@
 namespace upmesh::worker {
 
 struct BackendConnection;
+struct ClientRequest;
+
+// How a leg ended.
+struct LegResult {
+  enum class Kind { kPending, kResponse, kFailed };
+  Kind kind = Kind::kPending;
+  std::string cluster_uuid;  // the version that answered (or failed last)
+  // kResponse: the backend's response, in the mesh's shape (response_reader.h).
+  int status = 0;
+  std::string head;
+  std::string body;
+  bool chunked = false;     // how the backend framed it
+  int64_t elapsed_ms = 0;   // request start to response complete
+  // kFailed: what upmesh answers instead (502/504) and why.
+  int error_status = 0;
+  std::string error;
+};
 
 struct Exchange {
   // Where the exchange is, which decides what its deadline means.
   enum class Phase {
-    kWaitingForCapacity,    // the router sent more than our capacity
     kWaitingForConnection,  // the server's pool is at max connections
     kConnecting,            // a new connection is being opened for it
     kExchanging,            // request written (or being written), response awaited
   };
 
-  // Frames echoed back in the REP, kept as received (no copies).
-  zmq::message_t frontend_id;
-  zmq::message_t request_id;
-  wire::RequestMeta meta;
-  zmq::message_t head;  // request line + fields, no final blank line
+  ClientRequest* request = nullptr;
+  int leg = 0;            // 0: primary (the chosen or newer version), 1: compared (older)
+  int cluster_index = 0;  // in the worker's route table, newest first
+  std::string cluster_uuid;
+  int64_t started_ms = 0;
+
+  zmq::message_t head;  // request line + fields, no final blank line (shares the request's buffer)
   zmq::message_t body;
 
-  size_t server = 0;  // index of the backend server it goes to
-  Phase phase = Phase::kWaitingForCapacity;
+  size_t server = 0;  // index of the backend pool it goes to
+  Phase phase = Phase::kWaitingForConnection;
   int64_t deadline_ms = 0;  // monotonic; what happens then depends on phase
   bool retried = false;     // the one stale keep-alive retry has been used
   BackendConnection* connection = nullptr;  // while kConnecting/kExchanging
 
   std::list<Exchange>::iterator self;  // its place in the worker's list
+};
+
+struct ClientRequest {
+  // Frames echoed back in the REP, kept as received (no copies).
+  zmq::message_t frontend_id;
+  zmq::message_t request_id;
+  wire::RequestMeta meta;
+  wire::RouteStamp stamp;
+  zmq::message_t head;
+  zmq::message_t body;
+
+  int64_t deadline_ms = 0;     // while waiting for capacity or for the cluster table
+  std::string response_fields; // added to the response head (Set-Cookie, ...)
+  bool concurrent = false;     // two legs, compared
+  int64_t delay_tolerance_ms = 0;
+  int legs_open = 0;
+  Exchange* live[2] = {nullptr, nullptr};  // each leg's exchange under way
+  LegResult results[2];
+
+  std::list<ClientRequest>::iterator self;
 };
 
 }  // namespace upmesh::worker

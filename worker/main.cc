@@ -23,14 +23,6 @@ std::string DefaultName() {
   return std::string(host) + "-" + std::to_string(getpid());
 }
 
-bool IsZmqEndpoint(const std::string& text) {
-  for (const char* scheme : {"tcp://", "ipc://", "inproc://"}) {
-    std::string prefix(scheme);
-    if (text.size() > prefix.size() && text.compare(0, prefix.size(), prefix) == 0) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -42,23 +34,26 @@ int main(int argc, char** argv) {
   options.add_options()
       ("router", po::value<std::string>()->value_name("EP"),
        "router endpoint for workers (default tcp://127.0.0.1:5551, or worker.routerEndpoint)")
-      ("server", po::value<std::vector<std::string>>()->composing()->value_name("HOST:PORT"),
-       "backend server; repeat for several (replaces the config file's cluster.servers)")
+      ("config-endpoint", po::value<std::string>()->value_name("EP"),
+       "the router's config broadcast (default tcp://127.0.0.1:5552, or worker.configEndpoint)")
       ("capacity", po::value<int64_t>()->value_name("N"),
        "requests in flight at once (default 256, or worker.capacity)")
       ("name", po::value<std::string>()->value_name("NAME"),
        "worker id, also sent as X-Upmesh-Worker (default <hostname>-<pid>)");
-  upmesh::ProgramInfo info{kProgram, "forwards requests from the upmesh router to backend HTTP servers",
-                           "Other settings (timeouts, pool size) come from the \"worker\" section of --config."};
+  upmesh::ProgramInfo info{
+      kProgram, "forwards requests from the upmesh router to the backend servers of each cluster version",
+      "The cluster versions come from the router (a snapshot at start, then its config broadcast);\n"
+      "the newest version's upgradeTransition decides, per request, which version serves it.\n"
+      "Other settings (timeouts, pool size) come from the \"worker\" section of --config."};
   po::variables_map flags = upmesh::ParseCommandLine(argc, argv, info, options, &config);
 
   upmesh::WorkerConfig& worker_config = config.worker;
-  if (flags.count("router")) {
-    worker_config.router_endpoint = flags["router"].as<std::string>();
-    if (!IsZmqEndpoint(worker_config.router_endpoint)) {
-      ExitWithConfigError(kProgram, "--router: must be a ZeroMQ endpoint such as tcp://127.0.0.1:5551, got \"" +
-                                        worker_config.router_endpoint + "\"");
-    }
+  if (flags.count("router")) worker_config.router_endpoint = flags["router"].as<std::string>();
+  if (flags.count("config-endpoint")) worker_config.config_endpoint = flags["config-endpoint"].as<std::string>();
+  for (const auto& [flag, endpoint] : {std::pair{"--router", worker_config.router_endpoint},
+                                       std::pair{"--config-endpoint", worker_config.config_endpoint}}) {
+    upmesh::Status valid = upmesh::ValidateEndpoint(flag, endpoint);
+    if (!valid.ok()) ExitWithConfigError(kProgram, valid.message());
   }
   if (flags.count("capacity")) {
     worker_config.capacity = static_cast<int>(upmesh::FlagInt(flags, "capacity", 1, 100000, kProgram));
@@ -74,35 +69,15 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::vector<upmesh::ServerAddress> servers = config.cluster.servers;
-  if (flags.count("server")) {
-    servers.clear();
-    for (const std::string& text : flags["server"].as<std::vector<std::string>>()) {
-      upmesh::ServerAddress server;
-      upmesh::Status status = upmesh::ParseServerAddress(text, &server);
-      if (!status.ok()) ExitWithConfigError(kProgram, "--server: " + status.message());
-      servers.push_back(server);
-    }
-  }
-  if (servers.empty()) {
-    ExitWithConfigError(kProgram, "no backend servers: give --server HOST:PORT or cluster.servers in --config");
-  }
-
   upmesh::worker::WorkerOptions worker_options;
   worker_options.name = name;
   worker_options.config = worker_config;
-  for (const upmesh::ServerAddress& server : servers) {
-    upmesh::worker::BackendServer resolved;
-    upmesh::Status status = upmesh::worker::ResolveServer(server, &resolved);
-    if (!status.ok()) ExitWithConfigError(kProgram, status.message());
-    worker_options.servers.push_back(std::move(resolved));
-  }
 
   upmesh::InstallShutdownHandlers();
   upmesh::worker::Worker worker(std::move(worker_options));
   upmesh::Status status = worker.Run();
   if (status.code() == upmesh::Status::Code::kInvalidArgument) {
-    ExitWithConfigError(kProgram, "--router (or worker.routerEndpoint): " + status.message());
+    ExitWithConfigError(kProgram, status.message());
   }
   if (!status.ok()) {
     LOG_ERROR("%s", status.message().c_str());

@@ -151,6 +151,7 @@ int ResponseReader::OnHeadersComplete(http_parser* parser) {
     self->interim_ = true;
     return 1;
   }
+  self->chunked_ = (parser->flags & F_CHUNKED) != 0;
   if (parser->uses_transfer_encoding && !(parser->flags & F_CHUNKED)) {
     // A coding other than chunked as the last one: the body would be
     // delimited by close and still encoded; refuse rather than mislabel it.

@@ -61,6 +61,9 @@ class ResponseReader {
   // The connection may carry another request: the backend allows keep-alive
   // and did not delimit the body by closing.
   bool keep_alive() const { return keep_alive_; }
+  // The backend framed the body with chunked transfer coding (CONCURRENT
+  // compares framing; the mesh forwards every body with Content-Length).
+  bool chunked() const { return chunked_; }
 
   // After kError: what went wrong, for logs and the 502 body.
   const std::string& error() const { return error_; }
@@ -102,6 +105,7 @@ class ResponseReader {
   std::string head_;
   std::string body_;
   bool keep_alive_ = false;
+  bool chunked_ = false;
   std::string error_;
 };
 

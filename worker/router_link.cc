@@ -71,6 +71,7 @@ void RouterLink::TrySendReady(int64_t now_ms) {
     return;
   }
   ready_sent_ = true;
+  just_connected_ = true;
   last_heard_ms_ = now_ms;  // the router has a full liveness period to answer
   next_heartbeat_ms_ = now_ms + options_.heartbeat_ms;
   LOG_DEBUG("READY sent to router %s", options_.endpoint.c_str());
@@ -139,7 +140,10 @@ void RouterLink::Tick(int64_t now_ms) {
     return;
   }
   if (now_ms >= next_heartbeat_ms_) {
-    SendControl(wire::kHeartbeat, true);
+    std::string stats = options_.stats ? options_.stats() : "{}";
+    zmq::message_t frames[4] = {Frame(wire::kSignature), Frame(wire::kHeartbeat), Frame(capacity_text_),
+                                Frame(stats)};
+    Send(frames, 4);
     next_heartbeat_ms_ = now_ms + options_.heartbeat_ms;
   }
 }

@@ -10,7 +10,8 @@
 // heartbeat interval, and if nothing at all arrives from the router for
 // liveness x interval, the socket is closed and made again with the same
 // routing id (the worker's name, so the router sees the same worker) and
-// READY is sent again. The socket uses ZMQ_IMMEDIATE, so READY is retried
+// READY is sent again. Every HB carries the worker's stats (requests served
+// per cluster) for the router's config API. The socket uses ZMQ_IMMEDIATE, so READY is retried
 // until a connection is up and then starts the liveness clock: a router that
 // starts late never receives a stale READY from a socket about to be
 // replaced. Nothing ever blocks (ZMQ_DONTWAIT everywhere); a message the
@@ -18,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,7 @@ class RouterLink {
     int capacity = 1;
     int heartbeat_ms = 500;
     int heartbeat_liveness = 3;
+    std::function<std::string()> stats;  // the stats-json frame of each HB
   };
 
   RouterLink(zmq::context_t* context, Options options);
@@ -59,6 +62,14 @@ class RouterLink {
   // When Tick() next has something to do.
   int64_t next_tick_ms() const;
 
+  // True once after READY went out on a new socket: the router may have
+  // restarted, so the caller re-reads the cluster table (SNAPSHOT?).
+  bool TakeJustConnected() {
+    bool value = just_connected_;
+    just_connected_ = false;
+    return value;
+  }
+
   // Tells the router to send no more requests; stops heartbeats and
   // reconnects (the router forgets us; in-flight replies still get through).
   void SayBye();
@@ -80,6 +91,7 @@ class RouterLink {
   bool ready_sent_ = false;     // on the current socket
   bool router_silent_ = false;  // the current silence was already logged
   bool said_bye_ = false;
+  bool just_connected_ = false;
 };
 
 }  // namespace upmesh::worker

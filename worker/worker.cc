@@ -9,13 +9,18 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
+
+#include <nlohmann/json.hpp>
 
 #include "shared/clock.h"
 #include "shared/http_fields.h"
 #include "shared/log.h"
 #include "shared/shutdown_signal.h"
 #include "shared/wire.h"
+#include "worker/version_choice.h"
 
 namespace upmesh::worker {
 namespace {
@@ -45,6 +50,48 @@ zmq::message_t BodyFrame(std::string body) {
 
 std::string ErrnoText(int error) { return std::strerror(error); }
 
+// How long a request stamped with a newer config than ours waits for it.
+constexpr int64_t kConfigWaitMs = 2000;
+constexpr int64_t kSnapshotRetryMs = 200;
+// The router's publisher heartbeats every heartbeat interval; this much
+// silence means updates may be lost on the way.
+constexpr int64_t kPublisherSilenceMs = 5000;
+constexpr int64_t kResolveRetryMs = 5000;
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string_view RequestLine(std::string_view head) { return head.substr(0, head.find("\r\n")); }
+
+// CONCURRENT: how the new version's answer differs from the old one's
+// (status, framing, body size, delay). Empty: they match.
+std::vector<std::string> CompareResponses(const LegResult& newer, const LegResult& older, int64_t tolerance_ms) {
+  std::vector<std::string> differences;
+  bool new_ok = newer.kind == LegResult::Kind::kResponse;
+  bool old_ok = older.kind == LegResult::Kind::kResponse;
+  if (!new_ok) differences.push_back("new version failed: " + newer.error);
+  if (!old_ok) differences.push_back("old version failed: " + older.error);
+  if (!new_ok || !old_ok) return differences;
+  if (newer.status != older.status) {
+    differences.push_back("status: new " + std::to_string(newer.status) + ", old " + std::to_string(older.status));
+  }
+  if (newer.chunked != older.chunked) {
+    differences.push_back(std::string("framing: new ") + (newer.chunked ? "chunked" : "Content-Length") + ", old " +
+                          (older.chunked ? "chunked" : "Content-Length"));
+  }
+  if (newer.body.size() != older.body.size()) {
+    differences.push_back("body size: new " + std::to_string(newer.body.size()) + ", old " +
+                          std::to_string(older.body.size()));
+  }
+  if (std::abs(newer.elapsed_ms - older.elapsed_ms) > tolerance_ms) {
+    differences.push_back("delay: new " + std::to_string(newer.elapsed_ms) + " ms, old " +
+                          std::to_string(older.elapsed_ms) + " ms (tolerance " + std::to_string(tolerance_ms) + " ms)");
+  }
+  return differences;
+}
+
 }  // namespace
 
 Worker::Worker(WorkerOptions options)
@@ -52,12 +99,9 @@ Worker::Worker(WorkerOptions options)
       context_(1),
       link_(&context_, RouterLink::Options{options_.config.router_endpoint, options_.name,
                                            options_.config.capacity, options_.config.heartbeat_ms,
-                                           options_.config.heartbeat_liveness}),
-      read_buffer_(new char[kReadBufferBytes]) {
-  for (const BackendServer& server : options_.servers) {
-    pools_.emplace_back(server, options_.config.max_connections_per_server);
-  }
-}
+                                           options_.config.heartbeat_liveness, [this] { return StatsJson(); }}),
+      subscriber_(&context_, options_.config.config_endpoint),
+      read_buffer_(new char[kReadBufferBytes]) {}
 
 Worker::~Worker() {
   for (BackendPool& pool : pools_) {
@@ -75,9 +119,13 @@ Status Worker::Run() {
   now_ms_ = NowMs();
   Status status = link_.Open(epoll_fd_, now_ms_);
   if (!status.ok()) return status;
+  status = subscriber_.Open(epoll_fd_);
+  if (!status.ok()) return status;
   next_sweep_ms_ = now_ms_ + kSweepIntervalMs;
-  LOG_INFO("worker %s: router %s, %zu backend server(s), capacity %d", options_.name.c_str(),
-           options_.config.router_endpoint.c_str(), pools_.size(), options_.config.capacity);
+  config_heard_ms_ = now_ms_;
+  LOG_INFO("worker %s: router %s, config broadcast %s, capacity %d", options_.name.c_str(),
+           options_.config.router_endpoint.c_str(), options_.config.config_endpoint.c_str(),
+           options_.config.capacity);
 
   epoll_event events[kMaxEventsPerWait];
   for (;;) {
@@ -89,7 +137,7 @@ Status Worker::Run() {
     }
     if (ShutdownRequests() >= 1 && !draining_) StartDrain();
     if (draining_) {
-      if (exchanges_.empty()) break;
+      if (requests_.empty()) break;
       if (now_ms_ >= drain_deadline_ms_) {
         LOG_WARN("drain timeout: %zu request(s) still unanswered", exchanges_.size());
         FailEverything("worker stopped before the backend answered");
@@ -101,10 +149,13 @@ Status Worker::Run() {
       next_sweep_ms_ = now_ms_ + kSweepIntervalMs;
     }
     link_.Tick(now_ms_);
+    if (link_.TakeJustConnected()) WantSnapshot();  // the router may have restarted
+    MaybeRequestSnapshot();
     // Last before waiting: ZMQ_FD only signals changes, so everything that
     // is already readable must be taken now (this also covers every send
     // made above and while handling the previous batch).
     bool more_from_router = false;
+    ReceiveConfig();
     ReceiveFromRouter(&more_from_router);
     AdmitWaitingForCapacity();
     ServeWaitingForConnection();
@@ -131,6 +182,7 @@ Status Worker::Run() {
 int Worker::EpollTimeoutMs(bool more_waiting) const {
   if (more_waiting) return 0;
   int64_t wake = std::min(next_sweep_ms_, link_.next_tick_ms());
+  if (snapshot_wanted_) wake = std::min(wake, next_snapshot_request_ms_);
   return static_cast<int>(std::clamp<int64_t>(wake - now_ms_, 0, kSweepIntervalMs));
 }
 
@@ -157,61 +209,79 @@ void Worker::HandleRouterMessage(std::vector<zmq::message_t>& frames) {
     AcceptRequest(frames);
     return;
   }
+  if (command == wire::kSnapshot) {
+    OnSnapshot(frames);
+    return;
+  }
   LOG_WARN("dropped a router message with unknown command \"%.*s\"", static_cast<int>(command.size()),
            command.data());
 }
 
 void Worker::AcceptRequest(std::vector<zmq::message_t>& frames) {
-  // [UPM1][REQ][frontend-id][request-id][request-meta][head][body]
+  // [UPM1][REQ][frontend-id][request-id][request-meta][route-stamp][head][body]
   wire::RequestMeta meta;
-  if (frames.size() != 7) {
-    LOG_WARN("dropped a malformed REQ: %zu frames, expected 7", frames.size());
+  wire::RouteStamp stamp;
+  if (frames.size() != 8) {
+    LOG_WARN("dropped a malformed REQ: %zu frames, expected 8", frames.size());
     return;
   }
   if (frames[3].size() != wire::kRequestIdSize || !wire::RequestMeta::Decode(View(frames[4]), &meta) ||
-      frames[5].size() == 0) {
-    LOG_WARN("dropped a malformed REQ: bad request-id, request-meta or empty head");
+      !wire::RouteStamp::Decode(View(frames[5]), &stamp) || frames[6].size() == 0) {
+    LOG_WARN("dropped a malformed REQ: bad request-id, request-meta, route stamp or empty head");
     return;
   }
-  exchanges_.emplace_back();
-  Exchange* exchange = &exchanges_.back();
-  exchange->self = std::prev(exchanges_.end());
-  exchange->frontend_id = std::move(frames[2]);
-  exchange->request_id = std::move(frames[3]);
-  exchange->meta = meta;
-  exchange->head = std::move(frames[5]);
-  exchange->body = std::move(frames[6]);
-  exchange->server = next_server_;
-  next_server_ = (next_server_ + 1) % pools_.size();
+  requests_.emplace_back();
+  ClientRequest* request = &requests_.back();
+  request->self = std::prev(requests_.end());
+  request->frontend_id = std::move(frames[2]);
+  request->request_id = std::move(frames[3]);
+  request->meta = meta;
+  request->stamp = stamp;
+  request->head = std::move(frames[6]);
+  request->body = std::move(frames[7]);
 
-  size_t in_progress = exchanges_.size() - 1 - waiting_for_capacity_.size();
-  if (in_progress < static_cast<size_t>(options_.config.capacity)) {
-    Dispatch(exchange, /*fresh_connection=*/false);
-  } else {
-    exchange->phase = Exchange::Phase::kWaitingForCapacity;
-    exchange->deadline_ms = now_ms_ + options_.config.response_timeout_ms;
-    waiting_for_capacity_.push_back(exchange);
+  if (RequestsInProgress() > static_cast<size_t>(options_.config.capacity)) {
+    request->deadline_ms = now_ms_ + options_.config.response_timeout_ms;
+    waiting_for_capacity_.push_back(request);
+    return;
   }
+  if (!replica_.loaded() || stamp.config_seq > replica_.seq()) {
+    // The router dispatched it under a newer table than ours: route it by that one.
+    request->deadline_ms = now_ms_ + kConfigWaitMs;
+    waiting_for_config_.push_back(request);
+    WantSnapshot();
+    return;
+  }
+  RouteRequest(request);
+}
+
+size_t Worker::RequestsInProgress() const {
+  return requests_.size() - waiting_for_capacity_.size() - waiting_for_config_.size();
 }
 
 void Worker::AdmitWaitingForCapacity() {
-  while (!waiting_for_capacity_.empty() &&
-         exchanges_.size() - waiting_for_capacity_.size() < static_cast<size_t>(options_.config.capacity)) {
-    Exchange* exchange = waiting_for_capacity_.front();
+  while (!waiting_for_capacity_.empty() && RequestsInProgress() < static_cast<size_t>(options_.config.capacity)) {
+    ClientRequest* request = waiting_for_capacity_.front();
     waiting_for_capacity_.pop_front();
-    Dispatch(exchange, /*fresh_connection=*/false);
+    if (!replica_.loaded() || request->stamp.config_seq > replica_.seq()) {
+      request->deadline_ms = now_ms_ + kConfigWaitMs;
+      waiting_for_config_.push_back(request);
+      WantSnapshot();
+    } else {
+      RouteRequest(request);
+    }
   }
 }
 
-void Worker::SendReply(Exchange* exchange, int status, bool generated, const std::string& head,
+void Worker::SendReply(ClientRequest* request, int status, bool generated, const std::string& head,
                        std::string body) {
   wire::ReplyMeta meta;
   meta.status = static_cast<uint16_t>(status);
   meta.flags = generated ? wire::ReplyMeta::kGenerated : 0;
   zmq::message_t frames[7] = {Frame(wire::kSignature),
                               Frame(wire::kReply),
-                              std::move(exchange->frontend_id),
-                              std::move(exchange->request_id),
+                              std::move(request->frontend_id),
+                              std::move(request->request_id),
                               Frame(meta.Encode()),
                               Frame(head),
                               BodyFrame(std::move(body))};
@@ -221,16 +291,285 @@ void Worker::SendReply(Exchange* exchange, int status, bool generated, const std
   }
 }
 
-void Worker::ReplyError(Exchange* exchange, int status, const std::string& detail) {
+void Worker::ReplyError(ClientRequest* request, int status, const std::string& detail) {
   http::SimpleResponse response = http::MakeSimpleResponse(status, detail);
   response.head.append("X-Upmesh-Worker: ").append(options_.name).append("\r\n");
-  SendReply(exchange, status, /*generated=*/true, response.head, std::move(response.body));
-  FinishExchange(exchange);
+  SendReply(request, status, /*generated=*/true, response.head, std::move(response.body));
+  FinishRequest(request);
 }
 
-void Worker::FinishExchange(Exchange* exchange) {
-  if (exchange->connection) exchange->connection->exchange = nullptr;
-  exchanges_.erase(exchange->self);
+void Worker::FinishRequest(ClientRequest* request) {
+  // A leg still under way (the request failed as a whole) is abandoned.
+  for (Exchange* exchange : request->live) {
+    if (!exchange) continue;
+    if (exchange->connection) CloseConnection(exchange->connection);
+    if (exchange->phase == Exchange::Phase::kWaitingForConnection) {
+      std::deque<Exchange*>& waiting = pools_[exchange->server].waiting();
+      waiting.erase(std::find(waiting.begin(), waiting.end(), exchange));
+    }
+    FinishExchange(exchange);
+  }
+  requests_.erase(request->self);
+}
+
+// ---------------------------------------------------------------------------
+// The cluster table (Clone replica) and routing.
+
+void Worker::ReceiveConfig() {
+  std::vector<zmq::message_t> frames;
+  while (subscriber_.Receive(&frames)) {
+    config_heard_ms_ = now_ms_;
+    if (frames.size() < 3 || View(frames[0]) != wire::kSignature) continue;
+    std::string_view command = View(frames[1]);
+    uint64_t seq = std::strtoull(std::string(View(frames[2])).c_str(), nullptr, 10);
+    if (command == wire::kPublisherHeartbeat) {
+      if (replica_.loaded() && seq != replica_.seq()) {
+        LOG_INFO("config seq %llu announced, ours is %llu: fetching a snapshot",
+                 static_cast<unsigned long long>(seq), static_cast<unsigned long long>(replica_.seq()));
+        WantSnapshot();
+      }
+      continue;
+    }
+    if (command != wire::kUpdate || frames.size() != 4) continue;
+    nlohmann::json change = nlohmann::json::parse(View(frames[3]), nullptr, /*allow_exceptions=*/false);
+    std::string error;
+    switch (replica_.ApplyUpdate(seq, change, &error)) {
+      case ClusterReplica::UpdateResult::kApplied:
+        LOG_INFO("config seq %llu applied: %zu cluster version(s)", static_cast<unsigned long long>(seq),
+                 replica_.table().clusters().size());
+        RebuildRoutes();
+        ReleaseWaitingForConfig();
+        break;
+      case ClusterReplica::UpdateResult::kStale:
+        break;
+      case ClusterReplica::UpdateResult::kGap:
+        if (replica_.loaded()) LOG_INFO("config update %llu after a gap: fetching a snapshot", static_cast<unsigned long long>(seq));
+        WantSnapshot();
+        break;
+      case ClusterReplica::UpdateResult::kInvalid:
+        LOG_WARN("config update %llu not understood (%s): fetching a snapshot",
+                 static_cast<unsigned long long>(seq), error.c_str());
+        WantSnapshot();
+        break;
+    }
+  }
+}
+
+void Worker::OnSnapshot(std::vector<zmq::message_t>& frames) {
+  // [UPM1][SNAPSHOT][seq][stored clusters]
+  if (frames.size() != 4) {
+    LOG_WARN("dropped a malformed SNAPSHOT (%zu frames)", frames.size());
+    return;
+  }
+  uint64_t seq = std::strtoull(std::string(View(frames[2])).c_str(), nullptr, 10);
+  nlohmann::json clusters = nlohmann::json::parse(View(frames[3]), nullptr, /*allow_exceptions=*/false);
+  Status status = replica_.ApplySnapshot(seq, clusters);
+  if (!status.ok()) {
+    LOG_ERROR("snapshot from the router not understood: %s", status.message().c_str());
+    return;
+  }
+  snapshot_wanted_ = false;
+  LOG_INFO("config snapshot seq %llu: %zu cluster version(s)", static_cast<unsigned long long>(seq),
+           replica_.table().clusters().size());
+  RebuildRoutes();
+  ReleaseWaitingForConfig();
+}
+
+void Worker::WantSnapshot() {
+  if (snapshot_wanted_) return;
+  snapshot_wanted_ = true;
+  next_snapshot_request_ms_ = now_ms_;
+}
+
+void Worker::MaybeRequestSnapshot() {
+  // The publisher heartbeats; silence means we may be missing updates.
+  if (!snapshot_wanted_ && now_ms_ - config_heard_ms_ > kPublisherSilenceMs) {
+    LOG_WARN("no config broadcast for %lld ms: fetching a snapshot", static_cast<long long>(now_ms_ - config_heard_ms_));
+    config_heard_ms_ = now_ms_;
+    WantSnapshot();
+  }
+  if (!snapshot_wanted_ || now_ms_ < next_snapshot_request_ms_) return;
+  zmq::message_t frames[2] = {Frame(wire::kSignature), Frame(wire::kSnapshotRequest)};
+  link_.Send(frames, 2);  // refused while not connected: asked again below
+  next_snapshot_request_ms_ = now_ms_ + kSnapshotRetryMs;
+}
+
+size_t Worker::PoolFor(const ServerAddress& address, bool* resolved) {
+  std::string label = address.host + ":" + std::to_string(address.port);
+  auto found = pool_by_label_.find(label);
+  *resolved = true;
+  if (found != pool_by_label_.end()) return found->second;
+  BackendServer server;
+  Status status = ResolveServer(address, &server);
+  if (!status.ok()) {
+    *resolved = false;
+    return 0;
+  }
+  pools_.emplace_back(server, options_.config.max_connections_per_server);
+  pool_by_label_.emplace(label, pools_.size() - 1);
+  return pools_.size() - 1;
+}
+
+void Worker::RebuildRoutes() {
+  std::vector<Route> routes;
+  routes_incomplete_ = false;
+  for (const Cluster& cluster : replica_.table().clusters()) {
+    Route route;
+    route.uuid = cluster.uuid;
+    for (const ServerAddress& server : cluster.servers) {
+      bool resolved = false;
+      size_t pool = PoolFor(server, &resolved);
+      if (resolved) {
+        route.pools.push_back(pool);
+      } else {
+        LOG_WARN("cluster %s: cannot resolve %s; will try again", cluster.uuid.c_str(), server.host.c_str());
+        routes_incomplete_ = true;
+      }
+    }
+    for (const Route& old : routes_) {
+      if (old.uuid == route.uuid) route.next = old.next;  // keep the round robin going
+    }
+    routes.push_back(std::move(route));
+  }
+  routes_ = std::move(routes);
+  next_resolve_ms_ = now_ms_ + kResolveRetryMs;
+}
+
+void Worker::ReleaseWaitingForConfig() {
+  std::deque<ClientRequest*> waiting;
+  waiting.swap(waiting_for_config_);
+  for (ClientRequest* request : waiting) {
+    bool current = replica_.loaded() && request->stamp.config_seq <= replica_.seq();
+    if (!current && request->deadline_ms > now_ms_) {
+      waiting_for_config_.push_back(request);
+    } else if (!replica_.loaded()) {
+      ReplyError(request, 503, "no cluster table from the router yet");
+    } else {
+      if (!current) {
+        LOG_WARN("routing a request by config seq %llu although it was stamped %llu",
+                 static_cast<unsigned long long>(replica_.seq()),
+                 static_cast<unsigned long long>(request->stamp.config_seq));
+      }
+      RouteRequest(request);
+    }
+  }
+}
+
+void Worker::RouteRequest(ClientRequest* request) {
+  const std::vector<Cluster>& clusters = replica_.table().clusters();
+  if (clusters.empty()) {
+    ReplyError(request, 503, "no cluster configured");
+    return;
+  }
+  std::string_view head = View(request->head);
+  VersionRequest version_request;
+  version_request.session_uuid = FindCookie(head, kSessionCookie);
+  if (std::optional<std::string> position = FindCookie(head, kTransitionCookie)) {
+    char* end = nullptr;
+    long value = std::strtol(position->c_str(), &end, 10);
+    if (!position->empty() && *end == '\0' && value >= 0 && value < 100) version_request.position = static_cast<int>(value);
+  }
+  version_request.safe = (request->meta.flags & wire::RequestMeta::kSafe) != 0;
+  version_request.gradual_share = request->stamp.gradual_share_micros / 1e6;
+  version_request.now_wall_ms = WallMs();
+  VersionChoice choice = ChooseVersion(clusters, version_request, [this] { return static_cast<int>(random_() % 100); });
+  request->response_fields = std::move(choice.set_cookie);
+  request->concurrent = choice.compared >= 0;
+  request->delay_tolerance_ms = clusters[0].transition.delay_tolerance_ms;
+  request->legs_open = request->concurrent ? 2 : 1;
+  StartLeg(request, 0, choice.primary);
+  if (request->concurrent) StartLeg(request, 1, choice.compared);
+}
+
+void Worker::StartLeg(ClientRequest* request, int leg, int cluster_index) {
+  Route& route = routes_[cluster_index];
+  if (route.pools.empty()) {
+    LegResult result;
+    result.kind = LegResult::Kind::kFailed;
+    result.cluster_uuid = route.uuid;
+    result.error_status = 502;
+    result.error = "no server of cluster " + route.uuid + " could be resolved";
+    LegDone(request, leg, cluster_index, std::move(result), /*may_fall_back=*/true);
+    return;
+  }
+  exchanges_.emplace_back();
+  Exchange* exchange = &exchanges_.back();
+  exchange->self = std::prev(exchanges_.end());
+  exchange->request = request;
+  exchange->leg = leg;
+  exchange->cluster_index = cluster_index;
+  exchange->cluster_uuid = route.uuid;
+  exchange->started_ms = now_ms_;
+  exchange->head.copy(request->head);  // shares the buffer
+  exchange->body.copy(request->body);
+  exchange->server = route.pools[route.next % route.pools.size()];
+  route.next++;
+  request->live[leg] = exchange;
+  Dispatch(exchange, /*fresh_connection=*/false);
+}
+
+void Worker::LegDone(ClientRequest* request, int leg, int cluster_index, LegResult result, bool may_fall_back) {
+  int next_older = cluster_index + 1;
+  if (result.kind == LegResult::Kind::kFailed && may_fall_back && !request->concurrent &&
+      next_older < static_cast<int>(routes_.size())) {
+    LOG_INFO("cluster %s unreachable (%s): falling back to %s", result.cluster_uuid.c_str(), result.error.c_str(),
+             routes_[next_older].uuid.c_str());
+    StartLeg(request, leg, next_older);
+    return;
+  }
+  request->results[leg] = std::move(result);
+  if (--request->legs_open > 0) return;
+  if (request->concurrent) {
+    FinishConcurrent(request);
+  } else {
+    ReplyWithResult(request, request->results[0], "");
+  }
+}
+
+void Worker::ReplyWithResult(ClientRequest* request, LegResult& result, const std::string& extra_fields) {
+  if (result.kind != LegResult::Kind::kResponse) {
+    std::string detail = result.error;
+    if (!request->concurrent && routes_.size() > 1 && result.error_status == 502) {
+      detail += " (no older version could be reached either)";
+    }
+    ReplyError(request, result.error_status, detail);
+    return;
+  }
+  served_[result.cluster_uuid]++;
+  std::string head = std::move(result.head);
+  head.append(request->response_fields).append("X-Upmesh-Cluster: ").append(result.cluster_uuid).append("\r\n");
+  head.append(extra_fields);
+  SendReply(request, result.status, /*generated=*/false, head, std::move(result.body));
+  FinishRequest(request);
+}
+
+void Worker::FinishConcurrent(ClientRequest* request) {
+  LegResult& newer = request->results[0];
+  LegResult& older = request->results[1];
+  std::vector<std::string> differences = CompareResponses(newer, older, request->delay_tolerance_ms);
+  if (!differences.empty()) {
+    nlohmann::json report = {{"time", HttpDate(WallMs())},
+                             {"newCluster", newer.cluster_uuid},
+                             {"oldCluster", older.cluster_uuid},
+                             {"request", std::string(RequestLine(View(request->head)))},
+                             {"differences", differences}};
+    std::string text = report.dump();
+    zmq::message_t frames[3] = {Frame(wire::kSignature), Frame(wire::kMismatch), Frame(text)};
+    link_.Send(frames, 3);
+    LOG_INFO("CONCURRENT mismatch: %s", text.c_str());
+  }
+  // Match: the new version answers. Mismatch: the old one does, unless it
+  // failed outright and the new one did not.
+  bool use_newer = differences.empty() ||
+                   (older.kind != LegResult::Kind::kResponse && newer.kind == LegResult::Kind::kResponse);
+  std::string marker = std::string("X-Upmesh-Concurrent: ") + (differences.empty() ? "match" : "mismatch") + "\r\n";
+  ReplyWithResult(request, use_newer ? newer : older, marker);
+}
+
+std::string Worker::StatsJson() const {
+  nlohmann::json served = nlohmann::json::object();
+  for (const auto& [uuid, count] : served_) served[uuid] = count;
+  return nlohmann::json{{"served", served}}.dump();
 }
 
 // ---------------------------------------------------------------------------
@@ -279,7 +618,7 @@ void Worker::OpenConnectionFor(Exchange* exchange) {
   if (fd < 0) {
     int error = errno;
     LOG_ERROR("socket() for backend %s: %s", server.label.c_str(), ErrnoText(error).c_str());
-    ReplyError(exchange, 502, "cannot open a connection to the backend: " + ErrnoText(error));
+    FailExchange(exchange, 502, "cannot open a connection to the backend: " + ErrnoText(error), true);
     return;
   }
   int one = 1;
@@ -289,7 +628,7 @@ void Worker::OpenConnectionFor(Exchange* exchange) {
     int error = errno;
     close(fd);
     LOG_WARN("connect to backend %s failed: %s", server.label.c_str(), ErrnoText(error).c_str());
-    ReplyError(exchange, 502, "connect to the backend failed: " + ErrnoText(error));
+    FailExchange(exchange, 502, "connect to backend " + server.label + " failed: " + ErrnoText(error), true);
     return;
   }
   BackendConnection* connection = pool.Add(exchange->server, options_.name);
@@ -307,7 +646,7 @@ void Worker::OpenConnectionFor(Exchange* exchange) {
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
     int error = errno;
     CloseConnection(connection);
-    ReplyError(exchange, 502, "cannot watch the backend connection: " + ErrnoText(error));
+    FailExchange(exchange, 502, "cannot watch the backend connection: " + ErrnoText(error), true);
   }
 }
 
@@ -317,14 +656,14 @@ void Worker::Assign(BackendConnection* connection, Exchange* exchange) {
   exchange->connection = connection;
   exchange->phase = Exchange::Phase::kExchanging;
   exchange->deadline_ms = now_ms_ + options_.config.response_timeout_ms;
-  connection->reader.Start((exchange->meta.flags & wire::RequestMeta::kHeadMethod) != 0,
+  connection->reader.Start((exchange->request->meta.flags & wire::RequestMeta::kHeadMethod) != 0,
                            options_.config.max_response_bytes);
 
   // head + [Host line] + blank line + body, in one writev.
   iovec* pieces = connection->pending;
   int count = 0;
   pieces[count++] = {exchange->head.data(), exchange->head.size()};
-  if (!(exchange->meta.flags & wire::RequestMeta::kHasHost)) {
+  if (!(exchange->request->meta.flags & wire::RequestMeta::kHasHost)) {
     const std::string& host_line = pools_[exchange->server].server().host_line;
     pieces[count++] = {const_cast<char*>(host_line.data()), host_line.size()};
   }
@@ -383,7 +722,7 @@ void Worker::FinishConnecting(BackendConnection* connection) {
   if (error != 0) {
     LOG_WARN("connect to backend %s failed: %s", label.c_str(), ErrnoText(error).c_str());
     CloseConnection(connection);
-    if (exchange) ReplyError(exchange, 502, "connect to the backend failed: " + ErrnoText(error));
+    if (exchange) FailExchange(exchange, 502, "connect to backend " + label + " failed: " + ErrnoText(error), true);
     return;
   }
   LOG_DEBUG("connected to backend %s (fd %d)", label.c_str(), connection->fd);
@@ -444,7 +783,7 @@ void Worker::ReadFrom(BackendConnection* connection, uint32_t events) {
       std::string detail = connection->reader.error();
       LOG_WARN("backend %s: %s", pools_[connection->server].server().label.c_str(), detail.c_str());
       CloseConnection(connection);
-      ReplyError(exchange, 502, detail);
+      FailExchange(exchange, 502, detail, /*may_fall_back=*/false);
       return;
     }
     // Bytes after the response, or a request not yet fully written (the
@@ -462,22 +801,35 @@ void Worker::CompleteExchange(BackendConnection* connection, bool reusable) {
   ResponseReader& reader = connection->reader;
   LOG_DEBUG("%s -> %d (%zu body bytes)", pools_[connection->server].server().label.c_str(), reader.status(),
             reader.body().size());
-  SendReply(exchange, reader.status(), /*generated=*/false, reader.head(), std::move(reader.body()));
-  FinishExchange(exchange);
+  LegResult result;
+  result.kind = LegResult::Kind::kResponse;
+  result.cluster_uuid = exchange->cluster_uuid;
+  result.status = reader.status();
+  result.head = reader.head();
+  result.body = std::move(reader.body());
+  result.chunked = reader.chunked();
+  result.elapsed_ms = now_ms_ - exchange->started_ms;
   connection->exchange = nullptr;
+  exchange->connection = nullptr;
+  // The connection goes back first: the leg's end may start a new exchange.
   if (!reusable) {
     CloseConnection(connection);
-    return;
-  }
-  connection->reused = true;
-  BackendPool& pool = pools_[connection->server];
-  if (!pool.waiting().empty()) {
-    Exchange* next = pool.waiting().front();
-    pool.waiting().pop_front();
-    Assign(connection, next);
   } else {
-    pool.PushIdle(connection, now_ms_);
+    connection->reused = true;
+    BackendPool& pool = pools_[connection->server];
+    if (!pool.waiting().empty()) {
+      Exchange* next = pool.waiting().front();
+      pool.waiting().pop_front();
+      Assign(connection, next);
+    } else {
+      pool.PushIdle(connection, now_ms_);
+    }
   }
+  ClientRequest* request = exchange->request;
+  int leg = exchange->leg;
+  int cluster_index = exchange->cluster_index;
+  FinishExchange(exchange);
+  LegDone(request, leg, cluster_index, std::move(result), /*may_fall_back=*/false);
 }
 
 void Worker::ConnectionBroken(BackendConnection* connection, const std::string& detail) {
@@ -485,8 +837,9 @@ void Worker::ConnectionBroken(BackendConnection* connection, const std::string& 
   // A pooled connection the backend closed while it sat idle (the race
   // every keep-alive client has): the request never reached the backend if
   // no byte came back, so an idempotent one may go again, once.
-  bool retry = connection->reused && !connection->reader.received_any() && !exchange->retried &&
-               (exchange->meta.flags & wire::RequestMeta::kIdempotent);
+  bool idempotent = (exchange->request->meta.flags & wire::RequestMeta::kIdempotent) != 0;
+  bool received_any = connection->reader.received_any();
+  bool retry = connection->reused && !received_any && !exchange->retried && idempotent;
   const std::string& label = pools_[connection->server].server().label;
   CloseConnection(connection);
   if (retry) {
@@ -497,7 +850,32 @@ void Worker::ConnectionBroken(BackendConnection* connection, const std::string& 
     return;
   }
   LOG_WARN("backend %s: %s", label.c_str(), detail.c_str());
-  ReplyError(exchange, 502, detail);
+  // Nothing came back: unless the request could have changed something
+  // (not idempotent), another version may take it.
+  bool may_fall_back = !received_any && idempotent;
+  FailExchange(exchange, 502, detail, may_fall_back);
+}
+
+void Worker::FailExchange(Exchange* exchange, int status, const std::string& detail, bool may_fall_back) {
+  LegResult result;
+  result.kind = LegResult::Kind::kFailed;
+  result.cluster_uuid = exchange->cluster_uuid;
+  result.error_status = status;
+  result.error = detail;
+  ClientRequest* request = exchange->request;
+  int leg = exchange->leg;
+  int cluster_index = exchange->cluster_index;
+  FinishExchange(exchange);
+  LegDone(request, leg, cluster_index, std::move(result), may_fall_back);
+}
+
+void Worker::FinishExchange(Exchange* exchange) {
+  if (exchange->connection) {
+    exchange->connection->exchange = nullptr;
+    exchange->connection = nullptr;
+  }
+  if (exchange->request->live[exchange->leg] == exchange) exchange->request->live[exchange->leg] = nullptr;
+  exchanges_.erase(exchange->self);
 }
 
 void Worker::CloseConnection(BackendConnection* connection) {
@@ -517,6 +895,14 @@ void Worker::Sweep() {
   }
   for (Exchange* exchange : expired) ExpireExchange(exchange);
 
+  while (!waiting_for_capacity_.empty() && waiting_for_capacity_.front()->deadline_ms <= now_ms_) {
+    ClientRequest* request = waiting_for_capacity_.front();
+    waiting_for_capacity_.pop_front();
+    ReplyError(request, 504, "no capacity in the worker in time");
+  }
+  if (!waiting_for_config_.empty()) ReleaseWaitingForConfig();
+  if (routes_incomplete_ && now_ms_ >= next_resolve_ms_) RebuildRoutes();
+
   std::vector<BackendConnection*> idle_expired;
   for (BackendPool& pool : pools_) {
     pool.TakeExpiredIdle(now_ms_ - options_.config.idle_connection_timeout_ms, &idle_expired);
@@ -527,27 +913,23 @@ void Worker::Sweep() {
 void Worker::ExpireExchange(Exchange* exchange) {
   const std::string& label = pools_[exchange->server].server().label;
   switch (exchange->phase) {
-    case Exchange::Phase::kWaitingForCapacity:
-      waiting_for_capacity_.erase(
-          std::find(waiting_for_capacity_.begin(), waiting_for_capacity_.end(), exchange));
-      ReplyError(exchange, 504, "no capacity in the worker in time");
-      return;
     case Exchange::Phase::kWaitingForConnection: {
       std::deque<Exchange*>& waiting = pools_[exchange->server].waiting();
       waiting.erase(std::find(waiting.begin(), waiting.end(), exchange));
       LOG_WARN("no connection to backend %s became free in time", label.c_str());
-      ReplyError(exchange, 504, "no connection to the backend became free in time");
+      FailExchange(exchange, 504, "no connection to the backend became free in time", false);
       return;
     }
     case Exchange::Phase::kConnecting:
       LOG_WARN("connect to backend %s timed out", label.c_str());
       if (exchange->connection) CloseConnection(exchange->connection);
-      ReplyError(exchange, 504, "connect to the backend timed out");
+      // Nothing was sent: an older version may answer instead.
+      FailExchange(exchange, 504, "connect to backend " + label + " timed out", true);
       return;
     case Exchange::Phase::kExchanging:
       LOG_WARN("backend %s did not respond within %d ms", label.c_str(), options_.config.response_timeout_ms);
       if (exchange->connection) CloseConnection(exchange->connection);
-      ReplyError(exchange, 504, "the backend did not respond in time");
+      FailExchange(exchange, 504, "the backend did not respond in time", false);
       return;
   }
 }
@@ -559,17 +941,13 @@ void Worker::StartDrain() {
   draining_ = true;
   drain_deadline_ms_ = now_ms_ + options_.config.drain_timeout_ms;
   link_.SayBye();
-  LOG_INFO("stopping: told the router, finishing %zu request(s) in flight", exchanges_.size());
+  LOG_INFO("stopping: told the router, finishing %zu request(s) in flight", requests_.size());
 }
 
 void Worker::FailEverything(const std::string& detail) {
   waiting_for_capacity_.clear();
-  for (BackendPool& pool : pools_) pool.waiting().clear();
-  while (!exchanges_.empty()) {
-    Exchange* exchange = &exchanges_.front();
-    if (exchange->connection) CloseConnection(exchange->connection);
-    ReplyError(exchange, 503, detail);
-  }
+  waiting_for_config_.clear();
+  while (!requests_.empty()) ReplyError(&requests_.front(), 503, detail);
 }
 
 }  // namespace upmesh::worker

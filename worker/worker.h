@@ -1,26 +1,35 @@
 // Worker: takes requests from the router and forwards each to a backend
-// server of the cluster over pooled keep-alive connections, then returns the
-// whole response as a REP. See docs/worker.md.
+// server of the cluster version the upgrade mode picks, over pooled
+// keep-alive connections, then returns the whole response as a REP. See
+// docs/worker.md.
 //
-// One thread, one epoll loop: the router's DEALER socket (via RouterLink) and
-// every backend connection are in the same epoll set, so many requests are in
-// flight at once without threads. Backend connections are edge-triggered and
-// always watched for input, also while idle in the pool: an idle connection
-// that becomes readable was closed (or spoken on) by the backend and is
-// closed. Deadlines (connect, response, idle, drain) are checked by a sweep
-// every kSweepIntervalMs, which bounds how late a timeout fires.
+// One thread, one epoll loop: the router's DEALER socket (RouterLink), the
+// config broadcast's SUB socket (ConfigSubscriber) and every backend
+// connection are in the same epoll set, so many requests are in flight at
+// once without threads. Backend connections are edge-triggered and always
+// watched for input, also while idle in the pool: an idle connection that
+// becomes readable was closed (or spoken on) by the backend and is closed.
+// Deadlines (connect, response, idle, drain) are checked by a sweep every
+// kSweepIntervalMs, which bounds how late a timeout fires.
 //
-// Every request gets exactly one REP: the backend's response, or a short
-// response made here (reply-meta kGenerated): 502 when the backend cannot be
-// reached or answers badly, 504 when it is too slow, 503 when the worker
-// stops before the answer came.
+// The cluster table is a Clone-pattern replica of the router's. Each REQ
+// carries the config seq the router had when it dispatched it; a request
+// newer than the replica waits until the replica catches up, so no request
+// is routed by a table the API already replaced.
+//
+// Every request gets exactly one REP: a backend's response, or a short
+// response made here (reply-meta kGenerated): 502 when no version can be
+// reached or a backend answers badly, 504 when it is too slow, 503 when
+// there is no cluster or the worker stops before the answer came.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <list>
 #include <memory>
+#include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <zmq.hpp>
@@ -28,6 +37,8 @@
 #include "shared/config.h"
 #include "shared/status.h"
 #include "worker/backend_pool.h"
+#include "worker/cluster_replica.h"
+#include "worker/config_subscriber.h"
 #include "worker/exchange.h"
 #include "worker/router_link.h"
 
@@ -36,7 +47,6 @@ namespace upmesh::worker {
 struct WorkerOptions {
   std::string name;  // routing id, and the X-Upmesh-Worker value
   WorkerConfig config;
-  std::vector<BackendServer> servers;  // at least one
 };
 
 class Worker {
@@ -53,14 +63,39 @@ class Worker {
   Status Run();
 
  private:
+  // One cluster version as the worker routes to it: its backend pools.
+  struct Route {
+    std::string uuid;
+    std::vector<size_t> pools;  // indexes into pools_; servers that did not resolve are missing
+    size_t next = 0;            // round robin over pools
+  };
+
   // Router side.
   void ReceiveFromRouter(bool* more_waiting);
   void HandleRouterMessage(std::vector<zmq::message_t>& frames);
   void AcceptRequest(std::vector<zmq::message_t>& frames);
-  void SendReply(Exchange* exchange, int status, bool generated, const std::string& head, std::string body);
-  void ReplyError(Exchange* exchange, int status, const std::string& detail);
-  void FinishExchange(Exchange* exchange);
+  void SendReply(ClientRequest* request, int status, bool generated, const std::string& head, std::string body);
+  void ReplyError(ClientRequest* request, int status, const std::string& detail);
+  void FinishRequest(ClientRequest* request);
   void AdmitWaitingForCapacity();
+  size_t RequestsInProgress() const;
+
+  // The cluster table (Clone replica) and routing.
+  void ReceiveConfig();
+  void OnSnapshot(std::vector<zmq::message_t>& frames);
+  void WantSnapshot();
+  void MaybeRequestSnapshot();
+  void RebuildRoutes();
+  size_t PoolFor(const ServerAddress& address, bool* resolved);
+  void ReleaseWaitingForConfig();
+  void RouteRequest(ClientRequest* request);
+  void StartLeg(ClientRequest* request, int leg, int cluster_index);
+  // A leg ended (its exchange already finished): fall back to an older
+  // version, wait for the other leg, or reply.
+  void LegDone(ClientRequest* request, int leg, int cluster_index, LegResult result, bool may_fall_back);
+  void FinishConcurrent(ClientRequest* request);
+  void ReplyWithResult(ClientRequest* request, LegResult& result, const std::string& extra_fields);
+  std::string StatsJson() const;
 
   // Backend side.
   void Dispatch(Exchange* exchange, bool fresh_connection);
@@ -72,6 +107,10 @@ class Worker {
   void ReadFrom(BackendConnection* connection, uint32_t events);
   void CompleteExchange(BackendConnection* connection, bool reusable);
   void ConnectionBroken(BackendConnection* connection, const std::string& detail);
+  // Ends a leg's exchange without a response. `before_request_sent`: the
+  // backend cannot have acted on it, so another version may take it.
+  void FailExchange(Exchange* exchange, int status, const std::string& detail, bool before_request_sent);
+  void FinishExchange(Exchange* exchange);
   void CloseConnection(BackendConnection* connection);
   void ServeWaitingForConnection();
 
@@ -87,19 +126,33 @@ class Worker {
   const WorkerOptions options_;
   zmq::context_t context_;
   RouterLink link_;
+  ConfigSubscriber subscriber_;
   int epoll_fd_ = -1;
   int64_t now_ms_ = 0;
   int64_t next_sweep_ms_ = 0;
 
-  std::deque<BackendPool> pools_;  // one per server, same order (never moved)
-  size_t next_server_ = 0;          // round robin
+  ClusterReplica replica_;
+  std::vector<Route> routes_;  // parallel to replica_.table().clusters(): newest first
+  bool snapshot_wanted_ = true;
+  int64_t next_snapshot_request_ms_ = 0;
+  int64_t config_heard_ms_ = 0;       // last UPDATE/HUGZ
+  bool routes_incomplete_ = false;    // a server did not resolve: try again later
+  int64_t next_resolve_ms_ = 0;
 
-  std::list<Exchange> exchanges_;                // every request not yet answered
-  std::deque<Exchange*> waiting_for_capacity_;   // beyond capacity, FIFO
+  std::deque<BackendPool> pools_;  // one per backend server ever used (never moved)
+  std::unordered_map<std::string, size_t> pool_by_label_;
+
+  std::list<ClientRequest> requests_;             // every request not yet answered
+  std::list<Exchange> exchanges_;                 // every leg's trip to a backend
+  std::deque<ClientRequest*> waiting_for_capacity_;  // beyond capacity, FIFO
+  std::deque<ClientRequest*> waiting_for_config_;    // stamped with a newer table than ours
+
+  std::unordered_map<std::string, uint64_t> served_;  // responses per cluster uuid (HB stats)
 
   bool draining_ = false;
   int64_t drain_deadline_ms_ = 0;
 
+  std::mt19937 random_{std::random_device{}()};  // new GRADUAL clients' positions
   std::vector<zmq::message_t> frames_;  // reused for every incoming message
   std::unique_ptr<char[]> read_buffer_;
 };

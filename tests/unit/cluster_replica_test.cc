@@ -1,0 +1,49 @@
+// The worker's Clone-pattern replica of the cluster table.
+#include <catch2/catch.hpp>
+
+#include "worker/cluster_replica.h"
+
+using namespace upmesh;
+using upmesh::worker::ClusterReplica;
+using nlohmann::json;
+
+namespace {
+json StoredCluster(const std::string& uuid, int version, uint64_t order) {
+  return {{"uuid", uuid}, {"version", version}, {"servers", {{{"ip", "127.0.0.1"}, {"port", 8000 + version}}}},
+          {"addedOrder", order}, {"addedAtMs", 0}};
+}
+}  // namespace
+
+TEST_CASE("replica: updates need a snapshot first, then apply in sequence", "[replica]") {
+  ClusterReplica replica;
+  std::string error;
+  json put2 = {{"op", "put"}, {"cluster", StoredCluster("b", 2, 2)}};
+  CHECK(replica.ApplyUpdate(5, put2, &error) == ClusterReplica::UpdateResult::kGap);
+
+  REQUIRE(replica.ApplySnapshot(4, json::array({StoredCluster("a", 1, 1)})).ok());
+  CHECK(replica.loaded());
+  CHECK(replica.ApplyUpdate(4, put2, &error) == ClusterReplica::UpdateResult::kStale);
+  CHECK(replica.ApplyUpdate(5, put2, &error) == ClusterReplica::UpdateResult::kApplied);
+  REQUIRE(replica.table().clusters().size() == 2);
+  CHECK(replica.table().clusters()[0].uuid == "b");  // newest first
+  CHECK(replica.seq() == 5);
+
+  json put_far = {{"op", "put"}, {"cluster", StoredCluster("c", 3, 3)}};
+  CHECK(replica.ApplyUpdate(7, put_far, &error) == ClusterReplica::UpdateResult::kGap);  // 6 was missed
+  CHECK(replica.table().clusters().size() == 2);
+
+  CHECK(replica.ApplyUpdate(6, {{"op", "delete"}, {"uuid", "b"}}, &error) == ClusterReplica::UpdateResult::kApplied);
+  REQUIRE(replica.table().clusters().size() == 1);
+  CHECK(replica.table().clusters()[0].uuid == "a");
+  CHECK(replica.ApplyUpdate(7, {{"op", "explode"}}, &error) == ClusterReplica::UpdateResult::kInvalid);
+  CHECK(replica.seq() == 6);
+}
+
+TEST_CASE("replica: a bad snapshot leaves the table as it was", "[replica]") {
+  ClusterReplica replica;
+  REQUIRE(replica.ApplySnapshot(1, json::array({StoredCluster("a", 1, 1)})).ok());
+  CHECK_FALSE(replica.ApplySnapshot(9, json::object()).ok());
+  CHECK_FALSE(replica.ApplySnapshot(9, json::array({{{"uuid", "x"}}})).ok());  // no servers
+  CHECK(replica.seq() == 1);
+  CHECK(replica.table().clusters().size() == 1);
+}
