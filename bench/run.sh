@@ -16,7 +16,7 @@
 #   BENCH_PROXY_WORKERS=1   nginx worker_processes / HAProxy nbthread
 #   UPMESH_BIN_DIR=build/bin
 #   BENCH_BASE_PORT=18080   ports BASE..BASE+3 (HTTP), BASE+100 (config
-#                           service), BASE+470/471 (ZeroMQ) are used
+#                           service), BASE+470/471/472 (ZeroMQ) are used
 # Every process it starts is stopped by PID on exit; its temp dir is removed.
 set -euo pipefail
 
@@ -40,6 +40,7 @@ upmesh_port=$((base_port + 3))
 upmesh_config_port=$((base_port + 100))
 upmesh_router_frontend_port=$((base_port + 470))
 upmesh_router_worker_port=$((base_port + 471))
+upmesh_publish_port=$((base_port + 472))
 
 for tool in nginx haproxy wrk curl; do
   if ! command -v "$tool" >/dev/null 2>&1 && [[ ! -x "/usr/sbin/$tool" ]]; then
@@ -140,6 +141,8 @@ fill_template() {
       -e "s|@UPMESH_CONFIG_PORT@|$upmesh_config_port|g" \
       -e "s|@UPMESH_ROUTER_FRONTEND_PORT@|$upmesh_router_frontend_port|g" \
       -e "s|@UPMESH_ROUTER_WORKER_PORT@|$upmesh_router_worker_port|g" \
+      -e "s|@UPMESH_PUBLISH_PORT@|$upmesh_publish_port|g" \
+      -e "s|@UPMESH_STATE_FILE@|$work_dir/upmesh-state.json|g" \
       "$bench_dir/$1" >"$work_dir/$2"
 }
 

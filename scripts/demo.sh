@@ -5,10 +5,13 @@
 #   curl -> upmesh-frontend :8080 -> upmesh-router :5550/:5551 -> 2 x upmesh-worker
 #        -> cluster "v1": upmesh-backend :8001 and upmesh-backend :8002
 #
+# A third backend, "v2" on :8003, runs beside them so that an upgrade can be
+# tried through the config API on :9090 (the script prints how).
+#
 # Every process reads one generated JSON config file (see docs/configuration.md).
 # Ports can be changed with UPMESH_PORT, UPMESH_BACKEND1_PORT,
-# UPMESH_BACKEND2_PORT, UPMESH_ROUTER_FRONTEND_PORT, UPMESH_ROUTER_WORKER_PORT
-# and UPMESH_CONFIG_PORT. UPMESH_SKIP_BUILD=1 uses the existing build as is.
+# UPMESH_BACKEND2_PORT, UPMESH_BACKEND3_PORT, UPMESH_ROUTER_FRONTEND_PORT,
+# UPMESH_ROUTER_WORKER_PORT, UPMESH_PUBLISH_PORT and UPMESH_CONFIG_PORT. UPMESH_SKIP_BUILD=1 uses the existing build as is.
 # On Ctrl-C (or TERM) it stops every process it started, by PID, and exits 0.
 set -euo pipefail
 
@@ -19,8 +22,10 @@ bin_dir="$build_dir/bin"
 proxy_port="${UPMESH_PORT:-8080}"
 backend1_port="${UPMESH_BACKEND1_PORT:-8001}"
 backend2_port="${UPMESH_BACKEND2_PORT:-8002}"
+backend3_port="${UPMESH_BACKEND3_PORT:-8003}"
 router_frontend_port="${UPMESH_ROUTER_FRONTEND_PORT:-5550}"
 router_worker_port="${UPMESH_ROUTER_WORKER_PORT:-5551}"
+publish_port="${UPMESH_PUBLISH_PORT:-5552}"
 config_port="${UPMESH_CONFIG_PORT:-9090}"
 
 if [[ "${UPMESH_SKIP_BUILD:-0}" != 1 ]]; then
@@ -38,8 +43,9 @@ port_in_use() {
 }
 taken=0
 for entry in "UPMESH_PORT=$proxy_port" "UPMESH_BACKEND1_PORT=$backend1_port" \
-             "UPMESH_BACKEND2_PORT=$backend2_port" "UPMESH_ROUTER_FRONTEND_PORT=$router_frontend_port" \
-             "UPMESH_ROUTER_WORKER_PORT=$router_worker_port" "UPMESH_CONFIG_PORT=$config_port"; do
+             "UPMESH_BACKEND2_PORT=$backend2_port" "UPMESH_BACKEND3_PORT=$backend3_port" \
+             "UPMESH_ROUTER_FRONTEND_PORT=$router_frontend_port" "UPMESH_ROUTER_WORKER_PORT=$router_worker_port" \
+             "UPMESH_PUBLISH_PORT=$publish_port" "UPMESH_CONFIG_PORT=$config_port"; do
   port=${entry#*=}
   if [[ ! "$port" =~ ^[0-9]+$ ]] || (( port < 1 || port > 65535 )); then
     echo "demo: ${entry%=*} must be a port number 1..65535, got '$port'" >&2
@@ -110,7 +116,7 @@ config="$run_dir/mesh.json"
 cat >"$config" <<EOF
 {
   "proxy": {"address": "127.0.0.1", "port": $proxy_port},
-  "configService": {"port": $config_port},
+  "configService": {"address": "127.0.0.1", "port": $config_port, "stateFile": "$run_dir/state.json"},
   "cluster": {
     "version": "v1",
     "servers": [
@@ -121,15 +127,20 @@ cat >"$config" <<EOF
   "frontend": {"routerEndpoint": "tcp://127.0.0.1:$router_frontend_port"},
   "router": {
     "frontendBind": "tcp://127.0.0.1:$router_frontend_port",
-    "workerBind": "tcp://127.0.0.1:$router_worker_port"
+    "workerBind": "tcp://127.0.0.1:$router_worker_port",
+    "publishBind": "tcp://127.0.0.1:$publish_port"
   },
-  "worker": {"routerEndpoint": "tcp://127.0.0.1:$router_worker_port"},
+  "worker": {
+    "routerEndpoint": "tcp://127.0.0.1:$router_worker_port",
+    "configEndpoint": "tcp://127.0.0.1:$publish_port"
+  },
   "logLevel": "info"
 }
 EOF
 
 start "backend-$backend1_port" "$bin_dir/upmesh-backend" --port "$backend1_port" --name v1
 start "backend-$backend2_port" "$bin_dir/upmesh-backend" --port "$backend2_port" --name v1
+start "backend-$backend3_port" "$bin_dir/upmesh-backend" --port "$backend3_port" --name v2
 start router "$bin_dir/upmesh-router" --config "$config"
 start worker-1 "$bin_dir/upmesh-worker" --config "$config" --name worker-1
 start worker-2 "$bin_dir/upmesh-worker" --config "$config" --name worker-2
@@ -166,6 +177,13 @@ Try:
   curl -si '$url/?chunked=1&size=3000' | head -8  # chunked by the backend, whole (Content-Length) from upmesh
   curl -s -o /dev/null -w '%{http_code}\n' '$url/?status=404'
   for i in 1 2 3 4 5 6; do curl -s -D - -o /dev/null $url/ | grep -i '^x-\(upmesh-worker\|backend-port\)'; done
+
+Upgrade to v2 (upmesh-backend 127.0.0.1:$backend3_port) through the config API, e.g. SESSION mode:
+  $bin_dir/upmeshctl --api 127.0.0.1:$config_port add --version v2 --server 127.0.0.1:$backend3_port --mode SESSION --session-timeout 600
+  $bin_dir/upmeshctl --api 127.0.0.1:$config_port list
+  curl -si $url/ | grep -i 'x-backend-version\|set-cookie'     # new clients get v2
+  $bin_dir/upmeshctl --api 127.0.0.1:$config_port delete <uuid>  # roll back: everyone on v1 again
+(or with curl: curl -X PUT -d '{"cluster": {"version": "v2", "servers": [{"ip": "127.0.0.1", "port": $backend3_port}]}}' http://127.0.0.1:$config_port/configuration/cluster)
 
 Press Ctrl-C to stop.
 EOF
