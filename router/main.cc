@@ -1,35 +1,123 @@
-// upmesh-router: the hub between frontends and workers.
+// upmesh-router: the hub between frontends and workers, and the owner of the
+// cluster table (REST config API, state file, config broadcast).
+#include <arpa/inet.h>
+
+#include <string>
+#include <vector>
+
 #include "router/router_server.h"
 #include "shared/command_line.h"
 #include "shared/log.h"
 #include "shared/shutdown_signal.h"
 
+namespace {
+
+using namespace upmesh;
+
+bool IsIpLiteral(const std::string& host) {
+  unsigned char address[16];
+  return inet_pton(AF_INET, host.c_str(), address) == 1 || inet_pton(AF_INET6, host.c_str(), address) == 1;
+}
+
+// "7" -> 7 (a number, as the original proxy's config files have it);
+// anything else ("1.10", "2024-05-rc1") stays a string, so "1.10" is not read as 1.1.
+nlohmann::json VersionFromFlag(const std::string& text) {
+  bool digits = !text.empty() && text.size() <= 18 && text.find_first_not_of("0123456789") == std::string::npos;
+  if (digits) return std::stoll(text);
+  return text;
+}
+
+// Applies --server and --cluster-version to the initial cluster (config file
+// "cluster" or none) and validates the result like an API PUT would.
+void ApplyClusterFlags(const po::variables_map& flags, const std::string& program, MeshConfig* config) {
+  bool has_servers = flags.count("server") > 0;
+  bool has_version = flags.count("cluster-version") > 0;
+  if (!has_servers && !has_version) return;
+  nlohmann::json cluster = config->has_cluster ? ClusterToJson(config->cluster) : nlohmann::json::object();
+  if (cluster.contains("uuid") && cluster["uuid"] == "") cluster.erase("uuid");
+  if (has_servers) {
+    nlohmann::json servers = nlohmann::json::array();
+    for (const std::string& text : flags["server"].as<std::vector<std::string>>()) {
+      ServerAddress server;
+      Status parsed = ParseServerAddress(text, &server);
+      if (!parsed.ok()) ExitWithConfigError(program, "--server: " + parsed.message());
+      servers.push_back({{IsIpLiteral(server.host) ? "ip" : "hostname", server.host}, {"port", server.port}});
+    }
+    cluster["servers"] = servers;
+  } else if (!config->has_cluster) {
+    ExitWithConfigError(program, "--cluster-version: there is no initial cluster to apply it to (add --server HOST:PORT)");
+  }
+  if (has_version) cluster["version"] = VersionFromFlag(flags["cluster-version"].as<std::string>());
+  Cluster parsed;
+  Status valid = ParseCluster(cluster, "cluster", &parsed);
+  if (!valid.ok()) {
+    ExitWithConfigError(program, std::string(has_version ? "--cluster-version/--server: " : "--server: ") +
+                                     valid.message());
+  }
+  config->cluster = parsed;
+  config->has_cluster = true;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  using namespace upmesh;
-  ProgramInfo info{"upmesh-router",
-                   "balances whole HTTP requests from upmesh frontends over live upmesh workers",
-                   "Config file keys: router.* (docs/configuration.md). Workers announce their capacity\n"
-                   "and heartbeat; a worker silent for heartbeatLiveness intervals is dropped and its\n"
-                   "idempotent requests go to another worker. SIGINT/SIGTERM: finish requests in flight\n"
-                   "(bounded by router.drainTimeoutMs), then exit 0."};
+  ProgramInfo info{
+      "upmesh-router",
+      "balances whole HTTP requests from upmesh frontends over live upmesh workers, and owns the cluster table",
+      "Config file keys: router.*, configService.*, cluster (docs/configuration.md). Workers announce their\n"
+      "capacity and heartbeat; a worker silent for heartbeatLiveness intervals is dropped and its\n"
+      "idempotent requests go to another worker.\n"
+      "\n"
+      "Cluster versions: the REST API (docs/rest-api.md) on --config-address:--config-port adds, lists and\n"
+      "deletes them. Every change is written to the --state-file first (atomically) and then broadcast to\n"
+      "the workers on --publish-bind. At start-up an existing state file wins; otherwise the table is\n"
+      "seeded with the config file's \"cluster\", whose servers --server replaces and whose version\n"
+      "--cluster-version sets, and the state file is created. No cluster at all is allowed (workers\n"
+      "answer 503 until one is added). A corrupt state file stops the router (exit 1, file untouched).\n"
+      "\n"
+      "SIGINT/SIGTERM: finish requests in flight (bounded by router.drainTimeoutMs), then exit 0."};
   po::options_description options("Router options");
   options.add_options()
       ("frontend-bind", po::value<std::string>()->value_name("ENDPOINT"),
        "where frontends connect (default tcp://*:5550)")
       ("worker-bind", po::value<std::string>()->value_name("ENDPOINT"),
-       "where workers connect (default tcp://*:5551)");
+       "where workers connect (default tcp://*:5551)")
+      ("publish-bind", po::value<std::string>()->value_name("ENDPOINT"),
+       "config broadcast (PUB) that workers subscribe to (default tcp://*:5552)")
+      ("config-address", po::value<std::string>()->value_name("ADDRESS"),
+       "address of the REST config API (default 0.0.0.0)")
+      ("config-port", po::value<int64_t>()->value_name("PORT"), "port of the REST config API (default 9090)")
+      ("state-file", po::value<std::string>()->value_name("FILE"),
+       "where the cluster table persists (default ./upmesh-state.json)")
+      ("server", po::value<std::vector<std::string>>()->value_name("HOST:PORT")->composing(),
+       "a server of the initial cluster (repeatable; replaces the config file's cluster.servers)")
+      ("cluster-version", po::value<std::string>()->value_name("VERSION"),
+       "version of the initial cluster (digits: a number; else a string such as 1.10)");
   MeshConfig config;
   po::variables_map flags = ParseCommandLine(argc, argv, info, options, &config);
-  if (flags.count("frontend-bind")) config.router.frontend_bind = flags["frontend-bind"].as<std::string>();
-  if (flags.count("worker-bind")) config.router.worker_bind = flags["worker-bind"].as<std::string>();
-  for (const auto& [flag, endpoint] : {std::pair{"--frontend-bind", config.router.frontend_bind},
-                                       std::pair{"--worker-bind", config.router.worker_bind}}) {
+  RouterConfig& router = config.router;
+  if (flags.count("frontend-bind")) router.frontend_bind = flags["frontend-bind"].as<std::string>();
+  if (flags.count("worker-bind")) router.worker_bind = flags["worker-bind"].as<std::string>();
+  if (flags.count("publish-bind")) router.publish_bind = flags["publish-bind"].as<std::string>();
+  for (const auto& [flag, endpoint] : {std::pair{"--frontend-bind", router.frontend_bind},
+                                       std::pair{"--worker-bind", router.worker_bind},
+                                       std::pair{"--publish-bind", router.publish_bind}}) {
     Status valid = ValidateEndpoint(flag, endpoint);
     if (!valid.ok()) ExitWithConfigError(info.name, valid.message());
   }
+  if (flags.count("config-address")) {
+    router.config_address = flags["config-address"].as<std::string>();
+    if (router.config_address.empty()) ExitWithConfigError(info.name, "--config-address: must not be empty");
+  }
+  if (flags.count("config-port")) router.config_port = static_cast<uint16_t>(FlagInt(flags, "config-port", 1, 65535, info.name));
+  if (flags.count("state-file")) {
+    router.state_file = flags["state-file"].as<std::string>();
+    if (router.state_file.empty()) ExitWithConfigError(info.name, "--state-file: must not be empty");
+  }
+  ApplyClusterFlags(flags, info.name, &config);
 
   InstallShutdownHandlers();
-  router::RouterServer server(config.router);
+  router::RouterServer server(router, config.has_cluster ? &config.cluster : nullptr);
   Status status = server.Start();
   if (!status.ok()) {
     LOG_ERROR("%s", status.message().c_str());

@@ -6,6 +6,7 @@
 
 #include "shared/clock.h"
 #include "shared/http_fields.h"
+#include "shared/json_reader.h"
 #include "shared/log.h"
 #include "shared/shutdown_signal.h"
 #include "shared/wire.h"
@@ -48,14 +49,31 @@ int ParseCapacity(const zmq::message_t& frame) {
 
 }  // namespace
 
-RouterServer::RouterServer(const RouterConfig& config)
+RouterServer::RouterServer(const RouterConfig& config, const Cluster* initial)
     : config_(config),
+      has_initial_cluster_(initial != nullptr),
+      initial_cluster_(initial ? *initial : Cluster()),
       context_(1),
       frontends_(context_, zmq::socket_type::router),
       workers_(context_, zmq::socket_type::router),
-      registry_(static_cast<int64_t>(config.heartbeat_ms) * config.heartbeat_liveness) {}
+      registry_(static_cast<int64_t>(config.heartbeat_ms) * config.heartbeat_liveness),
+      clusters_(config.state_file),
+      publisher_(context_),
+      api_(&clusters_, [this](uint64_t seq, const nlohmann::json& change) { publisher_.PublishChange(seq, change); }),
+      listener_(context_, &api_) {}
 
 Status RouterServer::Start() {
+  bool loaded = false;
+  UPMESH_RETURN_IF_ERROR(
+      clusters_.Open(has_initial_cluster_ ? &initial_cluster_ : nullptr, WallClockMs(), &loaded));
+  if (loaded) {
+    LOG_INFO("state file %s loaded: %zu cluster(s), seq %llu%s", clusters_.state_file().c_str(),
+             clusters_.table().clusters().size(), static_cast<unsigned long long>(clusters_.seq()),
+             has_initial_cluster_ ? " (the configured initial cluster is ignored: the state file wins)" : "");
+  } else {
+    LOG_INFO("state file %s created: %zu cluster(s)", clusters_.state_file().c_str(),
+             clusters_.table().clusters().size());
+  }
   for (zmq::socket_t* socket : {&frontends_, &workers_}) {
     socket->set(zmq::sockopt::router_mandatory, 1);
     socket->set(zmq::sockopt::sndhwm, 100000);
@@ -75,6 +93,8 @@ Status RouterServer::Start() {
   } catch (const zmq::error_t& e) {
     return Status::IoError("cannot bind router.workerBind " + config_.worker_bind + ": " + e.what());
   }
+  UPMESH_RETURN_IF_ERROR(publisher_.Bind(config_.publish_bind));
+  UPMESH_RETURN_IF_ERROR(listener_.Bind(config_.config_address, config_.config_port));
   LOG_INFO("frontends on %s, workers on %s", config_.frontend_bind.c_str(), config_.worker_bind.c_str());
   return Status::Ok();
 }
@@ -92,9 +112,11 @@ void RouterServer::Run() {
       if (!held_.empty()) LOG_WARN("exiting with %zu request(s) unanswered", held_.size());
       break;
     }
-    zmq::pollitem_t items[] = {{frontends_.handle(), 0, ZMQ_POLLIN, 0}, {workers_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::pollitem_t items[] = {{frontends_.handle(), 0, ZMQ_POLLIN, 0},
+                               {workers_.handle(), 0, ZMQ_POLLIN, 0},
+                               {listener_.handle(), 0, ZMQ_POLLIN, 0}};
     int64_t timeout = std::max<int64_t>(0, next_heartbeat - NowMs());
-    int ready = zmq_poll(items, 2, static_cast<long>(timeout));
+    int ready = zmq_poll(items, 3, static_cast<long>(timeout));
     if (ready < 0 && zmq_errno() != EINTR) {
       LOG_ERROR("zmq_poll: %s", zmq_strerror(zmq_errno()));
       break;
@@ -102,6 +124,8 @@ void RouterServer::Run() {
     // Workers first: replies free capacity for the requests that follow.
     if (ready > 0 && (items[1].revents & ZMQ_POLLIN)) ReadWorkers();
     if (ready > 0 && (items[0].revents & ZMQ_POLLIN)) ReadFrontends();
+    // After the frontends: a change made now stamps only requests that follow it.
+    if (ready > 0 && (items[2].revents & ZMQ_POLLIN)) listener_.OnReadable();
     int64_t now = NowMs();
     if (now >= next_heartbeat) {
       SendHeartbeats();
@@ -155,12 +179,17 @@ bool RouterServer::TryDispatch(const std::string& key) {
         // Its pipe is full (far past its capacity): treat as busy for now.
         return false;
       }
+      // A request is counted towards the GRADUAL ramp once, however often it is sent.
+      int64_t now_wall = WallClockMs();
+      std::string stamp = (request.counted ? clusters_.Stamp(now_wall) : clusters_.StampNewRequest(now_wall)).Encode();
+      request.counted = true;
       (void)workers_.send(zmq::buffer(wire::kSignature), more);
       (void)workers_.send(zmq::buffer(wire::kRequest), more);
       for (int f = 0; f < 5; ++f) {
         zmq::message_t copy;
         copy.copy(request.frames[f]);
         (void)workers_.send(copy, f == 4 ? zmq::send_flags::dontwait : more);
+        if (f == 2) (void)workers_.send(zmq::buffer(stamp), more);  // after request-meta
       }
     } catch (const zmq::error_t& e) {
       // EHOSTUNREACH: the worker disconnected. Forget it and try the next one.
@@ -205,10 +234,18 @@ void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq
     registry_.Heard(worker_id, -1, now);
     OnReply(worker_id, frames);
   } else if (command == wire::kReady || command == wire::kHeartbeat) {
-    int capacity = frames.size() == 4 ? ParseCapacity(frames[3]) : -1;
+    // READY [capacity]; HB [capacity][stats-json] (an HB without stats is accepted too).
+    bool shape_ok = frames.size() == 4 || (command == wire::kHeartbeat && frames.size() == 5);
+    int capacity = shape_ok ? ParseCapacity(frames[3]) : -1;
     if (capacity < 0) {
       LOG_WARN("worker %s: %s without a valid capacity", worker_id.c_str(), std::string(command).c_str());
       return;
+    }
+    if (frames.size() == 5) {
+      nlohmann::json stats = nlohmann::json::parse(View(frames[4]), nullptr, /*allow_exceptions=*/false);
+      Status recorded = stats.is_discarded() ? Status::InvalidArgument("stats: not valid JSON")
+                                             : clusters_.RecordWorkerStats(worker_id, stats);
+      if (!recorded.ok()) LOG_WARN("worker %s: HB %s", worker_id.c_str(), recorded.message().c_str());
     }
     bool known = registry_.Find(worker_id) != nullptr;
     WorkerState& worker = registry_.Heard(worker_id, capacity, now);
@@ -220,8 +257,37 @@ void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq
       registry_.Heard(worker_id, -1, now);
       LOG_INFO("worker %s is draining", worker_id.c_str());
     }
+  } else if (command == wire::kSnapshotRequest) {
+    SendSnapshot(worker_id);
+  } else if (command == wire::kMismatch) {
+    nlohmann::json report = frames.size() == 4
+                                ? nlohmann::json::parse(View(frames[3]), nullptr, /*allow_exceptions=*/false)
+                                : nlohmann::json(nlohmann::json::value_t::discarded);
+    Status recorded = report.is_discarded() ? Status::InvalidArgument("MISMATCH: expected one JSON frame")
+                                            : clusters_.RecordMismatch(worker_id, report, WallClockMs());
+    if (!recorded.ok()) LOG_WARN("worker %s: %s", worker_id.c_str(), recorded.message().c_str());
   } else {
     LOG_WARN("worker %s: unknown command", worker_id.c_str());
+  }
+}
+
+void RouterServer::SendSnapshot(const std::string& worker_id) {
+  // [worker-id][UPM1][SNAPSHOT][seq][clusters-json]: the whole table at seq.
+  std::string seq = std::to_string(clusters_.seq());
+  std::string table = clusters_.table().ToStoredJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  try {
+    auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+    if (!workers_.send(zmq::buffer(worker_id), more)) {
+      LOG_WARN("worker %s: queue full, snapshot not sent (it will ask again)", worker_id.c_str());
+      return;
+    }
+    (void)workers_.send(zmq::buffer(wire::kSignature), more);
+    (void)workers_.send(zmq::buffer(wire::kSnapshot), more);
+    (void)workers_.send(zmq::buffer(seq), more);
+    (void)workers_.send(zmq::buffer(table), zmq::send_flags::dontwait);
+    LOG_DEBUG("worker %s: snapshot at seq %s", worker_id.c_str(), seq.c_str());
+  } catch (const zmq::error_t&) {
+    LOG_DEBUG("snapshot for a worker that is gone");
   }
 }
 
@@ -308,6 +374,7 @@ void RouterServer::WorkerLost(const std::string& worker_id, const char* why) {
 }
 
 void RouterServer::SendHeartbeats() {
+  publisher_.PublishHeartbeat(clusters_.seq());
   std::vector<std::string> unreachable;
   for (const WorkerState& worker : registry_.workers()) {
     try {
@@ -324,6 +391,7 @@ void RouterServer::SendHeartbeats() {
 }
 
 void RouterServer::Sweep(int64_t now) {
+  listener_.Sweep(now);
   for (const std::string& id : registry_.Expired(now)) WorkerLost(id, "no heartbeat");
   // Requests that waited too long for a worker.
   while (!queue_.empty()) {

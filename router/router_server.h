@@ -6,6 +6,13 @@
 // full or the wait too long). Replies are forwarded to the frontend named in
 // the reply itself, so they route even if the router restarted meanwhile.
 //
+// The router also owns the cluster table (ClusterRegistry): it serves the
+// REST config API (ConfigListener + ConfigApi) on a STREAM socket in the same
+// poll loop, broadcasts every change (ConfigPublisher), answers a worker's
+// SNAPSHOT? with the whole table, stamps every REQ with the config seq and
+// the GRADUAL share (wire::RouteStamp), and collects the workers' HB
+// statistics and MISMATCH reports.
+//
 // The router keeps each in-flight request (ZeroMQ messages share their
 // buffers, so this costs no copy). When a worker dies, its idempotent
 // requests are given to another worker; the others get a 502, since a
@@ -20,6 +27,10 @@
 
 #include <zmq.hpp>
 
+#include "router/cluster_registry.h"
+#include "router/config_api.h"
+#include "router/config_listener.h"
+#include "router/config_publisher.h"
 #include "router/worker_registry.h"
 #include "shared/config.h"
 #include "shared/status.h"
@@ -30,13 +41,18 @@ namespace upmesh::router {
 struct HeldRequest {
   std::array<zmq::message_t, 5> frames;  // frontend-id, request-id, request-meta, head, body
   bool idempotent = false;
+  bool counted = false;  // already counted towards the GRADUAL ramp (sent once)
   int64_t received_at_ms = 0;
   std::string worker_id;  // empty while queued
 };
 
 class RouterServer {
  public:
-  explicit RouterServer(const RouterConfig& config);
+  // `initial`: the cluster to seed the table with when the state file does
+  // not exist yet (may be null).
+  RouterServer(const RouterConfig& config, const Cluster* initial);
+  // Loads (or seeds) the state file, then binds every socket. A corrupt
+  // state file or a busy endpoint is an error.
   Status Start();
   // Serves until SIGINT/SIGTERM, then drains (bounded) and returns.
   void Run();
@@ -46,6 +62,7 @@ class RouterServer {
   void ReadWorkers();
   void OnWorkerMessage(const std::string& worker_id, std::vector<zmq::message_t>& frames);
   void OnReply(const std::string& worker_id, std::vector<zmq::message_t>& frames);
+  void SendSnapshot(const std::string& worker_id);
   void DispatchQueued();
   // Sends the request to a worker with capacity; false if none has any.
   bool TryDispatch(const std::string& key);
@@ -55,10 +72,16 @@ class RouterServer {
   void Sweep(int64_t now);
 
   RouterConfig config_;
+  bool has_initial_cluster_;
+  Cluster initial_cluster_;
   zmq::context_t context_;
   zmq::socket_t frontends_;  // ROUTER
   zmq::socket_t workers_;    // ROUTER, ROUTER_MANDATORY so a vanished worker is an error, not a silent drop
   WorkerRegistry registry_;
+  ClusterRegistry clusters_;
+  ConfigPublisher publisher_;
+  ConfigApi api_;
+  ConfigListener listener_;
   std::unordered_map<std::string, HeldRequest> held_;  // key: frontend-id + request-id
   std::deque<std::string> queue_;  // keys of held requests waiting for a worker, oldest first
   bool draining_ = false;

@@ -549,7 +549,7 @@ void Worker::FinishConcurrent(ClientRequest* request) {
   std::vector<std::string> differences = CompareResponses(newer, older, request->delay_tolerance_ms);
   if (!differences.empty()) {
     nlohmann::json report = {{"time", HttpDate(WallMs())},
-                             {"newCluster", newer.cluster_uuid},
+                             {"cluster", newer.cluster_uuid},  // the new version, compared
                              {"oldCluster", older.cluster_uuid},
                              {"request", std::string(RequestLine(View(request->head)))},
                              {"differences", differences}};

@@ -21,6 +21,12 @@ What lives here:
   * MeshTestCase           a unittest.TestCase that gives each test a Mesh,
                            stops it afterwards and prints every process log
                            when the test failed.
+  * Versions helpers       Mesh.api()/put_cluster()/delete_cluster()/clusters()
+                           talk to the router's config API; cluster_body()
+                           builds a PUT body; CookieClient keeps a cookie jar
+                           like a browser; parse_set_cookie() splits a
+                           Set-Cookie value into name, value and attributes;
+                           burst() spreads concurrent GETs over the workers.
 
 Nothing here sleeps blindly where a readiness check exists: helpers poll a
 condition (a port accepting, the mesh answering 200) with a deadline.
@@ -349,6 +355,84 @@ class Mesh:
                     seen.add(headers.get("x-upmesh-worker"))
         return seen
 
+
+    # --- cluster versions (the router's config API) -------------------------
+
+    def start_versions(self, names=("v1", "v2"), workers=1, initial=("v1",), initial_version=None,
+                       backend_extra=None, worker_args=(), router_args=()):
+        """Backends called `names` (X-Backend-Version tells who answered), a router whose initial
+        cluster is the backends named in `initial` (none: no cluster until a PUT), a frontend and
+        workers w1..; waits until every worker serves (only when there is an initial cluster).
+        backend_extra: {name: [extra flags]}, e.g. {"v2": ["--status", "500"]}.
+        Returns {name: backend process}."""
+        backend_extra = backend_extra or {}
+        by_name = {}
+        for name in names:
+            by_name[name] = self.start_backend(name=name, extra=backend_extra.get(name, ()))
+            self.backends.append(by_name[name])
+        self.router = self.start_router(servers=[by_name[n] for n in initial], version=initial_version,
+                                        extra=router_args)
+        self.frontend = self.start_frontend()
+        for i in range(workers):
+            self.start_worker("w%d" % (i + 1), extra=worker_args)
+        if initial:
+            self.wait_serving()
+            if workers > 1:
+                self.wait_workers_seen({"w%d" % (i + 1) for i in range(workers)})
+        return by_name
+
+    def api(self, method, path, body=None, headers=None, timeout=10.0):
+        """One request to the router's config API; returns an HttpResponse."""
+        return api_request(self.router.config_port, method, path, body, headers, timeout)
+
+    def put_cluster(self, servers, version, transition=None, uuid=None):
+        """PUT /configuration/cluster; returns the new cluster's uuid (fails unless 202)."""
+        response = self.api("PUT", "/configuration/cluster", cluster_body(servers, version, transition, uuid))
+        if response.status != 202:
+            raise AssertionError("PUT /configuration/cluster gave %d: %r" % (response.status, response.body))
+        return response.body.decode().strip()
+
+    def delete_cluster(self, uuid):
+        """DELETE /configuration/cluster/{uuid}; fails unless 202."""
+        response = self.api("DELETE", "/configuration/cluster/%s" % uuid)
+        if response.status != 202:
+            raise AssertionError("DELETE of cluster %s gave %d: %r" % (uuid, response.status, response.body))
+
+    def clusters(self):
+        """GET /configuration/cluster: the list, newest first, each {"cluster": ..., "state": ...}."""
+        response = self.api("GET", "/configuration/cluster")
+        if response.status != 200:
+            raise AssertionError("GET /configuration/cluster gave %d: %r" % (response.status, response.body))
+        return response.json()
+
+    def cluster_state(self, uuid):
+        """The "state" object of one cluster (GET /configuration/cluster/{uuid})."""
+        response = self.api("GET", "/configuration/cluster/%s" % uuid)
+        if response.status != 200:
+            raise AssertionError("GET of cluster %s gave %d: %r" % (uuid, response.status, response.body))
+        return response.json()["state"]
+
+    def uuid_of_version(self, version):
+        """The uuid of the (first listed) cluster whose version is `version`."""
+        for entry in self.clusters():
+            if str(entry["cluster"]["version"]) == str(version):
+                return entry["cluster"]["uuid"]
+        raise AssertionError("no cluster with version %r in %r" % (version, self.clusters()))
+
+    def restart_router(self, servers=(), stop=True):
+        """Stops the router (SIGTERM, or SIGKILL when stop is False) and starts a new one on the
+        same ports with the same state file; waits until the mesh serves again."""
+        old = self.router
+        if stop:
+            old.stop()
+        else:
+            old.kill()
+        self.router = self.start_router(frontend_port=old.frontend_port, worker_port=old.worker_port,
+                                        publish_port=old.publish_port, config_port=old.config_port,
+                                        servers=list(servers), state_file=old.state_file)
+        self.wait_serving(timeout=15)
+        return self.router
+
     def stop_all(self):
         for process in reversed(self.processes):
             process.stop()
@@ -409,6 +493,142 @@ def wait_backend_requests(backend, at_least, timeout=5.0):
     (it counts a request when it arrives, before any ?delay)."""
     wait_until(lambda: backend_stats(backend)["requests"] >= at_least, timeout, interval=0.01,
                what="backend %s to receive %d requests" % (backend.label, at_least))
+
+
+def api_request(port, method, path, body=None, headers=None, timeout=10.0):
+    """One request to a config API on `port` (fresh connection); returns an HttpResponse.
+    body: dict/list (sent as JSON), str or bytes (sent as they are), or None."""
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+    elif isinstance(body, str):
+        body = body.encode()
+    with RawClient(port, timeout=timeout) as client:
+        return client.request(method, path, headers=headers, body=body)
+
+
+def cluster_body(servers, version, transition=None, uuid=None):
+    """The PUT /configuration/cluster body for backends (processes with .port, or ports)."""
+    cluster = {"servers": [{"ip": "127.0.0.1", "port": getattr(s, "port", s)} for s in servers],
+               "version": version}
+    if transition is not None:
+        cluster["upgradeTransition"] = transition
+    if uuid is not None:
+        cluster["uuid"] = uuid
+    return {"cluster": cluster}
+
+
+def parse_set_cookie(value):
+    """'a=b; Max-Age=5; Path=/; HttpOnly' -> ("a", "b", {"max-age": "5", "path": "/", "httponly": True})."""
+    parts = [p.strip() for p in value.split(";")]
+    name, _, cookie_value = parts[0].partition("=")
+    attributes = {}
+    for part in parts[1:]:
+        if not part:
+            continue
+        key, sep, attribute_value = part.partition("=")
+        attributes[key.strip().lower()] = attribute_value.strip() if sep else True
+    return name.strip(), cookie_value.strip(), attributes
+
+
+class CookieClient:
+    """An HTTP client with a cookie jar, as a browser would be: sends the cookies it holds,
+    stores what Set-Cookie gives it (Max-Age=0 removes), on one keep-alive connection
+    (reopened when the server closes it). `jar` may be set directly to forge cookies."""
+
+    def __init__(self, port, cookies=None, timeout=10.0):
+        self.port = port
+        self.timeout = timeout
+        self.jar = dict(cookies or {})
+        self._client = None
+
+    def close(self):
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def request(self, method="GET", target="/", body=None, headers=None):
+        headers = list(headers or [])
+        if self.jar:
+            headers.append(("Cookie", "; ".join("%s=%s" % item for item in self.jar.items())))
+        for attempt in (0, 1):
+            reused = self._client is not None
+            if self._client is None:
+                self._client = RawClient(self.port, timeout=self.timeout)
+            try:
+                response = self._client.request(method, target, headers=headers, body=body)
+                break
+            except (ConnectionClosed, ConnectionResetError, BrokenPipeError):
+                self.close()
+                if not reused or attempt == 1:  # only a stale keep-alive connection is retried
+                    raise
+        if (response.header("connection") or "").lower() == "close":
+            self.close()
+        for value in response.headers_named("set-cookie"):
+            name, cookie_value, attributes = parse_set_cookie(value)
+            if attributes.get("max-age") == "0":
+                self.jar.pop(name, None)
+            else:
+                self.jar[name] = cookie_value
+        return response
+
+    def get(self, target="/", headers=None):
+        return self.request("GET", target, headers=headers)
+
+
+def burst(port, count, connections=8, target="/", headers=None, timeout=10.0):
+    """`count` GETs of `target` over `connections` concurrent keep-alive connections (so that
+    the router spreads them over the workers). Returns the HttpResponses in the order the
+    requests were numbered; a request that failed has the exception instead. A "{i}" in
+    target is replaced by the request's number."""
+    results = [None] * count
+    next_index = [0]
+    lock = threading.Lock()
+
+    def run():
+        client = None
+        while True:
+            with lock:
+                index = next_index[0]
+                next_index[0] += 1
+            if index >= count:
+                break
+            try:
+                if client is None:
+                    client = RawClient(port, timeout=timeout)
+                response = client.request("GET", target.replace("{i}", str(index)), headers=headers)
+                results[index] = response
+                if (response.header("connection") or "").lower() == "close":
+                    client.close()
+                    client = None
+            except Exception as e:  # noqa: BLE001 - the caller inspects it
+                results[index] = e
+                if client is not None:
+                    client.close()
+                client = None
+        if client is not None:
+            client.close()
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(min(connections, count))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def describe_answers(responses):
+    """{(status, X-Backend-Version, X-Upmesh-Worker): count} for a list from burst(), for asserts."""
+    summary = {}
+    for r in responses:
+        key = repr(r) if isinstance(r, Exception) else (r.status, r.header("x-backend-version"),
+                                                         r.header("x-upmesh-worker"))
+        summary[key] = summary.get(key, 0) + 1
+    return summary
 
 
 def size_pattern(n):

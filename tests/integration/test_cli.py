@@ -14,9 +14,10 @@ from mesh import free_port, port_accepting, run_binary  # noqa: E402
 
 COMMON_OPTIONS = ["--help", "--version", "--config", "--log-level"]
 OPTIONS = {
-    "upmesh-router": ["--frontend-bind", "--worker-bind"],
+    "upmesh-router": ["--frontend-bind", "--worker-bind", "--publish-bind", "--config-address", "--config-port",
+                      "--state-file", "--server", "--cluster-version"],
     "upmesh-frontend": ["--address", "--port", "--router", "--max-body-bytes", "--max-header-bytes"],
-    "upmesh-worker": ["--router", "--server", "--capacity", "--name"],
+    "upmesh-worker": ["--router", "--config-endpoint", "--capacity", "--name"],
     "upmesh-backend": ["--address", "--port", "--name"],
 }
 
@@ -33,9 +34,12 @@ class CliTest(mesh.MeshTestCase):
         """Flags that would make `program` listen on `port` if it started."""
         return {
             "upmesh-router": ["--frontend-bind", "tcp://127.0.0.1:%d" % port,
-                              "--worker-bind", "tcp://127.0.0.1:%d" % free_port()],
+                              "--worker-bind", "tcp://127.0.0.1:%d" % free_port(),
+                              "--publish-bind", "tcp://127.0.0.1:%d" % free_port(),
+                              "--config-address", "127.0.0.1", "--config-port", str(free_port()),
+                              "--state-file", os.path.join(self._log_dir, "state.json")],
             "upmesh-frontend": ["--address", "127.0.0.1", "--port", str(port)],
-            "upmesh-worker": ["--server", "127.0.0.1:%d" % port],
+            "upmesh-worker": ["--name", "cli-test-worker"],  # a worker listens on nothing
             "upmesh-backend": ["--address", "127.0.0.1", "--port", str(port)],
         }[program]
 
@@ -120,7 +124,8 @@ class CliTest(mesh.MeshTestCase):
             ("upmesh-frontend", ["--port", "70000"], "port"),
             ("upmesh-frontend", ["--max-body-bytes", "lots"], "max-body-bytes"),
             ("upmesh-backend", ["--port", "abc"], "port"),
-            ("upmesh-worker", ["--server", "no-port-here"], "no-port-here"),
+            ("upmesh-worker", ["--config-endpoint", "no-endpoint-here"], "no-endpoint-here"),
+            ("upmesh-router", ["--server", "no-port-here"], "no-port-here"),
             ("upmesh-worker", ["--capacity", "0"], "capacity"),
             ("upmesh-router", ["--worker-bind", "not-an-endpoint"], "not-an-endpoint"),
             ("upmesh-frontend", ["--log-level", "loud"], "log-level"),

@@ -1,0 +1,61 @@
+// ConfigApiClient: the config REST API of upmesh-router, as upmeshctl uses it
+// (docs/rest-api.md describes the API itself).
+//
+// Every call is one HTTP exchange on a fresh connection. Errors:
+//   * Status::Unavailable: the API could not be reached or did not answer
+//     with HTTP in time; the message names the address.
+//   * Status::NotFound: the API answered 404 (no cluster with that id).
+//   * Status::InvalidArgument: the API answered any other error status, or a
+//     success whose body is not what the API promises; the message carries
+//     the status and the API's own text (which names the offending field).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "shared/status.h"
+
+namespace upmesh::ctl {
+
+struct ApiAddress {
+  std::string host = "127.0.0.1";
+  uint16_t port = 9090;
+  std::string ToString() const;  // "127.0.0.1:9090", "[::1]:9090"
+};
+
+// Parses "HOST:PORT" ("127.0.0.1:9090", "localhost:9090", "[::1]:9090").
+Status ParseApiAddress(const std::string& text, ApiAddress* address);
+
+class ConfigApiClient {
+ public:
+  ConfigApiClient(ApiAddress address, int timeout_ms) : address_(std::move(address)), timeout_ms_(timeout_ms) {}
+
+  const ApiAddress& address() const { return address_; }
+
+  // GET /configuration/cluster: a JSON array, newest first, of
+  // {"cluster": {...}, "state": {...}}.
+  Status List(nlohmann::json* clusters) const;
+  // GET /configuration/cluster/{id}: {"cluster": {...}, "state": {...}}.
+  Status Show(const std::string& id, nlohmann::json* entry) const;
+  // PUT /configuration/cluster with `request` ({"cluster": {...}}): the new
+  // cluster's uuid.
+  Status Add(const nlohmann::json& request, std::string* uuid) const;
+  // DELETE /configuration/cluster/{id}.
+  Status Delete(const std::string& id) const;
+
+ private:
+  // One exchange; a non-2xx answer becomes NotFound / InvalidArgument.
+  Status Call(const std::string& method, const std::string& target, const std::string& body,
+              std::string* response_body) const;
+  Status CallForJson(const std::string& target, nlohmann::json* out) const;
+
+  ApiAddress address_;
+  int timeout_ms_;
+};
+
+// The request target of one cluster: /configuration/cluster/<id, percent-encoded>.
+std::string ClusterTarget(const std::string& id);
+
+}  // namespace upmesh::ctl

@@ -1,0 +1,248 @@
+#include "ctl/http_client.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "shared/http_fields.h"
+#include "shared/json_reader.h"
+
+namespace upmesh::ctl {
+namespace {
+
+HttpResponseParser* ParserOf(http_parser* parser) { return static_cast<HttpResponseParser*>(parser->data); }
+
+// Owns a socket descriptor.
+class Socket {
+ public:
+  Socket() = default;
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+  ~Socket() { Reset(-1); }
+  int fd() const { return fd_; }
+  int Release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void Reset(int fd) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+using Clock = std::chrono::steady_clock;
+
+int MillisecondsLeft(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left > 0 ? static_cast<int>(left) : 0;
+}
+
+// Waits for `events` on fd until the deadline; false on timeout.
+bool WaitFor(int fd, short events, Clock::time_point deadline) {
+  for (;;) {
+    pollfd entry{fd, events, 0};
+    int ready = ::poll(&entry, 1, MillisecondsLeft(deadline));
+    if (ready > 0) return true;
+    if (ready == 0) return false;
+    if (errno != EINTR) return true;  // let the following call report the error
+  }
+}
+
+// Connects a non-blocking socket to one of host's addresses.
+Status Connect(const std::string& where, const std::string& host, uint16_t port, Clock::time_point deadline,
+               Socket* out) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* addresses = nullptr;
+  int resolved = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &addresses);
+  if (resolved != 0) return Status::Unavailable(where + ": cannot resolve \"" + host + "\": " + gai_strerror(resolved));
+  std::string last_error = "no address";
+  for (addrinfo* address = addresses; address; address = address->ai_next) {
+    Socket socket;
+    socket.Reset(::socket(address->ai_family, address->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                          address->ai_protocol));
+    if (socket.fd() < 0) {
+      last_error = std::strerror(errno);
+      continue;
+    }
+    if (::connect(socket.fd(), address->ai_addr, address->ai_addrlen) != 0 && errno != EINPROGRESS) {
+      last_error = std::strerror(errno);
+      continue;
+    }
+    if (!WaitFor(socket.fd(), POLLOUT, deadline)) {
+      ::freeaddrinfo(addresses);
+      return Status::Unavailable(where + ": connection timed out");
+    }
+    int error = 0;
+    socklen_t length = sizeof error;
+    ::getsockopt(socket.fd(), SOL_SOCKET, SO_ERROR, &error, &length);
+    if (error != 0) {
+      last_error = std::strerror(error);
+      continue;
+    }
+    ::freeaddrinfo(addresses);
+    out->Reset(socket.Release());
+    return Status::Ok();
+  }
+  ::freeaddrinfo(addresses);
+  return Status::Unavailable(where + ": " + last_error);
+}
+
+}  // namespace
+
+Status HttpExchange(const std::string& host, uint16_t port, const HttpRequest& request, int timeout_ms,
+                    HttpResponse* response) {
+  const std::string where = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                            std::to_string(port);
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  const std::string timed_out = where + ": no complete answer within " + std::to_string(timeout_ms) + " ms";
+
+  Socket socket;
+  UPMESH_RETURN_IF_ERROR(Connect(where, host, port, deadline, &socket));
+
+  std::string bytes = request.method + " " + request.target + " HTTP/1.1\r\nHost: " + where +
+                      "\r\nUser-Agent: upmeshctl/" UPMESH_VERSION "\r\nAccept: */*\r\nConnection: close\r\n";
+  if (!request.body.empty() || request.method == "PUT" || request.method == "POST") {
+    if (!request.content_type.empty()) bytes += "Content-Type: " + request.content_type + "\r\n";
+    bytes += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";
+  }
+  bytes += "\r\n" + request.body;
+  for (size_t sent = 0; sent < bytes.size();) {
+    ssize_t n = ::send(socket.fd(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (!WaitFor(socket.fd(), POLLOUT, deadline)) return Status::Unavailable(timed_out);
+    } else {
+      return Status::Unavailable(where + ": sending the request failed: " + std::strerror(errno));
+    }
+  }
+
+  HttpResponseParser parser;
+  char buffer[64 * 1024];
+  while (!parser.complete()) {
+    ssize_t n = ::recv(socket.fd(), buffer, sizeof buffer, 0);
+    if (n > 0) {
+      Status parsed = parser.Feed(buffer, static_cast<size_t>(n));
+      if (!parsed.ok()) return Status::Unavailable(where + ": " + parsed.message());
+    } else if (n == 0) {
+      Status parsed = parser.FeedEof();
+      if (!parsed.ok()) return Status::Unavailable(where + ": " + parsed.message());
+    } else if (errno == EAGAIN || errno == EINTR) {
+      if (!WaitFor(socket.fd(), POLLIN, deadline) || MillisecondsLeft(deadline) == 0) {
+        return Status::Unavailable(timed_out);
+      }
+    } else {
+      return Status::Unavailable(where + ": reading the answer failed: " + std::strerror(errno));
+    }
+  }
+  *response = std::move(parser.response());
+  return Status::Ok();
+}
+
+HttpResponseParser::HttpResponseParser() {
+  http_parser_settings_init(&settings_);
+  settings_.on_status = OnStatus;
+  settings_.on_header_field = OnHeaderField;
+  settings_.on_header_value = OnHeaderValue;
+  settings_.on_headers_complete = OnHeadersComplete;
+  settings_.on_body = OnBody;
+  settings_.on_message_complete = OnMessageComplete;
+  StartMessage();
+}
+
+void HttpResponseParser::StartMessage() {
+  http_parser_init(&parser_, HTTP_RESPONSE);
+  parser_.data = this;
+  response_ = HttpResponse();
+  field_.clear();
+  in_value_ = false;
+  interim_ = false;
+  bytes_ = 0;
+}
+
+Status HttpResponseParser::Feed(const char* data, size_t size) {
+  size_t offset = 0;
+  while (offset < size && !complete_) {
+    offset += http_parser_execute(&parser_, &settings_, data + offset, size - offset);
+    if (HTTP_PARSER_ERRNO(&parser_) == HPE_PAUSED) {
+      // OnMessageComplete paused: a final response is done, or a 1xx was
+      // skipped and the real response follows.
+      if (!complete_) StartMessage();
+      continue;
+    }
+    if (HTTP_PARSER_ERRNO(&parser_) != HPE_OK) {
+      if (bytes_ > kMaxResponseBytes) return Status::Unavailable("the answer is larger than 64 MiB");
+      return Status::Unavailable(std::string("not an HTTP response: ") +
+                                 http_errno_description(HTTP_PARSER_ERRNO(&parser_)));
+    }
+  }
+  return Status::Ok();
+}
+
+Status HttpResponseParser::FeedEof() {
+  if (!complete_) http_parser_execute(&parser_, &settings_, nullptr, 0);
+  if (complete_) return Status::Ok();
+  return Status::Unavailable(response_.status == 0 ? "connection closed without an answer"
+                                                   : "connection closed before the answer was complete");
+}
+
+int HttpResponseParser::OnStatus(http_parser* parser, const char* at, size_t length) {
+  ParserOf(parser)->response_.reason.append(at, length);
+  return 0;
+}
+
+int HttpResponseParser::OnHeaderField(http_parser* parser, const char* at, size_t length) {
+  HttpResponseParser* self = ParserOf(parser);
+  if (self->in_value_) {
+    self->field_.clear();
+    self->in_value_ = false;
+  }
+  self->field_.append(at, length);
+  return 0;
+}
+
+int HttpResponseParser::OnHeaderValue(http_parser* parser, const char* at, size_t length) {
+  HttpResponseParser* self = ParserOf(parser);
+  self->in_value_ = true;
+  if (http::EqualsIgnoreCase(self->field_, "content-type")) self->response_.content_type.append(at, length);
+  return 0;
+}
+
+// 1 tells http-parser that no body follows.
+int HttpResponseParser::OnHeadersComplete(http_parser* parser) {
+  HttpResponseParser* self = ParserOf(parser);
+  self->response_.status = parser->status_code;
+  self->interim_ = parser->status_code / 100 == 1;
+  bool no_body = self->interim_ || parser->status_code == 204 || parser->status_code == 304;
+  return no_body ? 1 : 0;
+}
+
+int HttpResponseParser::OnBody(http_parser* parser, const char* at, size_t length) {
+  HttpResponseParser* self = ParserOf(parser);
+  self->bytes_ += length;
+  if (self->bytes_ > kMaxResponseBytes) return -1;
+  self->response_.body.append(at, length);
+  return 0;
+}
+
+int HttpResponseParser::OnMessageComplete(http_parser* parser) {
+  HttpResponseParser* self = ParserOf(parser);
+  if (!self->interim_) self->complete_ = true;
+  http_parser_pause(parser, 1);  // stop right after this message
+  return 0;
+}
+
+}  // namespace upmesh::ctl

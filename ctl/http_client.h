@@ -1,0 +1,83 @@
+// A small blocking HTTP/1.1 client for one request per connection.
+//
+// HttpExchange() connects to host:port (a name is resolved; IPv4 or IPv6),
+// sends one request with "Connection: close" and a Content-Length when there
+// is a body, and reads the whole response, whichever way it is framed
+// (Content-Length, chunked, or until the server closes). Everything, from
+// the connect to the last body byte, must finish within `timeout_ms`.
+//
+// Errors are Status::Unavailable with a message naming the address: the
+// server could not be reached, did not answer in time, or did not answer
+// with HTTP. An HTTP error status (4xx, 5xx) is not an error here: it is a
+// response like any other.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <http_parser.h>
+
+#include "shared/status.h"
+
+namespace upmesh::ctl {
+
+struct HttpRequest {
+  std::string method;  // "GET"
+  std::string target;  // "/configuration/cluster"
+  std::string body;    // sent with Content-Length when not empty (always for PUT, POST)
+  std::string content_type;  // for the body
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string reason;
+  std::string content_type;  // "" when absent
+  std::string body;          // de-chunked
+};
+
+// A response larger than this is refused (the config API's answers are small).
+constexpr size_t kMaxResponseBytes = 64 * 1024 * 1024;
+
+Status HttpExchange(const std::string& host, uint16_t port, const HttpRequest& request, int timeout_ms,
+                    HttpResponse* response);
+
+// The response parser on its own, so that it can be tested without sockets:
+// feed it the bytes as they arrive, then FeedEof() if the server closes
+// before complete() is true. Interim 1xx responses are skipped.
+class HttpResponseParser {
+ public:
+  HttpResponseParser();
+  HttpResponseParser(const HttpResponseParser&) = delete;
+  HttpResponseParser& operator=(const HttpResponseParser&) = delete;
+
+  // Parses more bytes; an error for bytes that are not an HTTP response, or
+  // a response over kMaxResponseBytes. Bytes after the response are ignored.
+  Status Feed(const char* data, size_t size);
+  // The server closed the connection: ends a close-delimited body; an error
+  // if the response is incomplete.
+  Status FeedEof();
+  // A final (non-1xx) response is complete.
+  bool complete() const { return complete_; }
+  HttpResponse& response() { return response_; }
+
+ private:
+  static int OnStatus(http_parser* parser, const char* at, size_t length);
+  static int OnHeaderField(http_parser* parser, const char* at, size_t length);
+  static int OnHeaderValue(http_parser* parser, const char* at, size_t length);
+  static int OnHeadersComplete(http_parser* parser);
+  static int OnBody(http_parser* parser, const char* at, size_t length);
+  static int OnMessageComplete(http_parser* parser);
+  void StartMessage();
+
+  http_parser parser_;
+  http_parser_settings settings_;
+  HttpResponse response_;
+  std::string field_;             // name of the header field being read
+  bool in_value_ = false;         // the last header callback was a value
+  bool interim_ = false;          // the message being read is a 1xx
+  bool complete_ = false;
+  size_t bytes_ = 0;  // of this response, for the size limit
+};
+
+}  // namespace upmesh::ctl

@@ -1,0 +1,338 @@
+// upmeshctl: the operator's client for the config API of upmesh-router.
+//
+//   upmeshctl [--api HOST:PORT] [--json] [--timeout S] COMMAND [ARGS]
+//
+// Commands: list, show ID, add (--file FILE | flags), delete ID.
+// Exit status: 0 done; 1 the API answered an error; 2 usage error;
+// 3 the API could not be reached. docs/upmeshctl.md has the details.
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "ctl/cluster_input.h"
+#include "ctl/cluster_view.h"
+#include "ctl/config_api.h"
+#include "shared/command_line.h"
+#include "shared/config.h"
+
+namespace upmesh::ctl {
+namespace {
+
+namespace po = boost::program_options;
+using nlohmann::json;
+
+constexpr char kProgram[] = "upmeshctl";
+constexpr int kExitApiError = 1;
+constexpr int kExitUnreachable = 3;
+constexpr double kDefaultTimeoutSeconds = 10;
+
+const char kUsage[] =
+    "upmeshctl - lists, adds, shows and deletes cluster versions through the config API of upmesh-router\n"
+    "\n"
+    "Usage: upmeshctl [options] COMMAND [command options]\n"
+    "\n"
+    "Commands:\n"
+    "  list                     the cluster versions, newest first, with their live state\n"
+    "  show ID                  one cluster version in detail (state, recent CONCURRENT mismatches)\n"
+    "  add --file FILE          add a cluster version from a JSON file ('-' for stdin); prints its uuid\n"
+    "  add --version V --server HOST:PORT [...]\n"
+    "                           add a cluster version described by flags (upmeshctl add --help)\n"
+    "  delete ID                delete a cluster version (its traffic moves to the next newest)\n"
+    "\n";
+
+const char kExitStatuses[] =
+    "Exit status: 0 done; 1 the API answered an error (its message goes to stderr);\n"
+    "2 usage error; 3 the API could not be reached.\n"
+    "The API address: --api, else $UPMESH_API, else configService.port of --config FILE, else 127.0.0.1:9090.\n";
+
+// Options accepted both before and after the command.
+po::options_description ConnectionOptions() {
+  po::options_description options("Connection and output options");
+  options.add_options()
+      ("api", po::value<std::string>()->value_name("HOST:PORT"),
+       "the config API (default $UPMESH_API, else 127.0.0.1:9090)")
+      ("config,c", po::value<std::string>()->value_name("FILE"),
+       "mesh config file: the API defaults to 127.0.0.1:<configService.port>")
+      ("json", "print the API's JSON (pretty) instead of text, for scripts")
+      ("timeout", po::value<double>()->value_name("SECONDS"),
+       "give up on the API after this long (default 10)");
+  return options;
+}
+
+[[noreturn]] void UsageError(const std::string& message) { ExitWithConfigError(kProgram, message); }
+
+// `command` is "" for the options before the command.
+po::variables_map Parse(const std::vector<std::string>& args, const po::options_description& options,
+                        const po::positional_options_description& positional, const std::string& command) {
+  po::variables_map flags;
+  try {
+    po::store(po::command_line_parser(args).options(options).positional(positional).run(), flags);
+    po::notify(flags);
+  } catch (const po::error& e) {
+    if (command.empty()) UsageError(std::string(e.what()) + " (see upmeshctl --help)");
+    UsageError(command + ": " + e.what() + " (see upmeshctl " + command + " --help)");
+  }
+  return flags;
+}
+
+// The index in argv of the command: the first argument that is neither an
+// option nor the value of a global option that takes one.
+int FindCommand(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--api" || arg == "--timeout" || arg == "--config" || arg == "-c") {
+      ++i;
+    } else if (arg.empty() || arg[0] != '-') {
+      return i;
+    }
+  }
+  return argc;
+}
+
+// The parsed command line: global flags and the command's flags, where a
+// connection option after the command wins over the same one before it.
+struct CommandLine {
+  std::string command;
+  po::variables_map global;
+  po::variables_map local;
+
+  const po::variable_value* Find(const std::string& name) const {
+    if (local.count(name)) return &local[name];
+    if (global.count(name)) return &global[name];
+    return nullptr;
+  }
+};
+
+// --api, else $UPMESH_API, else the config file's configService, else the default.
+ApiAddress ResolveApiAddress(const CommandLine& line) {
+  ApiAddress address;
+  auto parse = [&address](const std::string& text, const std::string& origin) {
+    Status parsed = ParseApiAddress(text, &address);
+    if (!parsed.ok()) UsageError(origin + ": " + parsed.message());
+  };
+  const char* env = std::getenv("UPMESH_API");
+  if (const po::variable_value* api = line.Find("api")) {
+    parse(api->as<std::string>(), "--api");
+  } else if (env && *env) {
+    parse(env, "UPMESH_API");
+  } else if (const po::variable_value* config_file = line.Find("config")) {
+    MeshConfig config;
+    Status loaded = LoadConfigFile(config_file->as<std::string>(), &config);
+    if (!loaded.ok()) UsageError("--config: " + loaded.message());
+    // A wildcard bind address is reached on loopback.
+    const std::string& bound = config.router.config_address;
+    if (bound != "0.0.0.0" && bound != "::" && !bound.empty()) address.host = bound;
+    address.port = config.router.config_port;
+  }
+  return address;
+}
+
+int TimeoutMs(const CommandLine& line) {
+  const po::variable_value* timeout = line.Find("timeout");
+  double seconds = timeout ? timeout->as<double>() : kDefaultTimeoutSeconds;
+  if (!(seconds > 0) || seconds > 3600) {
+    std::ostringstream text;
+    text << seconds;
+    UsageError("--timeout: must be a number of seconds in (0, 3600], got " + text.str());
+  }
+  return std::max(1, static_cast<int>(seconds * 1000 + 0.5));
+}
+
+// Prints the error and returns the exit status for it.
+int Report(const Status& status) {
+  if (status.ok()) return 0;
+  std::cerr << kProgram << ": " << status.message() << "\n";
+  return status.code() == Status::Code::kUnavailable ? kExitUnreachable : kExitApiError;
+}
+
+std::string ReadInput(const std::string& path) {
+  std::ostringstream text;
+  if (path == "-") {
+    text << std::cin.rdbuf();
+    if (std::cin.bad()) UsageError("add: --file -: cannot read stdin");
+    return text.str();
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) UsageError("add: --file " + path + ": cannot open: " + std::strerror(errno));
+  text << file.rdbuf();
+  if (file.bad()) UsageError("add: --file " + path + ": cannot read: " + std::strerror(errno));
+  return text.str();
+}
+
+void PrintCommandHelp(const std::string& usage, const po::options_description& options, const char* details) {
+  std::cout << "Usage: upmeshctl " << usage << "\n\n" << options << "\n" << details << kExitStatuses;
+  std::exit(0);
+}
+
+int RunList(const std::vector<std::string>& args, CommandLine* line) {
+  po::options_description options("list options");
+  options.add_options()("help,h", "print this help and exit");
+  options.add(ConnectionOptions());
+  line->local = Parse(args, options, po::positional_options_description(), "list");
+  if (line->local.count("help")) {
+    PrintCommandHelp("list [options]", options,
+                     "Columns: UUID, VERSION, MODE, SERVERS, SERVED (requests served), STATE (the newest\n"
+                     "version, its GRADUAL share, its CONCURRENT mismatches).\n");
+  }
+  ConfigApiClient api(ResolveApiAddress(*line), TimeoutMs(*line));
+  json clusters;
+  Status status = api.List(&clusters);
+  if (!status.ok()) return Report(status);
+  std::cout << (line->Find("json") ? clusters.dump(2) + "\n" : FormatClusterList(clusters));
+  return 0;
+}
+
+// show ID and delete ID.
+int RunWithId(const std::vector<std::string>& args, CommandLine* line) {
+  const std::string& command = line->command;
+  po::options_description options(command + " options");
+  options.add_options()("help,h", "print this help and exit");
+  options.add(ConnectionOptions());
+  po::options_description hidden;
+  hidden.add_options()("id", po::value<std::string>());
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("id", 1);
+  line->local = Parse(args, all, positional, command);
+  if (line->local.count("help")) {
+    PrintCommandHelp(command + " [options] ID", options,
+                     command == "show" ? "ID: the cluster's uuid, as `upmeshctl list` shows it.\n"
+                                       : "ID: the cluster's uuid. Requests move to the newest remaining version;\n"
+                                         "clients whose session named this version move too.\n");
+  }
+  if (!line->local.count("id")) {
+    UsageError(command + ": the cluster ID is missing (see upmeshctl " + command + " --help)");
+  }
+  std::string id = line->local["id"].as<std::string>();
+  ConfigApiClient api(ResolveApiAddress(*line), TimeoutMs(*line));
+  if (command == "show") {
+    json entry;
+    Status status = api.Show(id, &entry);
+    if (!status.ok()) return Report(status);
+    std::cout << (line->Find("json") ? entry.dump(2) + "\n" : FormatClusterDetails(entry));
+    return 0;
+  }
+  Status status = api.Delete(id);
+  if (!status.ok()) return Report(status);
+  if (!line->Find("json")) std::cout << "deleted " << id << "\n";
+  return 0;
+}
+
+int RunAdd(const std::vector<std::string>& args, CommandLine* line) {
+  po::options_description help("add options");
+  help.add_options()("help,h", "print this help and exit");
+  po::options_description input("The cluster from a file");
+  input.add_options()
+      ("file,f", po::value<std::string>()->value_name("FILE"),
+       "JSON file, {\"cluster\": {...}} or the cluster object itself; '-' reads stdin");
+  po::options_description cluster("The cluster from flags");
+  cluster.add_options()
+      ("version", po::value<std::string>()->value_name("V"), "the version: a number or a string such as 1.10")
+      ("server", po::value<std::vector<std::string>>()->value_name("HOST:PORT")->composing(),
+       "a server of this version (repeat for several)")
+      ("uuid", po::value<std::string>()->value_name("ID"), "the cluster's id (default: the API makes a UUID)")
+      ("mode", po::value<std::string>()->value_name("MODE"),
+       "upgrade transition: INSTANT (default), SESSION, GRADUAL or CONCURRENT")
+      ("session-timeout", po::value<int64_t>()->value_name("S"),
+       "SESSION (required), GRADUAL: seconds of silence ending a session")
+      ("percentage", po::value<double>()->value_name("P"),
+       "GRADUAL by requests: share (in %) added per request, (0, 100]")
+      ("duration-seconds", po::value<int64_t>()->value_name("S"),
+       "GRADUAL by time: 0 to 100 % over this many seconds")
+      ("delay-tolerance-ms", po::value<int64_t>()->value_name("MS"),
+       "CONCURRENT: largest accepted delay difference (default 1000)")
+      ("unsafe-methods", po::value<std::string>()->value_name("WHO"),
+       "CONCURRENT: where POST, PUT, DELETE... go: old (default), new or both");
+  po::options_description options;
+  options.add(help).add(input).add(cluster).add(ConnectionOptions());
+  line->local = Parse(args, options, po::positional_options_description(), "add");
+  const po::variables_map& flags = line->local;
+  if (flags.count("help")) {
+    PrintCommandHelp("add --file FILE | --version V --server HOST:PORT [--server ...] [--mode MODE ...]", options,
+                     "Prints the new cluster's uuid alone on stdout. The API validates the cluster; its\n"
+                     "message names the offending field.\n"
+                     "Examples:\n"
+                     "  upmeshctl add --file v2.json\n"
+                     "  upmeshctl add --version 2 --server 127.0.0.1:8002 --mode SESSION --session-timeout 600\n"
+                     "  upmeshctl add --version 2 --server 127.0.0.1:8002 --mode GRADUAL --percentage 0.5\n"
+                     "  upmeshctl add --version 2 --server 127.0.0.1:8002 --mode GRADUAL --duration-seconds 86400\n"
+                     "  upmeshctl add --version 2 --server 127.0.0.1:8002 --mode CONCURRENT --delay-tolerance-ms 500"
+                     "\n");
+  }
+
+  json request;
+  Status built;
+  if (flags.count("file")) {
+    for (const auto& option : cluster.options()) {
+      const std::string& name = option->long_name();
+      if (flags.count(name)) {
+        UsageError("add: --file and --" + name + " exclude each other (the file describes the whole cluster)");
+      }
+    }
+    std::string path = flags["file"].as<std::string>();
+    built = ClusterRequestFromText(ReadInput(path), path == "-" ? "--file - (stdin)" : "--file " + path, &request);
+    if (!built.ok()) UsageError("add: " + built.message());
+  } else {
+    ClusterFlags cluster_flags;
+    if (flags.count("version")) cluster_flags.version = flags["version"].as<std::string>();
+    if (flags.count("server")) cluster_flags.servers = flags["server"].as<std::vector<std::string>>();
+    if (flags.count("uuid")) cluster_flags.uuid = flags["uuid"].as<std::string>();
+    if (flags.count("mode")) cluster_flags.mode = flags["mode"].as<std::string>();
+    if (flags.count("session-timeout")) cluster_flags.session_timeout_s = flags["session-timeout"].as<int64_t>();
+    if (flags.count("percentage")) cluster_flags.percentage = flags["percentage"].as<double>();
+    if (flags.count("duration-seconds")) cluster_flags.duration_s = flags["duration-seconds"].as<int64_t>();
+    if (flags.count("delay-tolerance-ms")) {
+      cluster_flags.delay_tolerance_ms = flags["delay-tolerance-ms"].as<int64_t>();
+    }
+    if (flags.count("unsafe-methods")) cluster_flags.unsafe_methods = flags["unsafe-methods"].as<std::string>();
+    built = ClusterRequestFromFlags(cluster_flags, &request);
+    if (!built.ok()) UsageError("add: " + built.message());
+  }
+  ConfigApiClient api(ResolveApiAddress(*line), TimeoutMs(*line));
+  std::string uuid;
+  Status status = api.Add(request, &uuid);
+  if (!status.ok()) return Report(status);
+  std::cout << uuid << "\n";
+  return 0;
+}
+
+int Run(int argc, char** argv) {
+  int command_index = FindCommand(argc, argv);
+  po::options_description global("Options");
+  global.add_options()
+      ("help,h", "print this help and exit")
+      ("version", "print the version and exit");
+  global.add(ConnectionOptions());
+  CommandLine line;
+  line.global = Parse(std::vector<std::string>(argv + 1, argv + command_index), global,
+                      po::positional_options_description(), "");
+  if (line.global.count("help")) {
+    std::cout << kUsage << global << "\n" << kExitStatuses << "See also: upmeshctl COMMAND --help, docs/upmeshctl.md\n";
+    return 0;
+  }
+  if (line.global.count("version")) {
+    std::cout << kProgram << " " << UPMESH_VERSION << "\n";
+    return 0;
+  }
+  if (command_index == argc) UsageError("no command given: list, show, add or delete (see --help)");
+  line.command = argv[command_index];
+  std::vector<std::string> args(argv + command_index + 1, argv + argc);
+  if (line.command == "list") return RunList(args, &line);
+  if (line.command == "show" || line.command == "delete") return RunWithId(args, &line);
+  if (line.command == "add") return RunAdd(args, &line);
+  UsageError("unknown command \"" + line.command + "\": list, show, add or delete (see --help)");
+}
+
+}  // namespace
+}  // namespace upmesh::ctl
+
+int main(int argc, char** argv) { return upmesh::ctl::Run(argc, argv); }

@@ -1,0 +1,322 @@
+#include "router/cluster_registry.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include "shared/json_reader.h"
+#include "shared/log.h"
+
+namespace upmesh::router {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kRampRetryMs = 1000;
+constexpr size_t kMaxMismatchReportBytes = 8 * 1024;
+
+Status ErrnoError(const std::string& what) { return Status::IoError(what + ": " + std::strerror(errno)); }
+
+Status WriteAll(int fd, const std::string& text, const std::string& path) {
+  size_t written = 0;
+  while (written < text.size()) {
+    ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError("cannot write " + path);
+    written += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+std::string DirectoryOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+}  // namespace
+
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("cannot create " + tmp);
+  Status status = WriteAll(fd, text, tmp);
+  if (status.ok() && ::fsync(fd) != 0) status = ErrnoError("cannot fsync " + tmp);
+  if (::close(fd) != 0 && status.ok()) status = ErrnoError("cannot close " + tmp);
+  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) status = ErrnoError("cannot rename " + tmp + " to " + path);
+  if (!status.ok()) {
+    ::unlink(tmp.c_str());
+    return status;
+  }
+  // The rename itself must reach the disk too.
+  int dir = ::open(DirectoryOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    (void)::fsync(dir);
+    ::close(dir);
+  }
+  return Status::Ok();
+}
+
+ClusterRegistry::ClusterRegistry(std::string state_file) : state_file_(std::move(state_file)) {}
+
+Status ClusterRegistry::Open(const Cluster* initial, int64_t now_wall_ms, bool* loaded) {
+  *loaded = false;
+  struct stat info;
+  if (::stat(state_file_.c_str(), &info) == 0) {
+    std::ifstream in(state_file_, std::ios::binary);
+    if (!S_ISREG(info.st_mode) || !in) return Status::IoError(state_file_ + ": cannot read the state file");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) return Status::IoError(state_file_ + ": cannot read the state file");
+    Status status = Load(text);
+    if (!status.ok()) {
+      return Status::InvalidArgument(state_file_ + ": corrupt state file (fix or remove it): " + status.message());
+    }
+    *loaded = true;
+    return Status::Ok();
+  }
+  if (errno != ENOENT) return ErrnoError(state_file_ + ": cannot read the state file");
+  ClusterTable table;
+  if (initial) {
+    Cluster cluster = *initial;
+    if (cluster.uuid.empty()) cluster.uuid = NewUuid();
+    cluster.added_order = 1;
+    cluster.added_at_ms = now_wall_ms;
+    table.Add(std::move(cluster));
+  }
+  // A fresh table's seq starts at the wall clock (ms), not 0: if a router
+  // ever loses its state file, its seq still moves forward, so workers that
+  // hold an older table see a newer stamp and fetch the new one at once.
+  uint64_t first_seq = static_cast<uint64_t>(now_wall_ms);
+  UPMESH_RETURN_IF_ERROR(Persist(table, first_seq, {}));
+  table_ = std::move(table);
+  seq_ = first_seq;
+  ramps_.clear();
+  return Status::Ok();
+}
+
+Status ClusterRegistry::Load(const std::string& text) {
+  json root = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded()) return Status::InvalidArgument("not valid JSON");
+  if (!root.is_object()) return Status::InvalidArgument("the top level must be a JSON object");
+  JsonObjectReader reader(root, "");
+  const json* seq = reader.Find("seq");
+  if (!seq || !seq->is_number_unsigned()) return Status::InvalidArgument("seq: must be a non-negative integer");
+  const json* clusters = reader.Find("clusters");
+  if (!clusters) return Status::InvalidArgument("clusters: missing");
+  ClusterTable table;
+  UPMESH_RETURN_IF_ERROR(ClusterTable::FromStoredJson(*clusters, &table));
+  std::map<std::string, Ramp> ramps;
+  if (const json* gradual = reader.Find("gradual")) {
+    if (!gradual->is_object()) return Status::InvalidArgument("gradual: must be an object");
+    for (auto it = gradual->begin(); it != gradual->end(); ++it) {
+      if (!it.value().is_number_unsigned()) {
+        return Status::InvalidArgument("gradual." + it.key() + ": must be a non-negative integer");
+      }
+      if (!table.Find(it.key())) continue;  // a ramp of a cluster that is gone
+      // hi/lo: continue from the reservation, so the share never goes back.
+      uint64_t reserved = it.value().get<uint64_t>();
+      ramps[it.key()] = Ramp{reserved, reserved};
+    }
+  }
+  UPMESH_RETURN_IF_ERROR(reader.CheckNoUnknownKeys());
+  table_ = std::move(table);
+  seq_ = seq->get<uint64_t>();
+  ramps_ = std::move(ramps);
+  return Status::Ok();
+}
+
+json ClusterRegistry::StateJson(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps) {
+  json gradual = json::object();
+  for (const auto& [uuid, ramp] : ramps) {
+    if (table.Find(uuid)) gradual[uuid] = ramp.reserved;
+  }
+  return {{"seq", seq}, {"clusters", table.ToStoredJson()}, {"gradual", gradual}};
+}
+
+Status ClusterRegistry::Persist(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps) {
+  // Strings from flags may be invalid UTF-8: replaced, never a throw.
+  std::string text = StateJson(table, seq, ramps).dump(2, ' ', false, json::error_handler_t::replace);
+  return WriteFileAtomically(state_file_, text + "\n");
+}
+
+Status ClusterRegistry::Put(Cluster cluster, int64_t now_wall_ms, json* change) {
+  if (cluster.uuid.empty()) {
+    do {
+      cluster.uuid = NewUuid();
+    } while (table_.Find(cluster.uuid));
+  } else if (table_.Find(cluster.uuid)) {
+    return Status::InvalidArgument("cluster.uuid: a cluster with uuid " + cluster.uuid + " already exists");
+  }
+  if (table_.clusters().size() >= kMaxClusters) {
+    return Status::InvalidArgument("cluster: the table already holds " + std::to_string(kMaxClusters) +
+                                   " versions; delete old ones first");
+  }
+  uint64_t order = 0;
+  for (const Cluster& existing : table_.clusters()) order = std::max(order, existing.added_order);
+  cluster.added_order = order + 1;
+  cluster.added_at_ms = now_wall_ms;
+  ClusterTable next = table_;
+  next.Add(cluster);
+  UPMESH_RETURN_IF_ERROR(Persist(next, seq_ + 1, ramps_));
+  table_ = std::move(next);
+  seq_++;
+  *change = {{"op", "put"}, {"cluster", ClusterToStoredJson(cluster)}};
+  return Status::Ok();
+}
+
+Status ClusterRegistry::Remove(const std::string& uuid, json* change) {
+  if (!table_.Find(uuid)) return Status::NotFound("no cluster with uuid " + uuid);
+  ClusterTable next = table_;
+  next.Remove(uuid);
+  std::map<std::string, Ramp> ramps = ramps_;
+  ramps.erase(uuid);
+  UPMESH_RETURN_IF_ERROR(Persist(next, seq_ + 1, ramps));
+  table_ = std::move(next);
+  ramps_ = std::move(ramps);
+  seq_++;
+  served_.erase(uuid);
+  mismatches_.erase(uuid);
+  *change = {{"op", "delete"}, {"uuid", uuid}};
+  return Status::Ok();
+}
+
+const Cluster* ClusterRegistry::RequestRampCluster() const {
+  if (table_.empty()) return nullptr;
+  const Cluster& newest = table_.clusters().front();
+  const UpgradeTransition& t = newest.transition;
+  if (t.mode != UpgradeMode::kGradual || t.percentage_per_request <= 0) return nullptr;
+  return &newest;
+}
+
+double ClusterRegistry::RequestShare(const Cluster& cluster) const {
+  auto it = ramps_.find(cluster.uuid);
+  if (it == ramps_.end()) return 0;
+  return std::min(100.0, static_cast<double>(it->second.count) * cluster.transition.percentage_per_request);
+}
+
+double ClusterRegistry::GradualShare(int64_t now_wall_ms) const {
+  if (table_.empty()) return 0;
+  const Cluster& newest = table_.clusters().front();
+  const UpgradeTransition& t = newest.transition;
+  if (t.mode != UpgradeMode::kGradual) return 0;
+  if (t.duration_s > 0) {
+    double elapsed_ms = static_cast<double>(std::max<int64_t>(0, now_wall_ms - newest.added_at_ms));
+    return std::min(100.0, elapsed_ms / (static_cast<double>(t.duration_s) * 1000.0) * 100.0);
+  }
+  return RequestShare(newest);
+}
+
+wire::RouteStamp ClusterRegistry::StampNewRequest(int64_t now_wall_ms) {
+  if (const Cluster* cluster = RequestRampCluster(); cluster && RequestShare(*cluster) < 100.0) {
+    Ramp& ramp = ramps_[cluster->uuid];
+    if (ramp.count < ramp.reserved) {
+      ramp.count++;
+    } else if (now_wall_ms >= ramp_retry_after_ms_) {
+      std::map<std::string, Ramp> next = ramps_;
+      next[cluster->uuid].reserved = ramp.count + 1 + kRampBlock;
+      Status status = Persist(table_, seq_, next);
+      if (status.ok()) {
+        ramp.reserved = ramp.count + 1 + kRampBlock;
+        ramp.count++;
+      } else {
+        // The ramp pauses rather than risk handing out a smaller share after a restart.
+        LOG_WARN("GRADUAL ramp paused: %s (retrying in %lld ms)", status.message().c_str(),
+                 static_cast<long long>(kRampRetryMs));
+        ramp_retry_after_ms_ = now_wall_ms + kRampRetryMs;
+      }
+    }
+  }
+  return Stamp(now_wall_ms);
+}
+
+wire::RouteStamp ClusterRegistry::Stamp(int64_t now_wall_ms) const {
+  wire::RouteStamp stamp;
+  stamp.config_seq = seq_;
+  stamp.gradual_share_micros = static_cast<uint32_t>(std::llround(GradualShare(now_wall_ms) * 1e6));
+  return stamp;
+}
+
+Status ClusterRegistry::RecordWorkerStats(const std::string& worker_id, const json& stats) {
+  if (!stats.is_object()) return Status::InvalidArgument("stats: must be a JSON object");
+  auto served = stats.find("served");
+  if (served == stats.end() || !served->is_object()) {
+    return Status::InvalidArgument("stats.served: must be an object {\"<uuid>\": count}");
+  }
+  for (auto it = served->begin(); it != served->end(); ++it) {
+    if (!it.value().is_number_unsigned()) {
+      return Status::InvalidArgument("stats.served." + it.key() + ": must be a non-negative integer");
+    }
+  }
+  std::map<std::string, uint64_t>& last = last_worker_stats_[worker_id];
+  for (auto it = served->begin(); it != served->end(); ++it) {
+    uint64_t now_count = it.value().get<uint64_t>();
+    uint64_t& before = last[it.key()];
+    // A count that went down: the worker restarted (same name) and counts from zero.
+    uint64_t delta = now_count >= before ? now_count - before : now_count;
+    before = now_count;
+    if (delta > 0 && table_.Find(it.key())) served_[it.key()] += delta;
+  }
+  return Status::Ok();
+}
+
+Status ClusterRegistry::RecordMismatch(const std::string& worker_id, const json& report, int64_t now_wall_ms) {
+  if (!report.is_object()) return Status::InvalidArgument("mismatch report: must be a JSON object");
+  if (report.dump().size() > kMaxMismatchReportBytes) {
+    return Status::InvalidArgument("mismatch report: larger than " + std::to_string(kMaxMismatchReportBytes) + " bytes");
+  }
+  std::string uuid;
+  auto named = report.find("cluster");
+  if (named != report.end()) {
+    if (!named->is_string()) return Status::InvalidArgument("mismatch report: cluster must be a uuid string");
+    uuid = named->get<std::string>();
+  } else if (!table_.empty()) {
+    uuid = table_.clusters().front().uuid;
+  }
+  if (!table_.Find(uuid)) return Status::InvalidArgument("mismatch report: no cluster with uuid \"" + uuid + "\"");
+  Mismatches& log = mismatches_[uuid];
+  log.count++;
+  json stored = report;
+  stored["worker"] = worker_id;
+  stored["atMs"] = now_wall_ms;
+  log.recent.push_back(std::move(stored));
+  while (log.recent.size() > kRecentMismatches) log.recent.pop_front();
+  return Status::Ok();
+}
+
+json ClusterRegistry::StateOf(const Cluster& cluster, int64_t now_wall_ms) const {
+  bool newest = !table_.empty() && table_.clusters().front().uuid == cluster.uuid;
+  auto served = served_.find(cluster.uuid);
+  json state = {{"requestsServed", served == served_.end() ? 0 : served->second}, {"newest", newest}};
+  if (newest && cluster.transition.mode == UpgradeMode::kGradual) {
+    state["gradualShare"] = GradualShare(now_wall_ms);
+    if (cluster.transition.duration_s == 0) {
+      auto ramp = ramps_.find(cluster.uuid);
+      state["rampRequests"] = ramp == ramps_.end() ? 0 : ramp->second.count;
+    }
+  }
+  if (cluster.transition.mode == UpgradeMode::kConcurrent) {
+    auto log = mismatches_.find(cluster.uuid);
+    state["mismatches"] = log == mismatches_.end() ? 0 : log->second.count;
+    json recent = json::array();
+    if (log != mismatches_.end()) {
+      for (auto it = log->second.recent.rbegin(); it != log->second.recent.rend(); ++it) recent.push_back(*it);
+    }
+    state["recentMismatches"] = recent;  // newest first
+  }
+  return state;
+}
+
+}  // namespace upmesh::router

@@ -1,0 +1,139 @@
+// ClusterRegistry: the router's authoritative cluster table and everything
+// the router knows about it. Pure logic (no sockets), so it is unit-tested
+// directly.
+//
+// It holds:
+//   * the ClusterTable (newest first) and the config sequence number `seq`,
+//     which grows by one with every change;
+//   * the GRADUAL ramp counters: per cluster, the requests the router
+//     dispatched while it was the newest version (mesh-wide, all workers);
+//   * per-cluster statistics reported by workers (requests served) and
+//     CONCURRENT mismatch reports (a count and the last few).
+//
+// Persistence. The table, seq and the ramp counters live in one JSON state
+// file: {"seq": N, "clusters": [stored clusters], "gradual": {"<uuid>": R}}.
+// Every change is written to the file *before* it is applied in memory
+// (write to FILE.tmp, fsync, rename over FILE, fsync the directory), so a
+// change either survives a crash whole or is not made at all. Statistics and
+// mismatch reports are not persisted: they describe the running mesh.
+//
+// Ramp counters are persisted hi/lo style, so that the hot path does not
+// write a file per request and yet a restarted router never hands out a
+// smaller share than before: when the count reaches the persisted `reserved`
+// value, reserved = count + kRampBlock is written first; after a restart
+// the count continues from the reserved value. A ramp whose persistence
+// fails stops growing (it never goes backwards) until a write succeeds.
+//
+// Not thread-safe: the router's single event loop owns it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "shared/cluster.h"
+#include "shared/status.h"
+#include "shared/wire.h"
+
+namespace upmesh::router {
+
+// Milliseconds since the Unix epoch (wall clock: time ramps span restarts).
+int64_t WallClockMs();
+
+// Writes `text` to `path` atomically: PATH.tmp, fsync, rename, fsync of the
+// directory. On failure the old file is untouched.
+Status WriteFileAtomically(const std::string& path, const std::string& text);
+
+class ClusterRegistry {
+ public:
+  static constexpr uint64_t kRampBlock = 1000;   // ramp counts reserved per state-file write
+  static constexpr size_t kRecentMismatches = 10;  // mismatch reports kept per cluster
+  static constexpr size_t kMaxClusters = 256;    // versions the table holds at most
+
+  explicit ClusterRegistry(std::string state_file);
+
+  // Loads the state file if it exists; a corrupt or unreadable one is an
+  // error naming the file (and the file is left untouched). Otherwise seeds
+  // the table with `initial` (may be null: no cluster at all) and writes
+  // the file, with seq = now_wall_ms (so seq never goes back, even when a
+  // state file is lost). *loaded tells which happened.
+  Status Open(const Cluster* initial, int64_t now_wall_ms, bool* loaded);
+
+  const std::string& state_file() const { return state_file_; }
+  const ClusterTable& table() const { return table_; }
+  uint64_t seq() const { return seq_; }
+
+  // Adds a validated cluster (ParseCluster). Assigns a uuid when it has
+  // none, the added order and added_at_ms. Persists, then applies; on error
+  // nothing changes. *change receives the broadcast change-json
+  // {"op":"put","cluster":{stored}}. Errors: InvalidArgument (the uuid
+  // exists, or the table is full), IoError (the state file).
+  Status Put(Cluster cluster, int64_t now_wall_ms, nlohmann::json* change);
+
+  // Removes a cluster. NotFound if there is none; IoError if the state file
+  // cannot be written (nothing changes). *change: {"op":"delete","uuid":u}.
+  Status Remove(const std::string& uuid, nlohmann::json* change);
+
+  // The newest cluster's GRADUAL share in percent [0, 100]: by requests
+  // min(100, count * percentageTransitionPerRequest); by time
+  // min(100, elapsed since added_at_ms / durationSeconds). 0 when the
+  // newest cluster is not GRADUAL or there is no cluster.
+  double GradualShare(int64_t now_wall_ms) const;
+
+  // The route stamp for a request dispatched for the first time: counts it
+  // towards the newest cluster's request ramp (when that ramp is running),
+  // then stamps the current seq and share. The share includes this request:
+  // with 10 % per request the first request carries 10 %.
+  wire::RouteStamp StampNewRequest(int64_t now_wall_ms);
+  // The same without counting (a request dispatched again after a worker was lost).
+  wire::RouteStamp Stamp(int64_t now_wall_ms) const;
+
+  // A worker's heartbeat statistics {"served": {"<uuid>": n}}, cumulative
+  // since that worker started. Counts of workers that left stay in the
+  // totals; a worker whose counts go down has restarted and counts anew.
+  // InvalidArgument (nothing recorded) if malformed.
+  Status RecordWorkerStats(const std::string& worker_id, const nlohmann::json& stats);
+
+  // A CONCURRENT mismatch report: a JSON object naming the compared new
+  // version as "cluster" (uuid; the newest cluster when absent) plus the
+  // differences. Stored with "worker" and "atMs" added. InvalidArgument if
+  // not an object or naming an unknown cluster.
+  Status RecordMismatch(const std::string& worker_id, const nlohmann::json& report, int64_t now_wall_ms);
+
+  // The live state the API shows next to a cluster: requestsServed, newest,
+  // and gradualShare/rampRequests (newest GRADUAL) or mismatches/
+  // recentMismatches (CONCURRENT).
+  nlohmann::json StateOf(const Cluster& cluster, int64_t now_wall_ms) const;
+
+ private:
+  struct Ramp {
+    uint64_t count = 0;     // requests dispatched while this cluster was the newest
+    uint64_t reserved = 0;  // persisted in the state file; count <= reserved always
+  };
+  struct Mismatches {
+    uint64_t count = 0;
+    std::deque<nlohmann::json> recent;  // oldest first, at most kRecentMismatches
+  };
+
+  // The state file's JSON for a table, seq and ramp reservations.
+  static nlohmann::json StateJson(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps);
+  Status Load(const std::string& text);
+  Status Persist(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps);
+  // The newest cluster if it ramps by request count, else nullptr.
+  const Cluster* RequestRampCluster() const;
+  double RequestShare(const Cluster& cluster) const;
+
+  std::string state_file_;
+  ClusterTable table_;
+  uint64_t seq_ = 0;
+  std::map<std::string, Ramp> ramps_;  // by uuid
+  int64_t ramp_retry_after_ms_ = 0;    // after a failed ramp reservation write
+  std::map<std::string, uint64_t> served_;  // by cluster uuid, mesh-wide
+  std::map<std::string, std::map<std::string, uint64_t>> last_worker_stats_;  // worker id -> uuid -> n
+  std::map<std::string, Mismatches> mismatches_;  // by cluster uuid
+};
+
+}  // namespace upmesh::router

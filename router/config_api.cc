@@ -1,0 +1,120 @@
+#include "router/config_api.h"
+
+#include "shared/json_reader.h"
+#include "shared/log.h"
+
+namespace upmesh::router {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kCollection = "/configuration/cluster";
+constexpr const char* kJson = "application/json";
+
+ApiResponse Text(int status, std::string text) {
+  ApiResponse response;
+  response.status = status;
+  response.body = std::move(text);
+  if (!response.body.empty() && response.body.back() != '\n' && status >= 400) response.body += "\n";
+  return response;
+}
+
+ApiResponse Json(int status, const json& value) {
+  ApiResponse response;
+  response.status = status;
+  response.content_type = kJson;
+  // Replace invalid UTF-8 rather than throw: names and reports come from outside.
+  response.body = value.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  return response;
+}
+
+ApiResponse MethodNotAllowed(const std::string& method, const char* allow) {
+  ApiResponse response = Text(405, "method " + method + " not allowed here; allowed: " + allow);
+  response.extra_fields.push_back({"Allow", allow});
+  return response;
+}
+
+}  // namespace
+
+ConfigApi::ConfigApi(ClusterRegistry* registry, ChangeListener on_change)
+    : registry_(registry), on_change_(std::move(on_change)) {}
+
+ApiResponse ConfigApi::BodyTooLarge() {
+  return Text(400, "body: larger than the limit of " + std::to_string(kMaxBodyBytes) + " bytes");
+}
+
+ApiResponse ConfigApi::Handle(const ApiRequest& request, int64_t now_wall_ms) {
+  std::string path = request.target.substr(0, request.target.find('?'));
+  bool is_get = request.method == "GET" || request.method == "HEAD";
+  if (path == kCollection || path == std::string(kCollection) + "/") {
+    if (is_get) return ListClusters(now_wall_ms);
+    if (request.method == "PUT") return PutCluster(request.body, now_wall_ms);
+    return MethodNotAllowed(request.method, "GET, HEAD, PUT");
+  }
+  std::string prefix = std::string(kCollection) + "/";
+  if (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
+      path.find('/', prefix.size()) == std::string::npos) {
+    std::string uuid = path.substr(prefix.size());
+    if (is_get) return GetCluster(uuid, now_wall_ms);
+    if (request.method == "DELETE") return DeleteCluster(uuid);
+    return MethodNotAllowed(request.method, "GET, HEAD, DELETE");
+  }
+  return Text(404, "no such resource: " + path + " (the API is under " + std::string(kCollection) + ")");
+}
+
+ApiResponse ConfigApi::PutCluster(const std::string& body, int64_t now_wall_ms) {
+  if (body.size() > kMaxBodyBytes) return BodyTooLarge();
+  json root = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded()) return Text(400, "body: not valid JSON; expected {\"cluster\": {...}}");
+  if (!root.is_object()) return Text(400, "body: must be a JSON object {\"cluster\": {...}}");
+  JsonObjectReader reader(root, "");
+  const json* object = reader.Find("cluster");
+  if (!object) return Text(400, "cluster: missing; expected {\"cluster\": {...}}");
+  if (Status known = reader.CheckNoUnknownKeys(); !known.ok()) return Text(400, known.message());
+  Cluster cluster;
+  if (Status valid = ParseCluster(*object, "cluster", &cluster); !valid.ok()) return Text(400, valid.message());
+  if (!cluster.uuid.empty() && registry_->table().Find(cluster.uuid)) {
+    return Text(409, "cluster.uuid: a cluster with uuid " + cluster.uuid + " already exists");
+  }
+  json change;
+  Status status = registry_->Put(std::move(cluster), now_wall_ms, &change);
+  if (status.code() == Status::Code::kInvalidArgument) return Text(409, status.message());
+  if (!status.ok()) {
+    LOG_ERROR("PUT refused: %s", status.message().c_str());
+    return Text(500, "cannot persist the change, nothing changed: " + status.message());
+  }
+  std::string uuid = change["cluster"]["uuid"].get<std::string>();
+  LOG_INFO("cluster %s (version %s) added; seq %llu", uuid.c_str(), change["cluster"]["version"].dump().c_str(),
+           static_cast<unsigned long long>(registry_->seq()));
+  if (on_change_) on_change_(registry_->seq(), change);
+  return Text(202, uuid);
+}
+
+ApiResponse ConfigApi::ListClusters(int64_t now_wall_ms) const {
+  json list = json::array();
+  for (const Cluster& cluster : registry_->table().clusters()) {
+    list.push_back({{"cluster", ClusterToJson(cluster)}, {"state", registry_->StateOf(cluster, now_wall_ms)}});
+  }
+  return Json(200, list);
+}
+
+ApiResponse ConfigApi::GetCluster(const std::string& uuid, int64_t now_wall_ms) const {
+  const Cluster* cluster = registry_->table().Find(uuid);
+  if (!cluster) return Text(404, "no cluster with uuid " + uuid);
+  return Json(200, {{"cluster", ClusterToJson(*cluster)}, {"state", registry_->StateOf(*cluster, now_wall_ms)}});
+}
+
+ApiResponse ConfigApi::DeleteCluster(const std::string& uuid) {
+  json change;
+  Status status = registry_->Remove(uuid, &change);
+  if (status.code() == Status::Code::kNotFound) return Text(404, "no cluster with uuid " + uuid);
+  if (!status.ok()) {
+    LOG_ERROR("DELETE refused: %s", status.message().c_str());
+    return Text(500, "cannot persist the change, nothing changed: " + status.message());
+  }
+  LOG_INFO("cluster %s deleted; seq %llu", uuid.c_str(), static_cast<unsigned long long>(registry_->seq()));
+  if (on_change_) on_change_(registry_->seq(), change);
+  return Text(202, "");
+}
+
+}  // namespace upmesh::router

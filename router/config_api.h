@@ -1,0 +1,68 @@
+// ConfigApi: the REST config API (docs/rest-api.md) as a pure function from
+// an HTTP request (method, target, body) to a response. No sockets: the
+// ConfigListener feeds it whole requests, and the unit tests call it directly.
+//
+//   PUT    /configuration/cluster        {"cluster": {...}} -> 202, text/plain uuid
+//   GET    /configuration/cluster[/]     -> 200, JSON array newest first,
+//                                           each {"cluster": {...}, "state": {...}}
+//   GET    /configuration/cluster/{id}   -> 200 {"cluster", "state"} or 404
+//   DELETE /configuration/cluster/{id}   -> 202 (empty body) or 404
+//   HEAD is answered like GET (the listener drops the body).
+//   Other methods on these paths -> 405 with Allow; other paths -> 404.
+//   Invalid input -> 400 with one line naming the field; an existing uuid
+//   -> 409; the state file cannot be written -> 500 and nothing changed.
+//
+// A successful change is persisted and applied by the ClusterRegistry, then
+// handed to the ChangeListener (the publisher) before the response is made,
+// so a 202 means every subscribed worker has been sent the change.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "router/cluster_registry.h"
+#include "shared/http_fields.h"
+
+namespace upmesh::router {
+
+struct ApiRequest {
+  std::string method;  // "GET"
+  std::string target;  // "/configuration/cluster?x" (a query string is ignored)
+  std::string body;
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  http::FieldList extra_fields;  // e.g. Allow on a 405
+};
+
+class ConfigApi {
+ public:
+  static constexpr size_t kMaxBodyBytes = 1024 * 1024;
+
+  using ChangeListener = std::function<void(uint64_t seq, const nlohmann::json& change)>;
+
+  ConfigApi(ClusterRegistry* registry, ChangeListener on_change);
+
+  ApiResponse Handle(const ApiRequest& request, int64_t now_wall_ms);
+
+  // The 400 for a body over kMaxBodyBytes (also used by the listener, which
+  // refuses such a body before it has arrived whole).
+  static ApiResponse BodyTooLarge();
+
+ private:
+  ApiResponse PutCluster(const std::string& body, int64_t now_wall_ms);
+  ApiResponse ListClusters(int64_t now_wall_ms) const;
+  ApiResponse GetCluster(const std::string& uuid, int64_t now_wall_ms) const;
+  ApiResponse DeleteCluster(const std::string& uuid);
+
+  ClusterRegistry* registry_;
+  ChangeListener on_change_;
+};
+
+}  // namespace upmesh::router

@@ -1,0 +1,137 @@
+#include "router/config_listener.h"
+
+#include <vector>
+
+#include "shared/clock.h"
+#include "shared/log.h"
+
+namespace upmesh::router {
+namespace {
+
+constexpr int kBatch = 256;
+
+const char* Reason(int status) {
+  return status == 409 ? "Conflict" : http::ReasonPhrase(status);  // 409 is ours alone
+}
+
+}  // namespace
+
+ConfigListener::ConfigListener(zmq::context_t& context, ConfigApi* api)
+    : socket_(context, zmq::socket_type::stream), api_(api) {
+  limits_.max_body_bytes = ConfigApi::kMaxBodyBytes;
+}
+
+Status ConfigListener::Bind(const std::string& address, uint16_t port) {
+  bool ipv6 = address.find(':') != std::string::npos;
+  std::string endpoint = "tcp://" + (ipv6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+  socket_.set(zmq::sockopt::sndhwm, 100000);
+  socket_.set(zmq::sockopt::linger, 1000);
+  if (ipv6) socket_.set(zmq::sockopt::ipv6, 1);
+  try {
+    socket_.bind(endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status::IoError("cannot bind the config API (configService.address/port) on " + endpoint + ": " + e.what());
+  }
+  LOG_INFO("config API on %s", endpoint.c_str());
+  return Status::Ok();
+}
+
+void ConfigListener::OnReadable() {
+  for (int i = 0; i < kBatch; ++i) {
+    zmq::message_t id;
+    if (!socket_.recv(id, zmq::recv_flags::dontwait)) return;
+    zmq::message_t data;
+    (void)socket_.recv(data);  // a STREAM message is always [id][data]
+    std::string routing_id(static_cast<const char*>(id.data()), id.size());
+    auto it = connections_.find(routing_id);
+    if (data.size() == 0) {
+      // Empty data: a connect notification for a new id, a hang-up for a known one.
+      if (it != connections_.end()) {
+        connections_.erase(it);
+      } else if (connections_.size() >= kMaxConnections) {
+        LOG_WARN("config API: %zu connections open; closing a new one", connections_.size());
+        Close(routing_id);
+      } else {
+        auto connection = std::make_unique<Connection>(limits_);
+        connection->last_activity_ms = NowMs();
+        connections_.emplace(routing_id, std::move(connection));
+      }
+      continue;
+    }
+    if (it == connections_.end()) continue;  // data racing a close we asked for
+    OnData(routing_id, *it->second, static_cast<const char*>(data.data()), data.size());
+  }
+}
+
+void ConfigListener::OnData(const std::string& routing_id, Connection& connection, const char* data, size_t len) {
+  if (connection.close_at_ms) return;  // refused: closing after the linger
+  connection.last_activity_ms = NowMs();
+  frontend::RequestAssembler& assembler = connection.assembler;
+  size_t offset = 0;
+  while (offset < len) {
+    offset += assembler.Feed(data + offset, len - offset);
+    if (assembler.failed()) {
+      ApiResponse refusal;
+      if (assembler.error_status() == 413) {
+        refusal = ConfigApi::BodyTooLarge();
+      } else {
+        refusal.status = assembler.error_status();
+        refusal.body = assembler.error_detail() + "\n";
+      }
+      LOG_INFO("config API: refused a request: %d %s", refusal.status, refusal.body.c_str());
+      if (!Respond(routing_id, refusal, /*head_only=*/false, /*close=*/true)) return Close(routing_id);
+      // Linger: a client still sending its body would otherwise get a reset
+      // instead of the response. What else it sends is discarded.
+      connection.close_at_ms = NowMs() + kLingerMs;
+      return;
+    }
+    if (assembler.TakeContinueRequest()) {
+      if (!SendRaw(routing_id, "HTTP/1.1 100 Continue\r\n\r\n")) return Close(routing_id);
+    }
+    if (assembler.request_ready()) {
+      frontend::Request request = assembler.TakeRequest();
+      ApiResponse response = api_->Handle({request.method, request.target, std::move(request.body)}, WallClockMs());
+      LOG_DEBUG("config API: %s %s -> %d", request.method.c_str(), request.target.c_str(), response.status);
+      if (!Respond(routing_id, response, request.is_head, !request.keep_alive) || !request.keep_alive) {
+        return Close(routing_id);
+      }
+    }
+  }
+}
+
+bool ConfigListener::Respond(const std::string& routing_id, const ApiResponse& response, bool head_only, bool close) {
+  std::string bytes = "HTTP/1.1 " + std::to_string(response.status) + " " + Reason(response.status) + "\r\n";
+  http::AppendField(&bytes, "Content-Type", response.content_type);
+  http::AppendField(&bytes, "Content-Length", std::to_string(response.body.size()));
+  for (const http::Field& field : response.extra_fields) http::AppendField(&bytes, field.name, field.value);
+  if (close) http::AppendField(&bytes, "Connection", "close");
+  bytes += "\r\n";
+  if (!head_only) bytes += response.body;
+  return SendRaw(routing_id, bytes);
+}
+
+bool ConfigListener::SendRaw(const std::string& routing_id, const std::string& bytes) {
+  try {
+    if (!socket_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return false;
+    return socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait).has_value();
+  } catch (const zmq::error_t& e) {
+    LOG_DEBUG("config API: send failed: %s", e.what());
+    return false;
+  }
+}
+
+void ConfigListener::Close(const std::string& routing_id) {
+  SendRaw(routing_id, "");  // an empty frame closes a STREAM connection
+  connections_.erase(routing_id);
+}
+
+void ConfigListener::Sweep(int64_t now_ms) {
+  std::vector<std::string> idle;
+  for (const auto& [routing_id, connection] : connections_) {
+    bool lingered = connection->close_at_ms && now_ms >= connection->close_at_ms;
+    if (lingered || now_ms - connection->last_activity_ms > kIdleTimeoutMs) idle.push_back(routing_id);
+  }
+  for (const std::string& routing_id : idle) Close(routing_id);
+}
+
+}  // namespace upmesh::router

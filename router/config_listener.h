@@ -1,0 +1,69 @@
+// ConfigListener: serves the ConfigApi over HTTP/1.1 on a ZMQ_STREAM socket
+// that the router polls next to its ROUTER sockets (so the API and request
+// dispatch never race: one thread owns the cluster table).
+//
+// A STREAM frame is only the bytes one read() returned, never a message:
+// each connection has its own RequestAssembler (frontend/request_assembler.h)
+// that reassembles whole requests however TCP split them. Requests on a
+// connection are answered in order as each completes (the API answers at
+// once, so pipelining needs no queue). Keep-alive is the default; a request
+// with "Connection: close" (or HTTP/1.0 without keep-alive) is answered with
+// "Connection: close" and the connection is closed. Malformed requests get
+// the assembler's status (a body over ConfigApi::kMaxBodyBytes: 400, as the
+// API promises) and the connection is closed kLingerMs later (input
+// meanwhile is discarded, so the client reads the response rather than a
+// reset). A connection silent for
+// kIdleTimeoutMs is closed; beyond kMaxConnections new ones are closed at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include <zmq.hpp>
+
+#include "frontend/request_assembler.h"
+#include "router/config_api.h"
+#include "shared/status.h"
+
+namespace upmesh::router {
+
+class ConfigListener {
+ public:
+  static constexpr int64_t kIdleTimeoutMs = 60000;
+  static constexpr size_t kMaxConnections = 1024;
+  static constexpr int64_t kLingerMs = 1000;
+
+  ConfigListener(zmq::context_t& context, ConfigApi* api);
+
+  // Binds tcp://ADDRESS:PORT (IPv6 addresses are bracketed as needed).
+  Status Bind(const std::string& address, uint16_t port);
+  void* handle() { return socket_.handle(); }
+
+  // Reads what is waiting (a bounded batch) and answers complete requests.
+  void OnReadable();
+  // Closes idle connections.
+  void Sweep(int64_t now_ms);
+
+ private:
+  struct Connection {
+    explicit Connection(const frontend::RequestLimits& limits) : assembler(limits) {}
+    frontend::RequestAssembler assembler;
+    int64_t last_activity_ms = 0;
+    int64_t close_at_ms = 0;  // set once refused: closed at this time
+  };
+
+  void OnData(const std::string& routing_id, Connection& connection, const char* data, size_t len);
+  // Sends one response; false if the connection must close (or could not take it).
+  bool Respond(const std::string& routing_id, const ApiResponse& response, bool head_only, bool close);
+  bool SendRaw(const std::string& routing_id, const std::string& bytes);
+  void Close(const std::string& routing_id);
+
+  zmq::socket_t socket_;
+  ConfigApi* api_;
+  frontend::RequestLimits limits_;
+  std::unordered_map<std::string, std::unique_ptr<Connection>> connections_;  // by STREAM routing id
+};
+
+}  // namespace upmesh::router
