@@ -49,18 +49,19 @@ int64_t WallClockMs() {
       .count();
 }
 
-Status WriteFileAtomically(const std::string& path, const std::string& text) {
+Status WriteFileAtomically(const std::string& path, const std::string& text, bool sync) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("cannot create " + tmp);
   Status status = WriteAll(fd, text, tmp);
-  if (status.ok() && ::fsync(fd) != 0) status = ErrnoError("cannot fsync " + tmp);
+  if (sync && status.ok() && ::fsync(fd) != 0) status = ErrnoError("cannot fsync " + tmp);
   if (::close(fd) != 0 && status.ok()) status = ErrnoError("cannot close " + tmp);
   if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) status = ErrnoError("cannot rename " + tmp + " to " + path);
   if (!status.ok()) {
     ::unlink(tmp.c_str());
     return status;
   }
+  if (!sync) return Status::Ok();
   // The rename itself must reach the disk too.
   int dir = ::open(DirectoryOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
@@ -146,10 +147,11 @@ json ClusterRegistry::StateJson(const ClusterTable& table, uint64_t seq, const s
   return {{"seq", seq}, {"clusters", table.ToStoredJson()}, {"gradual", gradual}};
 }
 
-Status ClusterRegistry::Persist(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps) {
+Status ClusterRegistry::Persist(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps,
+                                bool sync) {
   // Strings from flags may be invalid UTF-8: replaced, never a throw.
   std::string text = StateJson(table, seq, ramps).dump(2, ' ', false, json::error_handler_t::replace);
-  return WriteFileAtomically(state_file_, text + "\n");
+  return WriteFileAtomically(state_file_, text + "\n", sync);
 }
 
 Status ClusterRegistry::Put(Cluster cluster, int64_t now_wall_ms, json* change) {
@@ -227,7 +229,11 @@ wire::RouteStamp ClusterRegistry::StampNewRequest(int64_t now_wall_ms) {
     } else if (now_wall_ms >= ramp_retry_after_ms_) {
       std::map<std::string, Ramp> next = ramps_;
       next[cluster->uuid].reserved = ramp.count + 1 + kRampBlock;
-      Status status = Persist(table_, seq_, next);
+      // On the request path: no fsync (it stalled the router's loop for
+      // milliseconds, every kRampBlock requests). The rename is still atomic
+      // and survives a crash of the router; only a crash of the whole machine
+      // can lose the newest reservation.
+      Status status = Persist(table_, seq_, next, /*sync=*/false);
       if (status.ok()) {
         ramp.reserved = ramp.count + 1 + kRampBlock;
         ramp.count++;

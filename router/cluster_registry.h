@@ -44,8 +44,9 @@ namespace upmesh::router {
 int64_t WallClockMs();
 
 // Writes `text` to `path` atomically: PATH.tmp, fsync, rename, fsync of the
-// directory. On failure the old file is untouched.
-Status WriteFileAtomically(const std::string& path, const std::string& text);
+// directory (without the fsyncs when !sync). On failure the old file is
+// untouched.
+Status WriteFileAtomically(const std::string& path, const std::string& text, bool sync = true);
 
 class ClusterRegistry {
  public:
@@ -121,7 +122,8 @@ class ClusterRegistry {
   // The state file's JSON for a table, seq and ramp reservations.
   static nlohmann::json StateJson(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps);
   Status Load(const std::string& text);
-  Status Persist(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps);
+  Status Persist(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps,
+                 bool sync = true);
   // The newest cluster if it ramps by request count, else nullptr.
   const Cluster* RequestRampCluster() const;
   double RequestShare(const Cluster& cluster) const;
