@@ -22,6 +22,8 @@ set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench_dir="$repo_root/bench"
+# shellcheck source=bench/lib.sh
+source "$bench_dir/lib.sh"
 
 duration="${BENCH_DURATION:-10s}"
 warmup="${BENCH_WARMUP:-3s}"
@@ -56,18 +58,6 @@ work_dir=$(mktemp -d /tmp/upmesh-bench.XXXXXX)
 chmod 755 "$work_dir"
 started_pids=()
 
-stop_pid() {
-  local pid=$1
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  echo "bench: PID $pid did not stop within 5s; killing it" >&2
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
   local pid
   for pid in "${started_pids[@]}"; do stop_pid "$pid"; done
@@ -78,16 +68,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Starts a command in the background with output in $work_dir/NAME.log and
-# records its PID; sets $last_pid.
-start() {
-  local name=$1
-  shift
-  "$@" >"$work_dir/$name.log" 2>&1 &
-  last_pid=$!
-  started_pids+=("$last_pid")
-}
-
 stop_started() {
   local pid
   for pid in "$@"; do
@@ -96,20 +76,6 @@ stop_started() {
     local other
     for other in "${started_pids[@]}"; do [[ "$other" == "$pid" ]] || kept+=("$other"); done
     started_pids=("${kept[@]+"${kept[@]}"}")
-  done
-}
-
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-require_free_ports() {
-  local port
-  for port in "$@"; do
-    if port_in_use "$port"; then
-      echo "bench: port $port on 127.0.0.1 is already in use; stop whatever listens there or set BENCH_BASE_PORT" >&2
-      exit 1
-    fi
   done
 }
 
@@ -144,18 +110,6 @@ fill_template() {
       -e "s|@UPMESH_PUBLISH_PORT@|$upmesh_publish_port|g" \
       -e "s|@UPMESH_STATE_FILE@|$work_dir/upmesh-state.json|g" \
       "$bench_dir/$1" >"$work_dir/$2"
-}
-
-# Converts a wrk duration ("812.00us", "1.23ms", "2.01s") to milliseconds.
-to_ms() {
-  awk -v value="$1" 'BEGIN {
-    number = value + 0
-    if (value ~ /us$/) number /= 1000
-    else if (value ~ /ms$/) number *= 1
-    else if (value ~ /m$/) number *= 60000
-    else if (value ~ /s$/) number *= 1000
-    printf "%.2f", number
-  }'
 }
 
 # Results, one entry per target, filled by measure().
@@ -265,11 +219,7 @@ ratio() {
     [[ "${targets[$i]}" == "upmesh" ]] && upmesh_rps=${rps[$i]}
     [[ "${targets[$i]}" == "$1" ]] && other_rps=${rps[$i]}
   done
-  if [[ "$upmesh_rps" =~ ^[0-9.]+$ && "$other_rps" =~ ^[0-9.]+$ ]] && awk -v o="$other_rps" 'BEGIN {exit !(o > 0)}'; then
-    awk -v u="$upmesh_rps" -v o="$other_rps" 'BEGIN {printf "%.2f", u / o}'
-  else
-    echo "-"
-  fi
+  divide "$upmesh_rps" "$other_rps"
 }
 
 cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)

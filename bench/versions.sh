@@ -36,6 +36,8 @@ set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench_dir="$repo_root/bench"
+# shellcheck source=bench/lib.sh
+source "$bench_dir/lib.sh"
 
 duration="${BENCH_DURATION:-10s}"
 warmup="${BENCH_WARMUP:-3s}"
@@ -74,18 +76,6 @@ done
 work_dir=$(mktemp -d /tmp/upmesh-bench-versions.XXXXXX)
 started_pids=()
 
-stop_pid() {
-  local pid=$1
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  echo "bench: PID $pid did not stop within 5s; killing it" >&2
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
   local i
   # Frontend first (started last), so that nothing new arrives while the others drain.
@@ -97,25 +87,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Starts a command in the background with output in $work_dir/NAME.log and records its PID.
-start() {
-  local name=$1
-  shift
-  "$@" >"$work_dir/$name.log" 2>&1 &
-  started_pids+=("$!")
-}
-
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-for port in "$v1_port" "$v2_port" "$frontend_port" "$config_port" "$router_frontend_port" \
-  "$router_worker_port" "$publish_port"; do
-  if port_in_use "$port"; then
-    echo "bench: port $port on 127.0.0.1 is already in use; stop whatever listens there or set BENCH_BASE_PORT" >&2
-    exit 1
-  fi
-done
+require_free_ports "$v1_port" "$v2_port" "$frontend_port" "$config_port" "$router_frontend_port" \
+  "$router_worker_port" "$publish_port"
 
 show_logs() {
   local log
@@ -295,18 +268,6 @@ echo "bench: propagation: median $prop_median ms, max $prop_max ms until all $wo
 # ---------------------------------------------------------------------------
 # 2. Throughput per mode.
 
-# Converts a wrk duration ("812.00us", "1.23ms", "2.01s") to milliseconds.
-to_ms() {
-  awk -v value="$1" 'BEGIN {
-    number = value + 0
-    if (value ~ /us$/) number /= 1000
-    else if (value ~ /ms$/) number *= 1
-    else if (value ~ /m$/) number *= 60000
-    else if (value ~ /s$/) number *= 1000
-    printf "%.2f", number
-  }'
-}
-
 modes=() rps=() p50=() p99=() errors=() notes=()
 current_uuid=""
 
@@ -377,14 +338,7 @@ state = json.load(sys.stdin).get("state", {})
 print("CONCURRENT mismatches reported during the run: %s" % state.get("mismatches", "not shown"))
 ' 2>/dev/null || true)
 
-ratio_to_instant() {
-  local instant=${rps[0]} value=$1
-  if [[ "$instant" =~ ^[0-9.]+$ && "$value" =~ ^[0-9.]+$ ]] && awk -v o="$instant" 'BEGIN {exit !(o > 0)}'; then
-    awk -v u="$value" -v o="$instant" 'BEGIN {printf "%.2f", u / o}'
-  else
-    echo "-"
-  fi
-}
+ratio_to_instant() { divide "$1" "${rps[0]}"; }
 
 cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
 results_dir="$bench_dir/results"
