@@ -13,8 +13,8 @@ packages=(
   libboost-program-options-dev
   # tests (Catch2 v2 unit tests, Python integration tests, curl in the demo)
   catch2 python3 curl
-  # benchmark (bench/run.sh)
-  nginx-light haproxy wrk
+  # benchmarks (bench/run.sh, bench/versions.sh, bench/instructions.sh)
+  nginx-light haproxy wrk valgrind
 )
 
 missing=()
