@@ -92,8 +92,13 @@ void ConfigListener::OnData(const std::string& routing_id, Connection& connectio
       frontend::Request request = assembler.TakeRequest();
       ApiResponse response = api_->Handle({request.method, request.target, std::move(request.body)}, WallClockMs());
       LOG_DEBUG("config API: %s %s -> %d", request.method.c_str(), request.target.c_str(), response.status);
-      if (!Respond(routing_id, response, request.is_head, !request.keep_alive) || !request.keep_alive) {
-        return Close(routing_id);
+      if (!Respond(routing_id, response, request.is_head, !request.keep_alive)) return Close(routing_id);
+      if (!request.keep_alive) {
+        // Not closed at once: libzmq drops a STREAM peer's unsent bytes when
+        // told to close it. The client hangs up first once it has the
+        // response; if it does not, the sweep closes after the linger.
+        connection.close_at_ms = NowMs() + kLingerMs;
+        return;
       }
     }
   }

@@ -8,7 +8,9 @@
 // connection are answered in order as each completes (the API answers at
 // once, so pipelining needs no queue). Keep-alive is the default; a request
 // with "Connection: close" (or HTTP/1.0 without keep-alive) is answered with
-// "Connection: close" and the connection is closed. Malformed requests get
+// "Connection: close" and the connection is closed once the client hangs up
+// (at the latest kLingerMs later: libzmq drops unsent bytes of a STREAM peer
+// it is told to close, so it is never closed right after a response). Malformed requests get
 // the assembler's status (a body over ConfigApi::kMaxBodyBytes: 400, as the
 // API promises) and the connection is closed kLingerMs later (input
 // meanwhile is discarded, so the client reads the response rather than a

@@ -141,6 +141,22 @@ class UpmeshctlTest(mesh.MeshTestCase):
         self.assertEqual(uuid, "release-9")
         self.assertNotIn("upgradeTransition", self.api_json("/configuration/cluster/release-9")["cluster"])
 
+    def test_a_large_listing_arrives_whole(self):
+        """upmeshctl asks with Connection: close; the router must not cut the
+        answer short when it closes the connection (libzmq drops a STREAM
+        peer's unsent bytes on close)."""
+        servers = [{"ip": "127.0.0.1", "port": 10000 + i} for i in range(60)]
+        for version in range(2, 62):
+            answer = mesh.api_request(self.router.config_port, "PUT", "/configuration/cluster",
+                                      {"cluster": {"version": version, "servers": servers}})
+            self.assertEqual(answer.status, 202, answer)
+        expected = self.api_clusters()
+        self.assertGreater(len(json.dumps(expected)), 100000, "the listing should be large")
+        for _ in range(5):
+            result = self.ctl("list", "--json")
+            self.assertExit(result, 0)
+            self.assertEqual(json.loads(result.stdout), expected)
+
     def test_add_from_file_wrapped_bare_and_stdin(self):
         wrapped = self.write_file("wrapped.json", {"cluster": {
             "uuid": "from-file", "version": 2, "servers": [{"ip": "127.0.0.1", "port": 8002}]}})
