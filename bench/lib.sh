@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2154  # work_dir and started_pids are the sourcing script's
+# shellcheck shell=bash disable=SC2154,SC2034  # work_dir, the wrk settings and the result arrays belong to the sourcing script
 # Helpers shared by the benchmark scripts (sourced, not run). Each script
 # sets $work_dir and started_pids=() before using them.
 
@@ -59,4 +59,39 @@ divide() {
   else
     echo "-"
   fi
+}
+
+# run_wrk NAME URL [NOTE]: a warm-up run, then the measured run (wrk --latency
+# with $threads, $connections, $warmup and $duration; output kept in
+# $work_dir/wrk-NAME.txt). Appends the figures to the arrays rps, p50 and p99
+# (ms), errors and notes (NOTE, then anything wrong with the run).
+run_wrk() {
+  local name=$1 url=$2 note=${3:-}
+  echo "bench: $name: warm-up $warmup, then $duration (-t$threads -c$connections) at $url"
+  wrk -t"$threads" -c"$connections" -d"$warmup" "$url" >/dev/null
+  local output
+  output=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency "$url")
+  echo "$output" >"$work_dir/wrk-$name.txt"
+  local requests_per_sec p50_raw p99_raw socket_errors status_errors
+  requests_per_sec=$(awk '/^Requests\/sec:/ {print $2}' <<<"$output")
+  p50_raw=$(awk '$1 == "50%" {print $2}' <<<"$output")
+  p99_raw=$(awk '$1 == "99%" {print $2}' <<<"$output")
+  # "Socket errors: connect 0, read 0, write 0, timeout 0" (absent when all zero)
+  socket_errors=$(awk -F'[ ,]+' '/Socket errors:/ {print $5 + $7 + $9 + $11}' <<<"$output")
+  # "Non-2xx or 3xx responses: N" (absent when zero)
+  status_errors=$(awk -F': ' '/Non-2xx or 3xx responses/ {print $2}' <<<"$output")
+  socket_errors=${socket_errors:-0}
+  status_errors=${status_errors:-0}
+  if [[ -z "$requests_per_sec" ]]; then
+    note="${note:+$note; }wrk output not understood"
+  elif (( socket_errors + status_errors > 0 )); then
+    note="${note:+$note; }ERRORS: $socket_errors socket, $status_errors non-2xx/3xx"
+  fi
+  rps+=("${requests_per_sec:-0}")
+  p50+=("$(to_ms "${p50_raw:-0}")")
+  p99+=("$(to_ms "${p99_raw:-0}")")
+  errors+=("$((socket_errors + status_errors))")
+  notes+=("$note")
+  echo "bench: $name: ${requests_per_sec:-?} req/s, p50 ${p50_raw:-?}, p99 ${p99_raw:-?}," \
+       "errors $((socket_errors + status_errors))${note:+ ($note)}"
 }

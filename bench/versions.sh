@@ -291,31 +291,8 @@ measure() {
   if ! grep -q "^$check" <<<"$head"; then
     note="first response lacks '$check'"
   fi
-  echo "bench: $mode: warm-up $warmup, then $duration (-t$threads -c$connections) at $url"
-  wrk -t"$threads" -c"$connections" -d"$warmup" "$url" >/dev/null
-  local output
-  output=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency "$url")
-  echo "$output" >"$work_dir/wrk-$mode.txt"
-  local requests_per_sec p50_raw p99_raw socket_errors status_errors
-  requests_per_sec=$(awk '/^Requests\/sec:/ {print $2}' <<<"$output")
-  p50_raw=$(awk '$1 == "50%" {print $2}' <<<"$output")
-  p99_raw=$(awk '$1 == "99%" {print $2}' <<<"$output")
-  socket_errors=$(awk -F'[ ,]+' '/Socket errors:/ {print $5 + $7 + $9 + $11}' <<<"$output")
-  status_errors=$(awk -F': ' '/Non-2xx or 3xx responses/ {print $2}' <<<"$output")
-  socket_errors=${socket_errors:-0}
-  status_errors=${status_errors:-0}
-  if [[ -z "$requests_per_sec" ]]; then
-    note="wrk output not understood"
-  elif (( socket_errors + status_errors > 0 )); then
-    note="${note:+$note; }ERRORS: $socket_errors socket, $status_errors non-2xx/3xx"
-  fi
   modes+=("$mode")
-  rps+=("${requests_per_sec:-0}")
-  p50+=("$(to_ms "${p50_raw:-0}")")
-  p99+=("$(to_ms "${p99_raw:-0}")")
-  errors+=("$((socket_errors + status_errors))")
-  notes+=("$note")
-  echo "bench: $mode: ${requests_per_sec:-?} req/s, p50 ${p50_raw:-?}, p99 ${p99_raw:-?}, errors $((socket_errors + status_errors))${note:+ ($note)}"
+  run_wrk "$mode" "$url" "$note"
 }
 
 set_mode INSTANT '{"mode": "INSTANT"}'
