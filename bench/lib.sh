@@ -2,6 +2,12 @@
 # Helpers shared by the benchmark scripts (sourced, not run). Each script
 # sets $work_dir and started_pids=() before using them.
 
+# wrk settings for run_wrk, the same for every script.
+duration="${BENCH_DURATION:-10s}"
+warmup="${BENCH_WARMUP:-3s}"
+connections="${BENCH_CONNECTIONS:-64}"
+threads="${BENCH_THREADS:-2}"
+
 # stop_pid PID: SIGTERM, then SIGKILL after 5 s.
 stop_pid() {
   local pid=$1

@@ -39,10 +39,6 @@ bench_dir="$repo_root/bench"
 # shellcheck source=bench/lib.sh
 source "$bench_dir/lib.sh"
 
-duration="${BENCH_DURATION:-10s}"
-warmup="${BENCH_WARMUP:-3s}"
-connections="${BENCH_CONNECTIONS:-64}"
-threads="${BENCH_THREADS:-2}"
 changes="${BENCH_CHANGES:-20}"
 bin_dir="${UPMESH_BIN_DIR:-$repo_root/build/bin}"
 base_port="${BENCH_BASE_PORT:-19080}"

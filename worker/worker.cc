@@ -463,8 +463,12 @@ void Worker::RouteRequest(ClientRequest* request) {
   }
   std::string_view head = View(request->head);
   VersionRequest version_request;
-  version_request.session_uuid = FindCookie(head, kSessionCookie);
-  if (std::optional<std::string> position = FindCookie(head, kTransitionCookie)) {
+  // Only the newest version's mode reads a cookie: scan the head for that one alone.
+  UpgradeMode mode = clusters[0].transition.mode;
+  if (mode == UpgradeMode::kSession) version_request.session_uuid = FindCookie(head, kSessionCookie);
+  std::optional<std::string> position;
+  if (mode == UpgradeMode::kGradual) position = FindCookie(head, kTransitionCookie);
+  if (position) {
     char* end = nullptr;
     long value = std::strtol(position->c_str(), &end, 10);
     if (!position->empty() && *end == '\0' && value >= 0 && value < 100) version_request.position = static_cast<int>(value);
