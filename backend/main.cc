@@ -36,6 +36,7 @@ void RaiseDescriptorLimit() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  using upmesh::backend::kMaxBodySize;
   using upmesh::backend::kMaxDelayMs;
   namespace po = upmesh::po;
 
@@ -50,11 +51,17 @@ int main(int argc, char** argv) {
       ("delay-ms", po::value<int64_t>()->default_value(0)->value_name("MS"),
        "delay every response by MS milliseconds unless the request says delay=")
       ("status", po::value<int64_t>()->default_value(200)->value_name("CODE"),
-       "answer every request with CODE unless the request says status=");
+       "answer every request with CODE unless the request says status=")
+      ("size", po::value<int64_t>()->value_name("N"),
+       "body of N bytes for every request unless it says size= (default: the text body)")
+      ("error-percent", po::value<int64_t>()->default_value(0)->value_name("P"),
+       "answer P % of the requests (evenly spread) with an injected 500");
   upmesh::ProgramInfo info{
       kProgram, "demo HTTP/1.1 backend for upmesh tests and demos",
       "Query options (combinable): size=N chunked=1 delay=MS status=CODE drop=1 echo=1 close=1.\n"
-      "GET /__stats answers {\"requests\": N, \"connections\": M}. See docs/backend.md."};
+      "GET /__stats answers {\"requests\", \"connections\", \"errors\", \"lastRequestAtMs\",\n"
+      "\"firstInjectedErrorAtMs\"}. PUT /__control?status=CODE&delay=MS&size=N&errorPercent=P&reset=1\n"
+      "changes the defaults while running; GET /__control shows them. See docs/backend.md."};
   upmesh::MeshConfig unused_config;  // the backend reads no config keys; --config is still validated
   po::variables_map flags = upmesh::ParseCommandLine(argc, argv, info, specific, &unused_config);
 
@@ -66,8 +73,16 @@ int main(int argc, char** argv) {
     upmesh::ExitWithConfigError(kProgram, "--name: must be 1..64 characters of A-Z a-z 0-9 . _ -, got \"" +
                                               options.name + "\"");
   }
-  options.defaults.delay_ms = static_cast<int>(upmesh::FlagInt(flags, "delay-ms", 0, kMaxDelayMs, kProgram));
-  options.defaults.status = static_cast<int>(upmesh::FlagInt(flags, "status", 100, 599, kProgram));
+  upmesh::backend::ResponseOptions& response = options.defaults.response;
+  response.delay_ms = static_cast<int>(upmesh::FlagInt(flags, "delay-ms", 0, kMaxDelayMs, kProgram));
+  response.status = static_cast<int>(upmesh::FlagInt(flags, "status", 100, 599, kProgram));
+  if (flags.count("size")) {
+    response.has_size = true;
+    response.size = static_cast<uint64_t>(
+        upmesh::FlagInt(flags, "size", 0, static_cast<int64_t>(kMaxBodySize), kProgram));
+  }
+  options.defaults.error_percent =
+      static_cast<int>(upmesh::FlagInt(flags, "error-percent", 0, 100, kProgram));
 
   upmesh::InstallShutdownHandlers();
   RaiseDescriptorLimit();

@@ -1,6 +1,10 @@
 #include "backend/request_handler.h"
 
+#include <chrono>
+
 #include <nlohmann/json.hpp>
+
+#include "shared/log.h"
 
 namespace upmesh::backend {
 namespace {
@@ -33,19 +37,47 @@ void EndHead(const ParsedRequest& request, bool keep_alive, std::string* head) {
   head->append("\r\n");
 }
 
+// True if request number `i` (from 1) is one of the `percent` in 100 that
+// fail: floor(i*P/100) steps up exactly P times in any 100 consecutive numbers.
+bool InjectsError(uint64_t i, int percent) {
+  uint64_t p = static_cast<uint64_t>(percent);
+  return i * p / 100 > (i - 1) * p / 100;
+}
+
+std::string DefaultsJson(const Defaults& defaults) {
+  const ResponseOptions& response = defaults.response;
+  nlohmann::ordered_json size = nullptr;  // null: the text body
+  if (response.has_size) size = response.size;
+  nlohmann::ordered_json json = {
+      {"status", response.status},
+      {"delayMs", response.delay_ms},
+      {"size", std::move(size)},
+      {"errorPercent", defaults.error_percent},
+  };
+  return json.dump();
+}
+
 }  // namespace
 
-RequestHandler::RequestHandler(std::string name, int port, const ResponseOptions& defaults,
-                               ServerStats* stats)
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+RequestHandler::RequestHandler(std::string name, int port, const Defaults& defaults, ServerStats* stats,
+                               std::function<int64_t()> wall_clock)
     : name_(std::move(name)),
       port_(port),
       port_text_(std::to_string(port)),
+      startup_(defaults),
       defaults_(defaults),
-      stats_(stats) {}
+      stats_(stats),
+      wall_clock_(std::move(wall_clock)) {}
 
 bool RequestHandler::WantsBodyDigest(std::string_view target) const {
   ResponseOptions options;
-  return ParseResponseOptions(QueryOf(target), defaults_, &options).ok() && options.echo;
+  return ParseResponseOptions(QueryOf(target), defaults_.response, &options).ok() && options.echo;
 }
 
 std::string RequestHandler::HeadStart(int status) const {
@@ -55,9 +87,8 @@ std::string RequestHandler::HeadStart(int status) const {
   return head;
 }
 
-ResponseStream RequestHandler::Simple(const ParsedRequest& request, int status,
+ResponseStream RequestHandler::Simple(const ParsedRequest& request, std::string head,
                                       std::string_view content_type, std::string body) const {
-  std::string head = HeadStart(status);
   http::AppendField(&head, "Content-Type", content_type);
   http::AppendField(&head, "Content-Length", std::to_string(body.size()));
   EndHead(request, request.keep_alive, &head);
@@ -95,17 +126,58 @@ std::string RequestHandler::EchoJson(const ParsedRequest& request) const {
   return echo.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-Reply RequestHandler::Handle(const ParsedRequest& request) {
-  if (PathOf(request.target) == "/__stats") {
-    nlohmann::json stats = {{"requests", stats_->requests}, {"connections", stats_->connections}};
-    return Reply{Simple(request, 200, kJson, stats.dump() + "\n"), 0};
+ResponseStream RequestHandler::Stats(const ParsedRequest& request) const {
+  nlohmann::ordered_json stats = {
+      {"requests", stats_->requests},
+      {"connections", stats_->connections},
+      {"errors", stats_->errors},
+      {"lastRequestAtMs", stats_->last_request_at_ms},
+      {"firstInjectedErrorAtMs", stats_->first_injected_error_at_ms},
+  };
+  return Simple(request, HeadStart(200), kJson, stats.dump() + "\n");
+}
+
+ResponseStream RequestHandler::Control(const ParsedRequest& request) {
+  if (request.method == "GET" || request.method == "HEAD") {
+    return Simple(request, HeadStart(200), kJson, DefaultsJson(defaults_) + "\n");
   }
+  if (request.method != "PUT" && request.method != "POST") {
+    std::string head = HeadStart(405);
+    http::AppendField(&head, "Allow", "GET, HEAD, PUT, POST");
+    return Simple(request, std::move(head), kTextPlain,
+                  "405 Method Not Allowed: /__control takes GET, HEAD, PUT or POST\n");
+  }
+  Status applied = ApplyControl(QueryOf(request.target), startup_, &defaults_);
+  if (!applied.ok()) {
+    return Simple(request, HeadStart(400), kTextPlain, "400 Bad Request: " + applied.message() + "\n");
+  }
+  stats_->first_injected_error_at_ms = 0;  // the new settings' first error is the one of interest
+  std::string json = DefaultsJson(defaults_);
+  LOG_INFO("defaults set through /__control: %s", json.c_str());
+  return Simple(request, HeadStart(200), kJson, json + "\n");
+}
+
+Reply RequestHandler::Handle(const ParsedRequest& request) {
+  std::string_view path = PathOf(request.target);
+  if (path == "/__stats") return Reply{Stats(request), 0};
+  if (path == "/__control") return Reply{Control(request), 0};
   ++stats_->requests;
+  const int64_t now_ms = wall_clock_();
+  stats_->last_request_at_ms = now_ms;
+
+  // Decided before the query is even parsed, so the spread stays exact
+  // whatever the requests ask for.
+  if (InjectsError(stats_->requests, defaults_.error_percent)) {
+    ++stats_->errors;
+    if (stats_->first_injected_error_at_ms == 0) stats_->first_injected_error_at_ms = now_ms;
+    return Reply{Simple(request, HeadStart(500), kTextPlain, "injected error\n"), 0};
+  }
 
   ResponseOptions options;
-  Status parsed = ParseResponseOptions(QueryOf(request.target), defaults_, &options);
+  Status parsed = ParseResponseOptions(QueryOf(request.target), defaults_.response, &options);
   if (!parsed.ok()) {
-    return Reply{Simple(request, 400, kTextPlain, "400 Bad Request: " + parsed.message() + "\n"), 0};
+    std::string body = "400 Bad Request: " + parsed.message() + "\n";
+    return Reply{Simple(request, HeadStart(400), kTextPlain, std::move(body)), 0};
   }
   if (request.method == "CONNECT") {
     return Reply{MalformedRequest("CONNECT is not supported"), 0};

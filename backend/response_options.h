@@ -11,6 +11,9 @@
 //
 // Flags take 0 or 1. Unknown keys are ignored (so "?nocache=123" works); a
 // known key with a bad value, or given twice, is an error that names the key.
+//
+// Also the query of PUT /__control, which changes the server's Defaults
+// while it runs (see ApplyControl).
 #pragma once
 
 #include <cstdint>
@@ -31,12 +34,33 @@ struct ResponseOptions {
   bool close = false;
 };
 
+// What every request gets unless it says otherwise: the flags at start-up,
+// changed at run time through /__control.
+struct Defaults {
+  ResponseOptions response;  // --status, --delay-ms, --size; the rest stay off
+  int error_percent = 0;     // --error-percent: the share answered with an injected 500
+};
+
 constexpr uint64_t kMaxBodySize = uint64_t{1} << 40;  // the body is generated, never stored
 constexpr int kMaxDelayMs = 600000;
 
 // Parses `query` (the part of the target after '?', without the '?') on top
-// of `defaults` (the --delay-ms / --status flags) into *options.
+// of `defaults` (the --delay-ms / --status / --size flags) into *options.
+// echo=1 replaces a default size (only a size= in the query conflicts).
 Status ParseResponseOptions(std::string_view query, const ResponseOptions& defaults,
                             ResponseOptions* options);
+
+// Applies a /__control query to *defaults:
+//
+//   reset=1         first restore `startup` (the flags)
+//   status=C        the default status (100..599)
+//   delay=MS        the default delay (0..600000)
+//   size=N          the default body size (0..2^40)
+//   errorPercent=P  the injected error share (0..100)
+//
+// Only the keys given change. Unlike the request options, unknown keys are
+// errors too: a mistyped key must not look like a change that took effect.
+// On any error (naming the key) *defaults is left as it was.
+Status ApplyControl(std::string_view query, const Defaults& startup, Defaults* defaults);
 
 }  // namespace upmesh::backend

@@ -22,7 +22,7 @@ struct ServerOptions {
   std::string address = "127.0.0.1";  // an IPv4 or IPv6 literal
   int port = 8001;                    // 0: any free port
   std::string name = "v1";            // X-Backend-Version
-  ResponseOptions defaults;           // --delay-ms, --status
+  Defaults defaults;                  // --delay-ms, --status, --size, --error-percent
 };
 
 class Server {

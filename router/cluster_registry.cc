@@ -132,19 +132,50 @@ Status ClusterRegistry::Load(const std::string& text) {
       ramps[it.key()] = Ramp{reserved, reserved};
     }
   }
+  std::map<std::string, json> rollbacks;
+  if (const json* stored = reader.Find("rollbacks")) {
+    if (!stored->is_object()) return Status::InvalidArgument("rollbacks: must be an object");
+    for (auto it = stored->begin(); it != stored->end(); ++it) {
+      if (table.Find(it.key())) rollbacks[it.key()] = it.value();
+    }
+  }
+  std::map<std::string, Hold> holds;
+  if (const json* stored = reader.Find("holds")) {
+    if (!stored->is_object()) return Status::InvalidArgument("holds: must be an object");
+    for (auto it = stored->begin(); it != stored->end(); ++it) {
+      const json& hold = it.value();
+      if (!hold.is_object() || !hold.value("heldMs", json()).is_number_integer() ||
+          !hold.value("sinceMs", json()).is_number_integer()) {
+        return Status::InvalidArgument("holds." + it.key() + ": must be {\"heldMs\": n, \"sinceMs\": n}");
+      }
+      if (table.Find(it.key())) holds[it.key()] = Hold{hold["heldMs"].get<int64_t>(), hold["sinceMs"].get<int64_t>()};
+    }
+  }
   UPMESH_RETURN_IF_ERROR(reader.CheckNoUnknownKeys());
   table_ = std::move(table);
   seq_ = seq->get<uint64_t>();
   ramps_ = std::move(ramps);
+  rollbacks_ = std::move(rollbacks);
+  holds_ = std::move(holds);
   return Status::Ok();
 }
 
-json ClusterRegistry::StateJson(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps) {
+json ClusterRegistry::StateJson(const ClusterTable& table, uint64_t seq,
+                                const std::map<std::string, Ramp>& ramps) const {
   json gradual = json::object();
   for (const auto& [uuid, ramp] : ramps) {
     if (table.Find(uuid)) gradual[uuid] = ramp.reserved;
   }
-  return {{"seq", seq}, {"clusters", table.ToStoredJson()}, {"gradual", gradual}};
+  json rollbacks = json::object();
+  for (const auto& [uuid, record] : rollbacks_) {
+    if (table.Find(uuid)) rollbacks[uuid] = record;
+  }
+  json holds = json::object();
+  for (const auto& [uuid, hold] : holds_) {
+    if (table.Find(uuid)) holds[uuid] = {{"heldMs", hold.held_ms}, {"sinceMs", hold.since_ms}};
+  }
+  return {{"seq", seq}, {"clusters", table.ToStoredJson()}, {"gradual", gradual}, {"rollbacks", rollbacks},
+          {"holds", holds}};
 }
 
 Status ClusterRegistry::Persist(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps,
@@ -191,16 +222,77 @@ Status ClusterRegistry::Remove(const std::string& uuid, json* change) {
   seq_++;
   served_.erase(uuid);
   mismatches_.erase(uuid);
+  rollbacks_.erase(uuid);
+  holds_.erase(uuid);
   *change = {{"op", "delete"}, {"uuid", uuid}};
   return Status::Ok();
 }
 
+Status ClusterRegistry::RollBack(const std::string& uuid, json record, json* change) {
+  const Cluster* cluster = table_.Find(uuid);
+  if (!cluster) return Status::NotFound("no cluster with uuid " + uuid);
+  if (cluster->rolled_back) return Status::InvalidArgument("cluster " + uuid + " is already rolled back");
+  if (table_.Live().size() < 2) {
+    return Status::InvalidArgument("cluster " + uuid + " is the only version that can serve: nothing to roll back to");
+  }
+  ClusterTable next = table_;
+  next.MarkRolledBack(uuid);
+  rollbacks_[uuid] = std::move(record);  // StateJson writes it; taken back below if the write fails
+  Status status = Persist(next, seq_ + 1, ramps_);
+  if (!status.ok()) {
+    rollbacks_.erase(uuid);
+    return status;
+  }
+  table_ = std::move(next);
+  seq_++;
+  *change = {{"op", "rollback"}, {"uuid", uuid}};
+  return Status::Ok();
+}
+
+Status ClusterRegistry::UpdateRollbackRecord(const std::string& uuid, json record) {
+  auto it = rollbacks_.find(uuid);
+  if (it == rollbacks_.end()) return Status::NotFound("no rollback of cluster " + uuid);
+  it->second = std::move(record);
+  return Persist(table_, seq_, ramps_, /*sync=*/false);
+}
+
+const json* ClusterRegistry::RollbackRecord(const std::string& uuid) const {
+  auto it = rollbacks_.find(uuid);
+  return it == rollbacks_.end() ? nullptr : &it->second;
+}
+
+bool ClusterRegistry::HeldNow(const std::string& uuid) const {
+  auto hold = holds_.find(uuid);
+  return hold != holds_.end() && hold->second.since_ms > 0;
+}
+
+bool ClusterRegistry::ramp_held() const {
+  const Cluster* newest = table_.NewestLive();
+  return newest && HeldNow(newest->uuid);
+}
+
+void ClusterRegistry::SetRampHold(bool hold, int64_t now_wall_ms) {
+  const Cluster* newest = table_.NewestLive();
+  if (!newest || hold == HeldNow(newest->uuid)) return;
+  Hold& state = holds_[newest->uuid];
+  if (hold) {
+    state.since_ms = now_wall_ms;
+  } else {
+    if (state.since_ms > 0) state.held_ms += std::max<int64_t>(0, now_wall_ms - state.since_ms);
+    state.since_ms = 0;
+  }
+  LOG_INFO("GRADUAL ramp of cluster %s %s", newest->uuid.c_str(),
+           hold ? "held: the new version is not judged healthy" : "advancing again");
+  Status status = Persist(table_, seq_, ramps_, /*sync=*/false);
+  if (!status.ok()) LOG_WARN("GRADUAL hold not persisted: %s", status.message().c_str());
+}
+
 const Cluster* ClusterRegistry::RequestRampCluster() const {
-  if (table_.empty()) return nullptr;
-  const Cluster& newest = table_.clusters().front();
-  const UpgradeTransition& t = newest.transition;
+  const Cluster* newest = table_.NewestLive();
+  if (!newest) return nullptr;
+  const UpgradeTransition& t = newest->transition;
   if (t.mode != UpgradeMode::kGradual || t.percentage_per_request <= 0) return nullptr;
-  return &newest;
+  return newest;
 }
 
 double ClusterRegistry::RequestShare(const Cluster& cluster) const {
@@ -210,19 +302,24 @@ double ClusterRegistry::RequestShare(const Cluster& cluster) const {
 }
 
 double ClusterRegistry::GradualShare(int64_t now_wall_ms) const {
-  if (table_.empty()) return 0;
-  const Cluster& newest = table_.clusters().front();
-  const UpgradeTransition& t = newest.transition;
+  const Cluster* newest = table_.NewestLive();
+  if (!newest) return 0;
+  const UpgradeTransition& t = newest->transition;
   if (t.mode != UpgradeMode::kGradual) return 0;
   if (t.duration_s > 0) {
-    double elapsed_ms = static_cast<double>(std::max<int64_t>(0, now_wall_ms - newest.added_at_ms));
+    int64_t held_ms = 0;
+    if (auto hold = holds_.find(newest->uuid); hold != holds_.end()) {
+      held_ms = hold->second.held_ms;
+      if (hold->second.since_ms > 0) held_ms += std::max<int64_t>(0, now_wall_ms - hold->second.since_ms);
+    }
+    double elapsed_ms = static_cast<double>(std::max<int64_t>(0, now_wall_ms - newest->added_at_ms - held_ms));
     return std::min(100.0, elapsed_ms / (static_cast<double>(t.duration_s) * 1000.0) * 100.0);
   }
-  return RequestShare(newest);
+  return RequestShare(*newest);
 }
 
 wire::RouteStamp ClusterRegistry::StampNewRequest(int64_t now_wall_ms) {
-  if (const Cluster* cluster = RequestRampCluster(); cluster && RequestShare(*cluster) < 100.0) {
+  if (const Cluster* cluster = RequestRampCluster(); cluster && !HeldNow(cluster->uuid) && RequestShare(*cluster) < 100.0) {
     Ramp& ramp = ramps_[cluster->uuid];
     if (ramp.count < ramp.reserved) {
       ramp.count++;
@@ -288,8 +385,8 @@ Status ClusterRegistry::RecordMismatch(const std::string& worker_id, const json&
   if (named != report.end()) {
     if (!named->is_string()) return Status::InvalidArgument("mismatch report: cluster must be a uuid string");
     uuid = named->get<std::string>();
-  } else if (!table_.empty()) {
-    uuid = table_.clusters().front().uuid;
+  } else if (const Cluster* newest = table_.NewestLive()) {
+    uuid = newest->uuid;
   }
   if (!table_.Find(uuid)) return Status::InvalidArgument("mismatch report: no cluster with uuid \"" + uuid + "\"");
   Mismatches& log = mismatches_[uuid];
@@ -303,7 +400,8 @@ Status ClusterRegistry::RecordMismatch(const std::string& worker_id, const json&
 }
 
 json ClusterRegistry::StateOf(const Cluster& cluster, int64_t now_wall_ms) const {
-  bool newest = !table_.empty() && table_.clusters().front().uuid == cluster.uuid;
+  const Cluster* newest_live = table_.NewestLive();
+  bool newest = newest_live && newest_live->uuid == cluster.uuid;
   auto served = served_.find(cluster.uuid);
   json state = {{"requestsServed", served == served_.end() ? 0 : served->second}, {"newest", newest}};
   if (newest && cluster.transition.mode == UpgradeMode::kGradual) {
@@ -322,6 +420,8 @@ json ClusterRegistry::StateOf(const Cluster& cluster, int64_t now_wall_ms) const
     }
     state["recentMismatches"] = recent;  // newest first
   }
+  if (newest && cluster.transition.mode == UpgradeMode::kGradual) state["rampHeld"] = HeldNow(cluster.uuid);
+  if (const json* record = RollbackRecord(cluster.uuid)) state["rollback"] = *record;
   return state;
 }
 

@@ -8,10 +8,15 @@
 //   * the GRADUAL ramp counters: per cluster, the requests the router
 //     dispatched while it was the newest version (mesh-wide, all workers);
 //   * per-cluster statistics reported by workers (requests served) and
-//     CONCURRENT mismatch reports (a count and the last few).
+//     CONCURRENT mismatch reports (a count and the last few);
+//   * rollbacks: which versions were rolled back and the evidence record of
+//     each (the version stays in the table, marked, and gets no traffic);
+//   * the GRADUAL ramp's hold: while the monitor has no healthy verdict on
+//     the new version the ramp does not advance.
 //
 // Persistence. The table, seq and the ramp counters live in one JSON state
-// file: {"seq": N, "clusters": [stored clusters], "gradual": {"<uuid>": R}}.
+// file: {"seq": N, "clusters": [stored clusters], "gradual": {"<uuid>": R},
+// "rollbacks": {"<uuid>": record}, "holds": {"<uuid>": {"heldMs": H, "sinceMs": S}}}.
 // Every change is written to the file *before* it is applied in memory
 // (write to FILE.tmp, fsync, rename over FILE, fsync the directory), so a
 // change either survives a crash whole or is not made at all. Statistics and
@@ -78,10 +83,27 @@ class ClusterRegistry {
   // cannot be written (nothing changes). *change: {"op":"delete","uuid":u}.
   Status Remove(const std::string& uuid, nlohmann::json* change);
 
-  // The newest cluster's GRADUAL share in percent [0, 100]: by requests
+  // Marks a version rolled back, keeping `record` (the evidence) with it.
+  // Persists, then applies; *change: {"op":"rollback","uuid":u}. NotFound if
+  // there is no such version; InvalidArgument if it is rolled back already
+  // or is the last version that can serve; IoError (nothing changes).
+  Status RollBack(const std::string& uuid, nlohmann::json record, nlohmann::json* change);
+  // Replaces the evidence record of a rolled-back version (its timeline
+  // grew). Written without fsync: the rollback itself is already durable.
+  Status UpdateRollbackRecord(const std::string& uuid, nlohmann::json record);
+  const nlohmann::json* RollbackRecord(const std::string& uuid) const;
+
+  // Holds (or releases) the newest version's GRADUAL ramp: a held request
+  // ramp counts no requests, a held time ramp's clock stops. Persisted
+  // without fsync when it changes. No effect when nothing changes.
+  void SetRampHold(bool hold, int64_t now_wall_ms);
+  // Whether the newest live version's ramp is held.
+  bool ramp_held() const;
+
+  // The newest live cluster's GRADUAL share in percent [0, 100]: by requests
   // min(100, count * percentageTransitionPerRequest); by time
-  // min(100, elapsed since added_at_ms / durationSeconds). 0 when the
-  // newest cluster is not GRADUAL or there is no cluster.
+  // min(100, (elapsed since added_at_ms - time held) / durationSeconds). 0
+  // when the newest live cluster is not GRADUAL or there is none.
   double GradualShare(int64_t now_wall_ms) const;
 
   // The route stamp for a request dispatched for the first time: counts it
@@ -114,16 +136,22 @@ class ClusterRegistry {
     uint64_t count = 0;     // requests dispatched while this cluster was the newest
     uint64_t reserved = 0;  // persisted in the state file; count <= reserved always
   };
+  struct Hold {
+    int64_t held_ms = 0;   // time ramp: time spent held before since_ms
+    int64_t since_ms = 0;  // wall clock the current hold started; 0: not held
+  };
   struct Mismatches {
     uint64_t count = 0;
     std::deque<nlohmann::json> recent;  // oldest first, at most kRecentMismatches
   };
 
-  // The state file's JSON for a table, seq and ramp reservations.
-  static nlohmann::json StateJson(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps);
+  // The state file's JSON for a table, seq and ramp reservations (with the
+  // current rollbacks and holds).
+  nlohmann::json StateJson(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps) const;
   Status Load(const std::string& text);
   Status Persist(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps,
                  bool sync = true);
+  bool HeldNow(const std::string& uuid) const;
   // The newest cluster if it ramps by request count, else nullptr.
   const Cluster* RequestRampCluster() const;
   double RequestShare(const Cluster& cluster) const;
@@ -136,6 +164,8 @@ class ClusterRegistry {
   std::map<std::string, uint64_t> served_;  // by cluster uuid, mesh-wide
   std::map<std::string, std::map<std::string, uint64_t>> last_worker_stats_;  // worker id -> uuid -> n
   std::map<std::string, Mismatches> mismatches_;  // by cluster uuid
+  std::map<std::string, nlohmann::json> rollbacks_;  // evidence by cluster uuid
+  std::map<std::string, Hold> holds_;                // by cluster uuid
 };
 
 }  // namespace upmesh::router

@@ -36,8 +36,8 @@ ApiResponse MethodNotAllowed(const std::string& method, const char* allow) {
 
 }  // namespace
 
-ConfigApi::ConfigApi(ClusterRegistry* registry, ChangeListener on_change)
-    : registry_(registry), on_change_(std::move(on_change)) {}
+ConfigApi::ConfigApi(ClusterRegistry* registry, const VersionMonitor* monitor, ChangeListener on_change)
+    : registry_(registry), monitor_(monitor), on_change_(std::move(on_change)) {}
 
 ApiResponse ConfigApi::BodyTooLarge() {
   return Text(400, "body: larger than the limit of " + std::to_string(kMaxBodyBytes) + " bytes");
@@ -52,6 +52,14 @@ ApiResponse ConfigApi::Handle(const ApiRequest& request, int64_t now_wall_ms) {
     return MethodNotAllowed(request.method, "GET, HEAD, PUT");
   }
   std::string prefix = std::string(kCollection) + "/";
+  constexpr std::string_view kRollback = "/rollback";
+  if (path.size() > prefix.size() + kRollback.size() && path.compare(0, prefix.size(), prefix) == 0 &&
+      path.compare(path.size() - kRollback.size(), kRollback.size(), kRollback) == 0 &&
+      path.find('/', prefix.size()) == path.size() - kRollback.size()) {
+    std::string uuid = path.substr(prefix.size(), path.size() - prefix.size() - kRollback.size());
+    if (request.method == "POST") return RollBackCluster(uuid, now_wall_ms);
+    return MethodNotAllowed(request.method, "POST");
+  }
   if (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
       path.find('/', prefix.size()) == std::string::npos) {
     std::string uuid = path.substr(prefix.size());
@@ -90,10 +98,16 @@ ApiResponse ConfigApi::PutCluster(const std::string& body, int64_t now_wall_ms) 
   return Text(202, uuid);
 }
 
+json ConfigApi::StateOf(const Cluster& cluster, int64_t now_wall_ms) const {
+  json state = registry_->StateOf(cluster, now_wall_ms);
+  if (monitor_) state.update(monitor_->StateOf(registry_->table(), cluster));
+  return state;
+}
+
 ApiResponse ConfigApi::ListClusters(int64_t now_wall_ms) const {
   json list = json::array();
   for (const Cluster& cluster : registry_->table().clusters()) {
-    list.push_back({{"cluster", ClusterToJson(cluster)}, {"state", registry_->StateOf(cluster, now_wall_ms)}});
+    list.push_back({{"cluster", ClusterToJson(cluster)}, {"state", StateOf(cluster, now_wall_ms)}});
   }
   return Json(200, list);
 }
@@ -101,7 +115,32 @@ ApiResponse ConfigApi::ListClusters(int64_t now_wall_ms) const {
 ApiResponse ConfigApi::GetCluster(const std::string& uuid, int64_t now_wall_ms) const {
   const Cluster* cluster = registry_->table().Find(uuid);
   if (!cluster) return Text(404, "no cluster with uuid " + uuid);
-  return Json(200, {{"cluster", ClusterToJson(*cluster)}, {"state", registry_->StateOf(*cluster, now_wall_ms)}});
+  return Json(200, {{"cluster", ClusterToJson(*cluster)}, {"state", StateOf(*cluster, now_wall_ms)}});
+}
+
+Status ConfigApi::RollBack(const std::string& uuid, const std::string& reason, const std::string& detail,
+                           int64_t now_wall_ms) {
+  json record = monitor_ ? monitor_->Evidence(registry_->table(), uuid, reason, detail, now_wall_ms)
+                         : json{{"uuid", uuid}, {"reason", reason}, {"detail", detail}, {"atMs", now_wall_ms}};
+  json change;
+  UPMESH_RETURN_IF_ERROR(registry_->RollBack(uuid, record, &change));
+  record["seq"] = registry_->seq();
+  (void)registry_->UpdateRollbackRecord(uuid, record);
+  LOG_WARN("cluster %s rolled back (%s: %s); seq %llu", uuid.c_str(), reason.c_str(), detail.c_str(),
+           static_cast<unsigned long long>(registry_->seq()));
+  if (on_change_) on_change_(registry_->seq(), change);
+  return Status::Ok();
+}
+
+ApiResponse ConfigApi::RollBackCluster(const std::string& uuid, int64_t now_wall_ms) {
+  Status status = RollBack(uuid, "operator", "rolled back by an operator through the API", now_wall_ms);
+  if (status.code() == Status::Code::kNotFound) return Text(404, "no cluster with uuid " + uuid);
+  if (status.code() == Status::Code::kInvalidArgument) return Text(409, status.message());
+  if (!status.ok()) {
+    LOG_ERROR("rollback refused: %s", status.message().c_str());
+    return Text(500, "cannot persist the change, nothing changed: " + status.message());
+  }
+  return Text(202, "rolled back: " + uuid + "\n");
 }
 
 ApiResponse ConfigApi::DeleteCluster(const std::string& uuid) {

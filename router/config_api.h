@@ -7,10 +7,18 @@
 //                                           each {"cluster": {...}, "state": {...}}
 //   GET    /configuration/cluster/{id}   -> 200 {"cluster", "state"} or 404
 //   DELETE /configuration/cluster/{id}   -> 202 (empty body) or 404
+//   POST   /configuration/cluster/{id}/rollback -> 202, the version is
+//                                           rolled back by hand (reason
+//                                           "operator"); 404, or 409 when it
+//                                           is rolled back already or the
+//                                           last version that can serve
 //   HEAD is answered like GET (the listener drops the body).
 //   Other methods on these paths -> 405 with Allow; other paths -> 404.
 //   Invalid input -> 400 with one line naming the field; an existing uuid
 //   -> 409; the state file cannot be written -> 500 and nothing changed.
+//
+// Each cluster's "state" joins the registry's (served, ramp, mismatches,
+// rollback record) and the monitor's (health, window figures).
 //
 // A successful change is persisted and applied by the ClusterRegistry, then
 // handed to the ChangeListener (the publisher) before the response is made,
@@ -24,6 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "router/cluster_registry.h"
+#include "router/version_monitor.h"
 #include "shared/http_fields.h"
 
 namespace upmesh::router {
@@ -47,7 +56,7 @@ class ConfigApi {
 
   using ChangeListener = std::function<void(uint64_t seq, const nlohmann::json& change)>;
 
-  ConfigApi(ClusterRegistry* registry, ChangeListener on_change);
+  ConfigApi(ClusterRegistry* registry, const VersionMonitor* monitor, ChangeListener on_change);
 
   ApiResponse Handle(const ApiRequest& request, int64_t now_wall_ms);
 
@@ -55,13 +64,21 @@ class ConfigApi {
   // refuses such a body before it has arrived whole).
   static ApiResponse BodyTooLarge();
 
+  // Rolls a version back with the monitor's evidence (`reason`: the rule
+  // that fired, or "operator"), then hands the change to the listener.
+  // Errors as ClusterRegistry::RollBack.
+  Status RollBack(const std::string& uuid, const std::string& reason, const std::string& detail, int64_t now_wall_ms);
+
  private:
   ApiResponse PutCluster(const std::string& body, int64_t now_wall_ms);
   ApiResponse ListClusters(int64_t now_wall_ms) const;
   ApiResponse GetCluster(const std::string& uuid, int64_t now_wall_ms) const;
   ApiResponse DeleteCluster(const std::string& uuid);
+  ApiResponse RollBackCluster(const std::string& uuid, int64_t now_wall_ms);
+  nlohmann::json StateOf(const Cluster& cluster, int64_t now_wall_ms) const;
 
   ClusterRegistry* registry_;
+  const VersionMonitor* monitor_;
   ChangeListener on_change_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <vector>
 
 #include "shared/clock.h"
@@ -59,7 +60,7 @@ RouterServer::RouterServer(const RouterConfig& config, const Cluster* initial)
       registry_(static_cast<int64_t>(config.heartbeat_ms) * config.heartbeat_liveness),
       clusters_(config.state_file),
       publisher_(context_),
-      api_(&clusters_, [this](uint64_t seq, const nlohmann::json& change) { publisher_.PublishChange(seq, change); }),
+      api_(&clusters_, &monitor_, [this](uint64_t seq, const nlohmann::json& change) { OnConfigChange(seq, change); }),
       listener_(context_, &api_) {}
 
 Status RouterServer::Start() {
@@ -246,6 +247,9 @@ void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq
       Status recorded = stats.is_discarded() ? Status::InvalidArgument("stats: not valid JSON")
                                              : clusters_.RecordWorkerStats(worker_id, stats);
       if (!recorded.ok()) LOG_WARN("worker %s: HB %s", worker_id.c_str(), recorded.message().c_str());
+      if (auto seq = stats.find("seq"); recorded.ok() && seq != stats.end() && seq->is_number_unsigned()) {
+        timelines_.WorkerAt(worker_id, seq->get<uint64_t>(), WallClockMs());
+      }
     }
     bool known = registry_.Find(worker_id) != nullptr;
     WorkerState& worker = registry_.Heard(worker_id, capacity, now);
@@ -257,6 +261,8 @@ void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq
       registry_.Heard(worker_id, -1, now);
       LOG_INFO("worker %s is draining", worker_id.c_str());
     }
+  } else if (command == wire::kHealth) {
+    OnHealth(worker_id, frames, now);
   } else if (command == wire::kSnapshotRequest) {
     SendSnapshot(worker_id);
   } else if (command == wire::kMismatch) {
@@ -268,6 +274,64 @@ void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq
     if (!recorded.ok()) LOG_WARN("worker %s: %s", worker_id.c_str(), recorded.message().c_str());
   } else {
     LOG_WARN("worker %s: unknown command", worker_id.c_str());
+  }
+}
+
+void RouterServer::OnHealth(const std::string& worker_id, std::vector<zmq::message_t>& frames, int64_t now) {
+  // [worker-id][UPM1][HEALTH][report-json]
+  HealthReport report;
+  Status decoded = frames.size() == 4 ? DecodeHealthReport(View(frames[3]), &report)
+                                      : Status::InvalidArgument("HEALTH: expected one report frame");
+  if (!decoded.ok()) {
+    LOG_WARN("worker %s: %s", worker_id.c_str(), decoded.message().c_str());
+    return;
+  }
+  monitor_.Record(worker_id, report, clusters_.table(), now);
+  timelines_.WorkerAt(worker_id, report.seq, WallClockMs());
+  JudgeVersions(now);
+}
+
+void RouterServer::OnConfigChange(uint64_t seq, const nlohmann::json& change) {
+  publisher_.PublishChange(seq, change);
+  std::string op = change.value("op", "");
+  if (op == "delete") monitor_.Forget(change.value("uuid", ""));
+  if (op == "rollback") {
+    std::vector<std::string> workers;
+    for (const WorkerState& worker : registry_.workers()) workers.push_back(worker.id);
+    timelines_.Start(change.value("uuid", ""), seq, workers, WallClockMs());
+  }
+}
+
+void RouterServer::JudgeVersions(int64_t now) {
+  int64_t now_wall = WallClockMs();
+  if (std::optional<VersionMonitor::Decision> decision = monitor_.Evaluate(clusters_.table(), now)) {
+    Status status = api_.RollBack(decision->uuid, decision->judgement.rule, decision->judgement.detail, now_wall);
+    if (!status.ok()) LOG_ERROR("cannot roll back cluster %s: %s", decision->uuid.c_str(), status.message().c_str());
+    monitor_.Evaluate(clusters_.table(), now);  // the next candidate, if any
+  }
+  // A GRADUAL ramp past its probe share advances only while the new version is judged healthy.
+  const Cluster* newest = clusters_.table().NewestLive();
+  bool hold = false;
+  if (newest && newest->transition.mode == UpgradeMode::kGradual && newest->transition.monitor.enabled &&
+      clusters_.table().Live().size() > 1) {
+    hold = clusters_.GradualShare(now_wall) >= newest->transition.monitor.ramp_probe_percent &&
+           monitor_.VerdictOf(newest->uuid) != Health::kHealthy;
+  }
+  clusters_.SetRampHold(hold, now_wall);
+  FinishRollbackTimelines();
+}
+
+void RouterServer::FinishRollbackTimelines() {
+  if (timelines_.empty()) return;
+  for (RollbackTimelines::Finished& finished : timelines_.TakeFinished(WallClockMs())) {
+    const nlohmann::json* stored = clusters_.RollbackRecord(finished.uuid);
+    if (!stored) continue;  // deleted meanwhile
+    nlohmann::json record = *stored;
+    record["timeline"].update(finished.additions);
+    Status status = clusters_.UpdateRollbackRecord(finished.uuid, record);
+    if (!status.ok()) LOG_WARN("rollback record of %s not persisted: %s", finished.uuid.c_str(), status.message().c_str());
+    // The evidence, whole, as one line for log collectors.
+    LOG_WARN("rollback %s", record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   }
 }
 
@@ -350,6 +414,7 @@ void RouterServer::ReplyLocally(const std::string& key, int status, const std::s
 
 void RouterServer::WorkerLost(const std::string& worker_id, const char* why) {
   WorkerState lost = registry_.Remove(worker_id);
+  timelines_.WorkerLost(worker_id);
   size_t retried = 0, failed = 0;
   // Idempotent requests go back to the front of the queue, oldest first.
   std::vector<std::string> retry;
@@ -392,6 +457,7 @@ void RouterServer::SendHeartbeats() {
 
 void RouterServer::Sweep(int64_t now) {
   listener_.Sweep(now);
+  JudgeVersions(now);
   for (const std::string& id : registry_.Expired(now)) WorkerLost(id, "no heartbeat");
   // Requests that waited too long for a worker.
   while (!queue_.empty()) {

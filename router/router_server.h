@@ -13,6 +13,13 @@
 // the GRADUAL share (wire::RouteStamp), and collects the workers' HB
 // statistics and MISMATCH reports.
 //
+// Monitoring: workers' HEALTH reports feed the VersionMonitor; after each
+// report (and every heartbeat interval) its judge looks at the newest
+// version, and an unhealthy one is rolled back at once through the same
+// path as an operator's rollback (persisted, broadcast). The verdict also
+// holds or releases a GRADUAL ramp. RollbackTimelines note when each worker
+// applied a rollback; the finished evidence record is logged as one JSON line.
+//
 // The router keeps each in-flight request (ZeroMQ messages share their
 // buffers, so this costs no copy). When a worker dies, its idempotent
 // requests are given to another worker; the others get a 502, since a
@@ -31,6 +38,8 @@
 #include "router/config_api.h"
 #include "router/config_listener.h"
 #include "router/config_publisher.h"
+#include "router/rollback_timeline.h"
+#include "router/version_monitor.h"
 #include "router/worker_registry.h"
 #include "shared/config.h"
 #include "shared/status.h"
@@ -71,6 +80,13 @@ class RouterServer {
   void SendHeartbeats();
   void Sweep(int64_t now);
 
+  // Monitoring and rollback.
+  void OnHealth(const std::string& worker_id, std::vector<zmq::message_t>& frames, int64_t now);
+  void OnConfigChange(uint64_t seq, const nlohmann::json& change);
+  // Judges the newest version; rolls it back if unhealthy; holds its GRADUAL ramp unless healthy.
+  void JudgeVersions(int64_t now);
+  void FinishRollbackTimelines();
+
   RouterConfig config_;
   bool has_initial_cluster_;
   Cluster initial_cluster_;
@@ -79,6 +95,8 @@ class RouterServer {
   zmq::socket_t workers_;    // ROUTER, ROUTER_MANDATORY so a vanished worker is an error, not a silent drop
   WorkerRegistry registry_;
   ClusterRegistry clusters_;
+  VersionMonitor monitor_;
+  RollbackTimelines timelines_;
   ConfigPublisher publisher_;
   ConfigApi api_;
   ConfigListener listener_;

@@ -29,6 +29,27 @@ constexpr PolicyName kPolicies[] = {{UnsafeMethodPolicy::kOldOnly, "old"},
                                     {UnsafeMethodPolicy::kNewOnly, "new"},
                                     {UnsafeMethodPolicy::kBoth, "both"}};
 
+Status ParseMonitor(const json& object, const std::string& path, MonitorConfig* monitor) {
+  if (!object.is_object()) return Status::InvalidArgument(path + ": must be an object, got " + object.dump());
+  JsonObjectReader reader(object, path);
+  constexpr int64_t kDay = 24 * 3600;
+  UPMESH_RETURN_IF_ERROR(reader.ReadBool("enabled", &monitor->enabled));
+  UPMESH_RETURN_IF_ERROR(reader.ReadInt("windowSeconds", 1, kDay, &monitor->window_seconds));
+  UPMESH_RETURN_IF_ERROR(reader.ReadInt("minRequests", 1, 1000000000, &monitor->min_requests));
+  UPMESH_RETURN_IF_ERROR(reader.ReadNumber("maxErrorRateIncrease", 0, 100, &monitor->max_error_rate_increase));
+  UPMESH_RETURN_IF_ERROR(reader.ReadNumber("minZScore", 0, 100, &monitor->min_z_score));
+  UPMESH_RETURN_IF_ERROR(reader.ReadNumber("latencyRatio", 1, 1000000, &monitor->latency_ratio));
+  UPMESH_RETURN_IF_ERROR(reader.ReadInt("minLatencyIncreaseMs", 0, kDay * 1000, &monitor->min_latency_increase_ms));
+  UPMESH_RETURN_IF_ERROR(reader.ReadNumber("sizeRatio", 1, 1000000, &monitor->size_ratio));
+  UPMESH_RETURN_IF_ERROR(
+      reader.ReadInt("minSizeDifferenceBytes", 0, int64_t{1} << 40, &monitor->min_size_difference_bytes));
+  UPMESH_RETURN_IF_ERROR(reader.ReadNumber("maxMismatchPercent", 0, 100, &monitor->max_mismatch_percent));
+  UPMESH_RETURN_IF_ERROR(reader.ReadInt("consecutiveFailures", 1, 1000000, &monitor->consecutive_failures));
+  UPMESH_RETURN_IF_ERROR(reader.ReadBool("shield", &monitor->shield));
+  UPMESH_RETURN_IF_ERROR(reader.ReadNumber("rampProbePercent", 0, 100, &monitor->ramp_probe_percent));
+  return reader.CheckNoUnknownKeys();
+}
+
 Status ParseTransition(const json& object, const std::string& path, UpgradeTransition* transition) {
   if (!object.is_object()) return Status::InvalidArgument(path + ": must be an object, got " + object.dump());
   JsonObjectReader reader(object, path);
@@ -70,6 +91,10 @@ Status ParseTransition(const json& object, const std::string& path, UpgradeTrans
                                      unsafe->dump());
     }
   }
+  if (const json* monitor = reader.Find("monitor")) {
+    UPMESH_RETURN_IF_ERROR(ParseMonitor(*monitor, reader.PathOf("monitor"), &transition->monitor));
+    transition->has_monitor = true;
+  }
   UPMESH_RETURN_IF_ERROR(reader.CheckNoUnknownKeys());
 
   switch (transition->mode) {
@@ -90,6 +115,26 @@ Status ParseTransition(const json& object, const std::string& path, UpgradeTrans
   }
   return Status::Ok();
 }
+
+}  // namespace
+
+json MonitorToJson(const MonitorConfig& monitor) {
+  return {{"enabled", monitor.enabled},
+          {"windowSeconds", monitor.window_seconds},
+          {"minRequests", monitor.min_requests},
+          {"maxErrorRateIncrease", monitor.max_error_rate_increase},
+          {"minZScore", monitor.min_z_score},
+          {"latencyRatio", monitor.latency_ratio},
+          {"minLatencyIncreaseMs", monitor.min_latency_increase_ms},
+          {"sizeRatio", monitor.size_ratio},
+          {"minSizeDifferenceBytes", monitor.min_size_difference_bytes},
+          {"maxMismatchPercent", monitor.max_mismatch_percent},
+          {"consecutiveFailures", monitor.consecutive_failures},
+          {"shield", monitor.shield},
+          {"rampProbePercent", monitor.ramp_probe_percent}};
+}
+
+namespace {
 
 json TransitionToJson(const UpgradeTransition& transition) {
   json out = {{"mode", UpgradeModeName(transition.mode)}};
@@ -114,6 +159,7 @@ json TransitionToJson(const UpgradeTransition& transition) {
     case UpgradeMode::kInstant:
       break;
   }
+  if (transition.has_monitor) out["monitor"] = MonitorToJson(transition.monitor);
   return out;
 }
 
@@ -236,6 +282,7 @@ json ClusterToStoredJson(const Cluster& cluster) {
   json out = ClusterToJson(cluster);
   out["addedOrder"] = cluster.added_order;
   out["addedAtMs"] = cluster.added_at_ms;
+  if (cluster.rolled_back) out["rolledBack"] = true;
   return out;
 }
 
@@ -244,12 +291,16 @@ Status ClusterFromStoredJson(const json& stored, Cluster* cluster) {
   json copy = stored;
   uint64_t order = copy.value("addedOrder", uint64_t{0});
   int64_t at = copy.value("addedAtMs", int64_t{0});
+  auto rolled_back_field = copy.find("rolledBack");
+  bool rolled_back = rolled_back_field != copy.end() && rolled_back_field->is_boolean() && rolled_back_field->get<bool>();
   copy.erase("addedOrder");
   copy.erase("addedAtMs");
+  copy.erase("rolledBack");
   UPMESH_RETURN_IF_ERROR(ParseCluster(copy, "cluster", cluster));
   if (cluster->uuid.empty()) return Status::InvalidArgument("stored cluster: no uuid");
   cluster->added_order = order;
   cluster->added_at_ms = at;
+  cluster->rolled_back = rolled_back;
   return Status::Ok();
 }
 
@@ -287,6 +338,28 @@ int ClusterTable::IndexOf(const std::string& uuid) const {
     if (clusters_[i].uuid == uuid) return static_cast<int>(i);
   }
   return -1;
+}
+
+std::vector<const Cluster*> ClusterTable::Live() const {
+  std::vector<const Cluster*> live;
+  for (const Cluster& cluster : clusters_) {
+    if (!cluster.rolled_back) live.push_back(&cluster);
+  }
+  return live;
+}
+
+const Cluster* ClusterTable::NewestLive() const {
+  for (const Cluster& cluster : clusters_) {
+    if (!cluster.rolled_back) return &cluster;
+  }
+  return nullptr;
+}
+
+bool ClusterTable::MarkRolledBack(const std::string& uuid) {
+  int index = IndexOf(uuid);
+  if (index < 0) return false;
+  clusters_[index].rolled_back = true;
+  return true;
 }
 
 void ClusterTable::Add(Cluster cluster) {

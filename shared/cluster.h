@@ -38,6 +38,26 @@ enum class UnsafeMethodPolicy {
   kBoth,     // the write is done twice, and compared (opt-in)
 };
 
+// How the mesh watches a version while it is the newest one and an older
+// version can take its traffic back (upgradeTransition.monitor; every field
+// is documented in docs/rest-api.md). The defaults apply when the cluster
+// says nothing: monitoring is on for every mode.
+struct MonitorConfig {
+  bool enabled = true;
+  int64_t window_seconds = 10;            // sliding window the judge compares over
+  int64_t min_requests = 50;              // fewer in the window (either side): inconclusive
+  double max_error_rate_increase = 2;     // percentage points worse than the old version...
+  double min_z_score = 3;                 // ...and significant by a two-proportion z-test
+  double latency_ratio = 3;               // new p50 or p99 over the old one's...
+  int64_t min_latency_increase_ms = 20;   // ...and at least this much slower
+  double size_ratio = 4;                  // median 2xx body size differs by this factor...
+  int64_t min_size_difference_bytes = 100;  // ...and by at least this many bytes
+  double max_mismatch_percent = 10;       // CONCURRENT: compared answers that differ
+  int64_t consecutive_failures = 10;      // hard failures in a row: roll back at once
+  bool shield = true;                     // retry a failed idempotent request on the old version
+  double ramp_probe_percent = 5;          // GRADUAL: share reached without a healthy verdict
+};
+
 struct UpgradeTransition {
   UpgradeMode mode = UpgradeMode::kInstant;
   int64_t session_timeout_s = 0;         // SESSION: cookie lifetime, renewed per request
@@ -45,6 +65,8 @@ struct UpgradeTransition {
   int64_t duration_s = 0;                // GRADUAL by time: 0 -> 100 % linearly over this
   int64_t delay_tolerance_ms = 1000;     // CONCURRENT: largest accepted difference in delay
   UnsafeMethodPolicy unsafe_methods = UnsafeMethodPolicy::kOldOnly;  // CONCURRENT
+  bool has_monitor = false;  // "monitor" given (echoed back only then)
+  MonitorConfig monitor;
 };
 
 struct Cluster {
@@ -55,6 +77,7 @@ struct Cluster {
   UpgradeTransition transition;  // INSTANT when absent
   uint64_t added_order = 0;      // tie-break for equal versions: later is newer
   int64_t added_at_ms = 0;       // wall clock (ms since epoch): start of a time ramp
+  bool rolled_back = false;      // kept for the record, gets no traffic
 };
 
 // Validates `json` (the object under "cluster") into *cluster. Errors name the
@@ -64,7 +87,10 @@ Status ParseCluster(const nlohmann::json& json, const std::string& path, Cluster
 
 // The cluster as the API shows it: {"uuid", "version", "servers", "upgradeTransition"}.
 nlohmann::json ClusterToJson(const Cluster& cluster);
-// With added_order and added_at_ms too: for persistence and the broadcast.
+// upgradeTransition.monitor with every field, defaults included.
+nlohmann::json MonitorToJson(const MonitorConfig& monitor);
+
+// With added_order, added_at_ms and rolledBack too: for persistence and the broadcast.
 nlohmann::json ClusterToStoredJson(const Cluster& cluster);
 Status ClusterFromStoredJson(const nlohmann::json& json, Cluster* cluster);
 
@@ -81,6 +107,12 @@ class ClusterTable {
   const Cluster* Find(const std::string& uuid) const;
   // Index in clusters() or -1.
   int IndexOf(const std::string& uuid) const;
+  // The versions that may get traffic (not rolled back), newest first.
+  std::vector<const Cluster*> Live() const;
+  // The newest version that is not rolled back, or nullptr.
+  const Cluster* NewestLive() const;
+  // Marks a version rolled back; false if there is none with that uuid.
+  bool MarkRolledBack(const std::string& uuid);
   // Inserts in version order. The uuid must be new.
   void Add(Cluster cluster);
   bool Remove(const std::string& uuid);

@@ -42,6 +42,26 @@ class JsonObjectReader {
     return Status::Ok();
   }
 
+  // A number (integer or not) in [min, max]; absent keys leave *out unchanged.
+  Status ReadNumber(const std::string& key, double min, double max, double* out) {
+    const nlohmann::json* value = Find(key);
+    if (!value) return Status::Ok();
+    if (!value->is_number() || !(value->get<double>() >= min) || !(value->get<double>() <= max)) {
+      return Status::InvalidArgument(PathOf(key) + ": must be a number in " + FormatNumber(min) + ".." +
+                                     FormatNumber(max) + ", got " + value->dump());
+    }
+    *out = value->get<double>();
+    return Status::Ok();
+  }
+
+  Status ReadBool(const std::string& key, bool* out) {
+    const nlohmann::json* value = Find(key);
+    if (!value) return Status::Ok();
+    if (!value->is_boolean()) return Status::InvalidArgument(PathOf(key) + ": must be true or false, got " + value->dump());
+    *out = value->get<bool>();
+    return Status::Ok();
+  }
+
   Status ReadString(const std::string& key, std::string* out) {
     const nlohmann::json* value = Find(key);
     if (!value) return Status::Ok();
@@ -60,6 +80,8 @@ class JsonObjectReader {
   }
 
  private:
+  static std::string FormatNumber(double value) { return nlohmann::json(value).dump(); }
+
   const nlohmann::json& object_;
   std::string path_;
   std::set<std::string> seen_;

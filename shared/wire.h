@@ -19,6 +19,7 @@
 //   BYE      [UPM1][BYE]                   draining: send me no new requests
 //   SNAPSHOT? [UPM1][SNAPSHOT?]            send me the whole cluster table
 //   MISMATCH [UPM1][MISMATCH][json]        a CONCURRENT comparison failed
+//   HEALTH   [UPM1][HEALTH][report-json]   per-version outcomes (shared/health_report.h)
 // Router PUB socket (config broadcast, the zguide's Clone pattern):
 //   UPDATE   [UPM1][UPDATE][seq][change-json]  every change, seq = previous + 1
 //   HUGZ     [UPM1][HUGZ][seq]                 publisher heartbeat, current seq
@@ -29,8 +30,9 @@
 // capacity: decimal ASCII, the most requests the worker takes at once.
 // seq: decimal ASCII, the config sequence number (see docs/protocol.md).
 // clusters-json: the table as stored (ClusterTable::ToStoredJson), newest first.
-// change-json: {"op":"put","cluster":{stored cluster}} or {"op":"delete","uuid":"..."}.
-// stats-json: {"served":{"<cluster uuid>": requests served since start}}.
+// change-json: {"op":"put","cluster":{stored cluster}}, {"op":"delete","uuid":"..."}
+//   or {"op":"rollback","uuid":"..."}.
+// stats-json: {"served":{"<cluster uuid>": requests served since start}, "seq": N}.
 // head: a request line or status line plus header lines, each ending in CRLF,
 //   WITHOUT the blank line that ends the header section. The receiver appends
 //   its own hop-by-hop fields (Host for a backend, Connection for a client)
@@ -55,6 +57,7 @@ constexpr std::string_view kBye = "BYE";
 constexpr std::string_view kSnapshotRequest = "SNAPSHOT?";
 constexpr std::string_view kSnapshot = "SNAPSHOT";
 constexpr std::string_view kMismatch = "MISMATCH";
+constexpr std::string_view kHealth = "HEALTH";
 constexpr std::string_view kUpdate = "UPDATE";
 constexpr std::string_view kPublisherHeartbeat = "HUGZ";
 

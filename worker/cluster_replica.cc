@@ -28,6 +28,8 @@ ClusterReplica::UpdateResult ClusterReplica::ApplyUpdate(uint64_t seq, const nlo
     table_.Add(std::move(cluster));
   } else if (op == "delete" && change.contains("uuid") && change["uuid"].is_string()) {
     table_.Remove(change["uuid"].get<std::string>());
+  } else if (op == "rollback" && change.contains("uuid") && change["uuid"].is_string()) {
+    table_.MarkRolledBack(change["uuid"].get<std::string>());
   } else {
     *error = "unknown change: " + change.dump();
     return UpdateResult::kInvalid;

@@ -29,7 +29,8 @@ class ClusterReplica {
   // Replaces the table with the snapshot's. Invalid JSON leaves it unchanged.
   Status ApplySnapshot(uint64_t seq, const nlohmann::json& stored_clusters);
 
-  // Applies {"op":"put","cluster":{...}} or {"op":"delete","uuid":"..."}.
+  // Applies {"op":"put","cluster":{...}}, {"op":"delete","uuid":"..."} or
+  // {"op":"rollback","uuid":"..."} (the version stays, marked rolled back).
   UpdateResult ApplyUpdate(uint64_t seq, const nlohmann::json& change, std::string* error);
 
  private:

@@ -16,6 +16,7 @@
 
 #include <zmq.hpp>
 
+#include "shared/health_report.h"
 #include "shared/wire.h"
 
 namespace upmesh::worker {
@@ -34,9 +35,11 @@ struct LegResult {
   std::string body;
   bool chunked = false;     // how the backend framed it
   int64_t elapsed_ms = 0;   // request start to response complete
-  // kFailed: what upmesh answers instead (502/504) and why.
+  int64_t elapsed_us = 0;
+  // kFailed: what upmesh answers instead (502/504), why, and what kind of failure.
   int error_status = 0;
   std::string error;
+  Outcome failure = Outcome::kRefused;
 };
 
 struct Exchange {
@@ -52,6 +55,7 @@ struct Exchange {
   int cluster_index = 0;  // in the worker's route table, newest first
   std::string cluster_uuid;
   int64_t started_ms = 0;
+  int64_t started_us = 0;
 
   zmq::message_t head;  // request line + fields, no final blank line (shares the request's buffer)
   zmq::message_t body;
@@ -77,6 +81,7 @@ struct ClientRequest {
   int64_t deadline_ms = 0;     // while waiting for capacity or for the cluster table
   std::string response_fields; // added to the response head (Set-Cookie, ...)
   bool concurrent = false;     // two legs, compared
+  bool shielded = false;       // the watched version failed it; an older one answers
   int64_t delay_tolerance_ms = 0;
   int legs_open = 0;
   Exchange* live[2] = {nullptr, nullptr};  // each leg's exchange under way

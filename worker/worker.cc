@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -151,6 +152,7 @@ Status Worker::Run() {
     link_.Tick(now_ms_);
     if (link_.TakeJustConnected()) WantSnapshot();  // the router may have restarted
     MaybeRequestSnapshot();
+    MaybeSendHealthReport();
     // Last before waiting: ZMQ_FD only signals changes, so everything that
     // is already readable must be taken now (this also covers every send
     // made above and while handling the previous batch).
@@ -181,7 +183,7 @@ Status Worker::Run() {
 
 int Worker::EpollTimeoutMs(bool more_waiting) const {
   if (more_waiting) return 0;
-  int64_t wake = std::min(next_sweep_ms_, link_.next_tick_ms());
+  int64_t wake = std::min({next_sweep_ms_, link_.next_tick_ms(), next_health_report_ms_});
   if (snapshot_wanted_) wake = std::min(wake, next_snapshot_request_ms_);
   return static_cast<int>(std::clamp<int64_t>(wake - now_ms_, 0, kSweepIntervalMs));
 }
@@ -338,6 +340,7 @@ void Worker::ReceiveConfig() {
         LOG_INFO("config seq %llu applied: %zu cluster version(s)", static_cast<unsigned long long>(seq),
                  replica_.table().clusters().size());
         RebuildRoutes();
+        ReportConfigApplied();
         ReleaseWaitingForConfig();
         break;
       case ClusterReplica::UpdateResult::kStale:
@@ -372,7 +375,14 @@ void Worker::OnSnapshot(std::vector<zmq::message_t>& frames) {
   LOG_INFO("config snapshot seq %llu: %zu cluster version(s)", static_cast<unsigned long long>(seq),
            replica_.table().clusters().size());
   RebuildRoutes();
+  ReportConfigApplied();
   ReleaseWaitingForConfig();
+}
+
+void Worker::ReportConfigApplied() {
+  // The router's rollback timeline notes when each worker routes by the new table.
+  config_changed_since_report_ = true;
+  next_health_report_ms_ = now_ms_;
 }
 
 void Worker::WantSnapshot() {
@@ -413,9 +423,15 @@ size_t Worker::PoolFor(const ServerAddress& address, bool* resolved) {
 void Worker::RebuildRoutes() {
   std::vector<Route> routes;
   routes_incomplete_ = false;
-  for (const Cluster& cluster : replica_.table().clusters()) {
+  live_.clear();
+  for (const Cluster* live : replica_.table().Live()) live_.push_back(*live);
+  std::set<std::string> uuids;
+  for (const Cluster& cluster : replica_.table().clusters()) uuids.insert(cluster.uuid);
+  health_.Retain(uuids);
+  for (const Cluster& cluster : live_) {
     Route route;
     route.uuid = cluster.uuid;
+    route.health = health_.ForVersion(cluster.uuid);
     for (const ServerAddress& server : cluster.servers) {
       bool resolved = false;
       size_t pool = PoolFor(server, &resolved);
@@ -433,6 +449,12 @@ void Worker::RebuildRoutes() {
   }
   routes_ = std::move(routes);
   next_resolve_ms_ = now_ms_ + kResolveRetryMs;
+  // The newest version's monitor decides; with one version there is nothing
+  // to judge yet, but its figures become the baseline for the next one.
+  const MonitorConfig* monitor = live_.empty() ? nullptr : &live_.front().transition.monitor;
+  monitoring_ = monitor && monitor->enabled;
+  shielding_ = monitoring_ && monitor->shield && routes_.size() > 1;
+  failure_run_limit_ = monitor ? static_cast<uint64_t>(monitor->consecutive_failures) : 0;
 }
 
 void Worker::ReleaseWaitingForConfig() {
@@ -456,7 +478,7 @@ void Worker::ReleaseWaitingForConfig() {
 }
 
 void Worker::RouteRequest(ClientRequest* request) {
-  const std::vector<Cluster>& clusters = replica_.table().clusters();
+  const std::vector<Cluster>& clusters = live_;
   if (clusters.empty()) {
     ReplyError(request, 503, "no cluster configured");
     return;
@@ -504,6 +526,7 @@ void Worker::StartLeg(ClientRequest* request, int leg, int cluster_index) {
   exchange->cluster_index = cluster_index;
   exchange->cluster_uuid = route.uuid;
   exchange->started_ms = now_ms_;
+  if (monitoring_) exchange->started_us = NowUs();
   exchange->head.copy(request->head);  // shares the buffer
   exchange->body.copy(request->body);
   exchange->server = route.pools[route.next % route.pools.size()];
@@ -513,12 +536,23 @@ void Worker::StartLeg(ClientRequest* request, int leg, int cluster_index) {
 }
 
 void Worker::LegDone(ClientRequest* request, int leg, int cluster_index, LegResult result, bool may_fall_back) {
+  if (monitoring_) RecordOutcome(request, cluster_index, result);
   int next_older = cluster_index + 1;
-  if (result.kind == LegResult::Kind::kFailed && may_fall_back && !request->concurrent &&
-      next_older < static_cast<int>(routes_.size())) {
+  bool has_older = next_older < static_cast<int>(routes_.size());
+  if (result.kind == LegResult::Kind::kFailed && may_fall_back && !request->concurrent && has_older) {
     LOG_INFO("cluster %s unreachable (%s): falling back to %s", result.cluster_uuid.c_str(), result.error.c_str(),
              routes_[next_older].uuid.c_str());
+    if (cluster_index == 0 && shielding_) routes_[0].health->RecordShielded();
     StartLeg(request, leg, next_older);
+    return;
+  }
+  if (int shield = ShieldTarget(request, result); shield >= 0) {
+    request->shielded = true;
+    if (VersionHealth* health = HealthOf(cluster_index, result.cluster_uuid)) health->RecordShielded();
+    LOG_DEBUG("shield: cluster %s answered %d; asking %s", result.cluster_uuid.c_str(),
+              result.kind == LegResult::Kind::kResponse ? result.status : result.error_status,
+              routes_[shield].uuid.c_str());
+    StartLeg(request, leg, shield);
     return;
   }
   request->results[leg] = std::move(result);
@@ -551,6 +585,9 @@ void Worker::FinishConcurrent(ClientRequest* request) {
   LegResult& newer = request->results[0];
   LegResult& older = request->results[1];
   std::vector<std::string> differences = CompareResponses(newer, older, request->delay_tolerance_ms);
+  if (monitoring_) {
+    if (VersionHealth* health = HealthOf(0, newer.cluster_uuid)) health->RecordComparison(differences.empty());
+  }
   if (!differences.empty()) {
     nlohmann::json report = {{"time", HttpDate(WallMs())},
                              {"cluster", newer.cluster_uuid},  // the new version, compared
@@ -573,7 +610,73 @@ void Worker::FinishConcurrent(ClientRequest* request) {
 std::string Worker::StatsJson() const {
   nlohmann::json served = nlohmann::json::object();
   for (const auto& [uuid, count] : served_) served[uuid] = count;
-  return nlohmann::json{{"served", served}}.dump();
+  return nlohmann::json{{"served", served}, {"seq", replica_.seq()}}.dump();
+}
+
+int Worker::RouteIndexOf(const std::string& uuid) const {
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    if (routes_[i].uuid == uuid) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+VersionHealth* Worker::HealthOf(int cluster_index, const std::string& uuid) {
+  if (cluster_index >= 0 && cluster_index < static_cast<int>(routes_.size()) && routes_[cluster_index].uuid == uuid) {
+    return routes_[cluster_index].health;
+  }
+  // The table changed while the request was under way (e.g. the version was rolled back).
+  if (!replica_.table().Find(uuid)) return nullptr;
+  return health_.ForVersion(uuid);
+}
+
+int Worker::ShieldTarget(const ClientRequest* request, const LegResult& result) const {
+  // Only once, never a write, only failures.
+  if (!monitoring_ || request->concurrent || request->shielded) return -1;
+  if (!(request->meta.flags & wire::RequestMeta::kIdempotent)) return -1;
+  if (result.kind != LegResult::Kind::kFailed && result.status < 500) return -1;
+  int index = RouteIndexOf(result.cluster_uuid);
+  if (index < 0) return routes_.empty() ? -1 : 0;  // rolled back while under way: the newest live version answers
+  return index == 0 && shielding_ ? 1 : -1;          // the watched version failed: the one it replaces answers
+}
+
+void Worker::RecordOutcome(const ClientRequest* request, int cluster_index, const LegResult& result) {
+  VersionHealth* health = HealthOf(cluster_index, result.cluster_uuid);
+  if (!health) return;
+  Outcome outcome = result.kind == LegResult::Kind::kFailed ? result.failure
+                    : result.status >= 500                  ? Outcome::kServerError
+                    : result.status >= 400                  ? Outcome::kClientError
+                                                            : Outcome::kOk;
+  if (!IsFailure(outcome)) {
+    health->Record(outcome, result.elapsed_us, result.body.size(), 0, nullptr);
+    return;
+  }
+  int64_t now_wall = WallMs();
+  FailureSample sample;
+  std::string_view line = RequestLine(View(request->head));
+  size_t space = line.find(' ');
+  sample.method = std::string(line.substr(0, space));
+  if (space != std::string_view::npos) {
+    std::string_view target = line.substr(space + 1);
+    sample.target = std::string(target.substr(0, std::min(target.rfind(' '), kMaxSampleText)));
+  }
+  sample.status = result.kind == LegResult::Kind::kFailed ? result.error_status : result.status;
+  sample.error = result.error.substr(0, kMaxSampleText);
+  sample.at_ms = now_wall;
+  health->Record(outcome, result.elapsed_us, 0, now_wall, &sample);
+  // The catastrophe rule needs no window: tell the router now.
+  if (!routes_.empty() && health == routes_.front().health && health->failure_run() == failure_run_limit_) {
+    next_health_report_ms_ = now_ms_;
+  }
+}
+
+void Worker::MaybeSendHealthReport() {
+  if (now_ms_ < next_health_report_ms_) return;
+  next_health_report_ms_ = now_ms_ + kHealthReportMs;
+  if (!health_.HasNews() && !config_changed_since_report_) return;
+  config_changed_since_report_ = false;
+  std::string text = EncodeHealthReport(health_.TakeReport(replica_.seq()));
+  zmq::message_t frames[3] = {Frame(wire::kSignature), Frame(wire::kHealth), Frame(text)};
+  link_.Send(frames, 3);  // refused while not connected: those figures are lost
 }
 
 // ---------------------------------------------------------------------------
@@ -622,7 +725,7 @@ void Worker::OpenConnectionFor(Exchange* exchange) {
   if (fd < 0) {
     int error = errno;
     LOG_ERROR("socket() for backend %s: %s", server.label.c_str(), ErrnoText(error).c_str());
-    FailExchange(exchange, 502, "cannot open a connection to the backend: " + ErrnoText(error), true);
+    FailExchange(exchange, 502, Outcome::kRefused, "cannot open a connection to the backend: " + ErrnoText(error), true);
     return;
   }
   int one = 1;
@@ -632,7 +735,8 @@ void Worker::OpenConnectionFor(Exchange* exchange) {
     int error = errno;
     close(fd);
     LOG_WARN("connect to backend %s failed: %s", server.label.c_str(), ErrnoText(error).c_str());
-    FailExchange(exchange, 502, "connect to backend " + server.label + " failed: " + ErrnoText(error), true);
+    FailExchange(exchange, 502, Outcome::kRefused, "connect to backend " + server.label + " failed: " + ErrnoText(error),
+                 true);
     return;
   }
   BackendConnection* connection = pool.Add(exchange->server, options_.name);
@@ -650,7 +754,7 @@ void Worker::OpenConnectionFor(Exchange* exchange) {
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
     int error = errno;
     CloseConnection(connection);
-    FailExchange(exchange, 502, "cannot watch the backend connection: " + ErrnoText(error), true);
+    FailExchange(exchange, 502, Outcome::kRefused, "cannot watch the backend connection: " + ErrnoText(error), true);
   }
 }
 
@@ -726,7 +830,10 @@ void Worker::FinishConnecting(BackendConnection* connection) {
   if (error != 0) {
     LOG_WARN("connect to backend %s failed: %s", label.c_str(), ErrnoText(error).c_str());
     CloseConnection(connection);
-    if (exchange) FailExchange(exchange, 502, "connect to backend " + label + " failed: " + ErrnoText(error), true);
+    if (exchange) {
+      FailExchange(exchange, 502, Outcome::kRefused, "connect to backend " + label + " failed: " + ErrnoText(error),
+                   true);
+    }
     return;
   }
   LOG_DEBUG("connected to backend %s (fd %d)", label.c_str(), connection->fd);
@@ -787,7 +894,7 @@ void Worker::ReadFrom(BackendConnection* connection, uint32_t events) {
       std::string detail = connection->reader.error();
       LOG_WARN("backend %s: %s", pools_[connection->server].server().label.c_str(), detail.c_str());
       CloseConnection(connection);
-      FailExchange(exchange, 502, detail, /*may_fall_back=*/false);
+      FailExchange(exchange, 502, Outcome::kBadFraming, detail, /*may_fall_back=*/false);
       return;
     }
     // Bytes after the response, or a request not yet fully written (the
@@ -813,6 +920,7 @@ void Worker::CompleteExchange(BackendConnection* connection, bool reusable) {
   result.body = std::move(reader.body());
   result.chunked = reader.chunked();
   result.elapsed_ms = now_ms_ - exchange->started_ms;
+  if (exchange->started_us > 0) result.elapsed_us = NowUs() - exchange->started_us;
   connection->exchange = nullptr;
   exchange->connection = nullptr;
   // The connection goes back first: the leg's end may start a new exchange.
@@ -857,12 +965,14 @@ void Worker::ConnectionBroken(BackendConnection* connection, const std::string& 
   // Nothing came back: unless the request could have changed something
   // (not idempotent), another version may take it.
   bool may_fall_back = !received_any && idempotent;
-  FailExchange(exchange, 502, detail, may_fall_back);
+  FailExchange(exchange, 502, Outcome::kReset, detail, may_fall_back);
 }
 
-void Worker::FailExchange(Exchange* exchange, int status, const std::string& detail, bool may_fall_back) {
+void Worker::FailExchange(Exchange* exchange, int status, Outcome failure, const std::string& detail,
+                          bool may_fall_back) {
   LegResult result;
   result.kind = LegResult::Kind::kFailed;
+  result.failure = failure;
   result.cluster_uuid = exchange->cluster_uuid;
   result.error_status = status;
   result.error = detail;
@@ -921,19 +1031,19 @@ void Worker::ExpireExchange(Exchange* exchange) {
       std::deque<Exchange*>& waiting = pools_[exchange->server].waiting();
       waiting.erase(std::find(waiting.begin(), waiting.end(), exchange));
       LOG_WARN("no connection to backend %s became free in time", label.c_str());
-      FailExchange(exchange, 504, "no connection to the backend became free in time", false);
+      FailExchange(exchange, 504, Outcome::kTimeout, "no connection to the backend became free in time", false);
       return;
     }
     case Exchange::Phase::kConnecting:
       LOG_WARN("connect to backend %s timed out", label.c_str());
       if (exchange->connection) CloseConnection(exchange->connection);
       // Nothing was sent: an older version may answer instead.
-      FailExchange(exchange, 504, "connect to backend " + label + " timed out", true);
+      FailExchange(exchange, 504, Outcome::kTimeout, "connect to backend " + label + " timed out", true);
       return;
     case Exchange::Phase::kExchanging:
       LOG_WARN("backend %s did not respond within %d ms", label.c_str(), options_.config.response_timeout_ms);
       if (exchange->connection) CloseConnection(exchange->connection);
-      FailExchange(exchange, 504, "the backend did not respond in time", false);
+      FailExchange(exchange, 504, Outcome::kTimeout, "the backend did not respond in time", false);
       return;
   }
 }

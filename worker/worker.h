@@ -40,6 +40,7 @@
 #include "worker/cluster_replica.h"
 #include "worker/config_subscriber.h"
 #include "worker/exchange.h"
+#include "worker/health_recorder.h"
 #include "worker/router_link.h"
 
 namespace upmesh::worker {
@@ -52,6 +53,7 @@ struct WorkerOptions {
 class Worker {
  public:
   static constexpr int kSweepIntervalMs = 50;
+  static constexpr int kHealthReportMs = 100;  // HEALTH reports, when there is news
 
   explicit Worker(WorkerOptions options);
   ~Worker();
@@ -68,6 +70,7 @@ class Worker {
     std::string uuid;
     std::vector<size_t> pools;  // indexes into pools_; servers that did not resolve are missing
     size_t next = 0;            // round robin over pools
+    VersionHealth* health = nullptr;  // this version's outcomes since the last report
   };
 
   // Router side.
@@ -97,6 +100,18 @@ class Worker {
   void ReplyWithResult(ClientRequest* request, LegResult& result, const std::string& extra_fields);
   std::string StatsJson() const;
 
+  // Monitoring (HEALTH reports for the router's judge) and the shield.
+  void RecordOutcome(const ClientRequest* request, int cluster_index, const LegResult& result);
+  // The shield: the route index that answers instead when the watched
+  // version failed an idempotent request (or its version was rolled back
+  // while under way), else -1.
+  int ShieldTarget(const ClientRequest* request, const LegResult& result) const;
+  int RouteIndexOf(const std::string& uuid) const;
+  // The health record of the version that carried a leg; nullptr once deleted.
+  VersionHealth* HealthOf(int cluster_index, const std::string& uuid);
+  void ReportConfigApplied();
+  void MaybeSendHealthReport();
+
   // Backend side.
   void Dispatch(Exchange* exchange, bool fresh_connection);
   void OpenConnectionFor(Exchange* exchange);
@@ -109,7 +124,8 @@ class Worker {
   void ConnectionBroken(BackendConnection* connection, const std::string& detail);
   // Ends a leg's exchange without a response. `before_request_sent`: the
   // backend cannot have acted on it, so another version may take it.
-  void FailExchange(Exchange* exchange, int status, const std::string& detail, bool before_request_sent);
+  void FailExchange(Exchange* exchange, int status, Outcome failure, const std::string& detail,
+                    bool before_request_sent);
   void FinishExchange(Exchange* exchange);
   void CloseConnection(BackendConnection* connection);
   void ServeWaitingForConnection();
@@ -132,7 +148,8 @@ class Worker {
   int64_t next_sweep_ms_ = 0;
 
   ClusterReplica replica_;
-  std::vector<Route> routes_;  // parallel to replica_.table().clusters(): newest first
+  std::vector<Cluster> live_;  // the replica's versions that are not rolled back, newest first
+  std::vector<Route> routes_;  // parallel to live_
   bool snapshot_wanted_ = true;
   int64_t next_snapshot_request_ms_ = 0;
   int64_t config_heard_ms_ = 0;       // last UPDATE/HUGZ
@@ -148,6 +165,13 @@ class Worker {
   std::deque<ClientRequest*> waiting_for_config_;    // stamped with a newer table than ours
 
   std::unordered_map<std::string, uint64_t> served_;  // responses per cluster uuid (HB stats)
+
+  HealthRecorder health_;
+  bool monitoring_ = false;         // the newest version's monitor is on: record outcomes
+  bool shielding_ = false;          // ...and its shield, with an older version to shield with
+  uint64_t failure_run_limit_ = 0;  // its consecutiveFailures: report at once on reaching it
+  int64_t next_health_report_ms_ = 0;
+  bool config_changed_since_report_ = false;
 
   bool draining_ = false;
   int64_t drain_deadline_ms_ = 0;

@@ -4,7 +4,10 @@ delayToleranceMs). Match: the client gets the new version's response;
 mismatch: the old version's, and the mismatch is counted and kept (with its
 differences) in the API's state. Unsafe methods reach one version only unless
 unsafeMethods says "both" (default "old"), so a write is never done twice by
-default. X-Upmesh-Concurrent tells match or mismatch."""
+default. X-Upmesh-Concurrent tells match or mismatch.
+
+Monitoring is off here (these versions differ on purpose); test_monitoring.py
+tests the rollback on a high mismatch rate."""
 
 import json
 import os
@@ -17,7 +20,7 @@ from mesh import RawClient, backend_stats  # noqa: E402
 
 
 def concurrent(**parameters):
-    transition = {"mode": "CONCURRENT"}
+    transition = {"mode": "CONCURRENT", "monitor": {"enabled": False}}
     transition.update(parameters)
     return transition
 

@@ -29,7 +29,7 @@ struct Published {
 // A registry on a fresh state file, the API on top, and a record of every
 // change handed to the publisher.
 struct Fixture {
-  Fixture() : registry(Dir() + "/state.json"), api(&registry, [this](uint64_t seq, const json& change) {
+  Fixture() : registry(Dir() + "/state.json"), api(&registry, &monitor, [this](uint64_t seq, const json& change) {
     published.push_back({seq, change});
   }) {
     bool loaded;
@@ -56,6 +56,7 @@ struct Fixture {
   std::string dir;
   ClusterRegistry registry;
   std::vector<Published> published;
+  upmesh::router::VersionMonitor monitor;
   ConfigApi api;
 };
 
