@@ -26,7 +26,9 @@ What lives here:
                            builds a PUT body; CookieClient keeps a cookie jar
                            like a browser; parse_set_cookie() splits a
                            Set-Cookie value into name, value and attributes;
-                           burst() spreads concurrent GETs over the workers.
+                           burst() spreads concurrent GETs over the workers;
+                           GetLoad keeps a steady load of keep-alive clients
+                           running in threads and records every answer.
 
 Nothing here sleeps blindly where a readiness check exists: helpers poll a
 condition (a port accepting, the mesh answering 200) with a deadline.
@@ -619,6 +621,80 @@ def burst(port, count, connections=8, target="/", headers=None, timeout=10.0):
     for t in threads:
         t.join()
     return results
+
+
+class GetLoad:
+    """`connections` keep-alive clients, each in its own thread, sending requests
+    (GET by default) to the mesh until stop() or `max_seconds`, whichever comes
+    first. Records every answer as (monotonic time, status, X-Backend-Version);
+    a request that got no answer is recorded with status 0. Use as a context
+    manager: the load stops on exit."""
+
+    def __init__(self, port, connections=4, target="/", max_seconds=60.0, pause=0.0, method="GET"):
+        self.port = port
+        self.target = target
+        self.method = method
+        self.pause = pause
+        self.deadline = time.monotonic() + max_seconds
+        self.answers = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(connections)]
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+    def _run(self, index):
+        client = None
+        sent = 0
+        while not self._stop.is_set() and time.monotonic() < self.deadline:
+            sent += 1
+            try:
+                if client is None:
+                    client = RawClient(self.port, timeout=30)
+                separator = "&" if "?" in self.target else "?"
+                response = client.request(self.method, "%s%sload=%d-%d" % (self.target, separator, index, sent))
+                answer = (time.monotonic(), response.status, response.header("x-backend-version"))
+                if (response.header("connection") or "").lower() == "close":
+                    client.close()
+                    client = None
+            except (OSError, ConnectionClosed):
+                answer = (time.monotonic(), 0, None)
+                if client is not None:
+                    client.close()
+                client = None
+            with self._lock:
+                self.answers.append(answer)
+            if self.pause:
+                time.sleep(self.pause)
+        if client is not None:
+            client.close()
+
+    def snapshot(self):
+        with self._lock:
+            return list(self.answers)
+
+    def count(self):
+        with self._lock:
+            return len(self.answers)
+
+    def failures(self, since=0.0):
+        """Answers with status 0 or >= 500, at or after monotonic time `since`."""
+        return [a for a in self.snapshot() if a[0] >= since and (a[1] == 0 or a[1] >= 500)]
+
+    def wait_count(self, at_least, timeout=30.0):
+        wait_until(lambda: self.count() >= at_least, timeout, interval=0.02,
+                   what="%d answers under load" % at_least)
 
 
 def describe_answers(responses):
