@@ -415,6 +415,7 @@ void RouterServer::ReplyLocally(const std::string& key, int status, const std::s
 void RouterServer::WorkerLost(const std::string& worker_id, const char* why) {
   WorkerState lost = registry_.Remove(worker_id);
   timelines_.WorkerLost(worker_id);
+  monitor_.ForgetWorker(worker_id);
   size_t retried = 0, failed = 0;
   // Idempotent requests go back to the front of the queue, oldest first.
   std::vector<std::string> retry;

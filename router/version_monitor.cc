@@ -9,6 +9,11 @@ using nlohmann::json;
 void VersionMonitor::Record(const std::string& worker_id, const HealthReport& report, const ClusterTable& table,
                             int64_t now_ms) {
   int64_t index = now_ms / kBucketMs;
+  if (report.servers.empty()) {
+    worker_servers_.erase(worker_id);
+  } else {
+    worker_servers_[worker_id] = report.servers;
+  }
   for (const auto& [uuid, gathered] : report.versions) {
     if (!table.Find(uuid)) continue;  // deleted meanwhile, or made up
     Version& version = versions_[uuid];
@@ -178,7 +183,25 @@ json VersionMonitor::StateOf(const ClusterTable& table, const Cluster& cluster) 
   } else {
     detail = "an older version: not judged";
   }
-  return {{"health", health}, {"healthDetail", detail}, {"window", summary}};
+  json servers = json::array();
+  for (const ServerAddress& address : cluster.servers) {
+    std::string label = address.host + ":" + std::to_string(address.port);  // as the worker names it
+    json workers = json::object();
+    std::string state = "up";
+    for (const auto& [worker, states] : worker_servers_) {
+      auto seen = states.find(label);
+      if (seen == states.end()) continue;
+      workers[worker] = *seen;
+      if (seen->value("state", "") == "ejected") state = "ejected";
+    }
+    servers.push_back({{"address", label}, {"state", state}, {"workers", workers}});
+  }
+  return {{"health", health}, {"healthDetail", detail}, {"window", summary}, {"servers", servers}};
+}
+
+void VersionMonitor::ForgetWorker(const std::string& worker_id) {
+  worker_servers_.erase(worker_id);
+  for (auto& [uuid, version] : versions_) version.failure_runs.erase(worker_id);
 }
 
 void VersionMonitor::Forget(const std::string& uuid) {

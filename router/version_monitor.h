@@ -9,7 +9,9 @@
 //     switch) can still be compared with;
 //   * per worker, the candidate's run of failures in a row (the catastrophe
 //     rule adds them up);
-//   * the last few failure samples and the first failure in the window.
+//   * the last few failure samples and the first failure in the window;
+//   * each worker's view of the backend servers that are not simply up
+//     (ejected, probing, failing), shown with the clusters that use them.
 //
 // The candidate is the newest version that is not rolled back, when its
 // monitor is enabled and an older live version exists to take its traffic
@@ -63,11 +65,14 @@ class VersionMonitor {
   nlohmann::json Evidence(const ClusterTable& table, const std::string& uuid, const std::string& reason,
                           const std::string& detail, int64_t now_wall_ms) const;
 
-  // health, healthDetail and window for the API's state of a version.
+  // health, healthDetail, window and servers (each with the workers that
+  // see it other than up) for the API's state of a version.
   nlohmann::json StateOf(const ClusterTable& table, const Cluster& cluster) const;
 
   // Forgets a deleted version.
   void Forget(const std::string& uuid);
+  // Forgets what a lost worker reported (its server states, its failure runs).
+  void ForgetWorker(const std::string& worker_id);
 
  private:
   struct Bucket {
@@ -96,6 +101,7 @@ class VersionMonitor {
   const HealthFigures* OldFigures(const std::string& uuid, int64_t min_requests, const char** from) const;
 
   std::map<std::string, Version> versions_;  // by uuid
+  std::map<std::string, nlohmann::json> worker_servers_;  // worker id -> HealthReport::servers
   std::string candidate_;                    // whose verdict is current
 };
 

@@ -130,7 +130,8 @@ std::string EncodeHealthReport(const HealthReport& report) {
     entry["samples"] = std::move(samples);
     versions[uuid] = std::move(entry);
   }
-  return json{{"seq", report.seq}, {"versions", versions}}.dump(-1, ' ', false, json::error_handler_t::replace);
+  return json{{"seq", report.seq}, {"versions", versions}, {"servers", report.servers}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
 }
 
 Status DecodeHealthReport(std::string_view text, HealthReport* report) {
@@ -163,6 +164,18 @@ Status DecodeHealthReport(std::string_view text, HealthReport* report) {
       }
     }
     result.versions.emplace(it.key(), std::move(version));
+  }
+  if (auto servers = root.find("servers"); servers != root.end()) {
+    if (!servers->is_object() || servers->size() > kMaxServersPerReport) {
+      return Status::InvalidArgument("health report.servers: must be an object of at most " +
+                                     std::to_string(kMaxServersPerReport) + " servers");
+    }
+    for (auto it = servers->begin(); it != servers->end(); ++it) {
+      if (!it.value().is_object() || !it.value().value("state", json()).is_string()) {
+        return Status::InvalidArgument("health report.servers." + it.key() + ": must be an object with a \"state\"");
+      }
+    }
+    result.servers = *servers;
   }
   *report = std::move(result);
   return Status::Ok();

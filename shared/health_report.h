@@ -6,7 +6,8 @@
 //
 //   [UPM1][HEALTH][report-json]
 //   report-json: {"seq": <the worker's config seq>,
-//                 "versions": {"<uuid>": VersionReport, ...}}
+//                 "versions": {"<uuid>": VersionReport, ...},
+//                 "servers": {"host:port": server state, ...}}
 //
 // The router adds the figures to its sliding windows (router/version_monitor.h).
 // This file is the one codec for that format.
@@ -85,11 +86,16 @@ struct VersionReport {
 struct HealthReport {
   uint64_t seq = 0;  // the worker's config seq when it sent the report
   std::map<std::string, VersionReport> versions;  // by cluster uuid
+  // Backend servers this worker does not see as simply up, by "host:port":
+  // {"state": "ejected"|"probing"|"up", "consecutiveFailures", "ejectedForMs"?}.
+  // An empty object: all up.
+  nlohmann::json servers = nlohmann::json::object();
 };
 
 constexpr size_t kMaxSamplesPerReport = 3;
 constexpr size_t kMaxSampleText = 200;
 constexpr size_t kMaxVersionsPerReport = 256;
+constexpr size_t kMaxServersPerReport = 4096;
 
 nlohmann::json HealthFiguresToJson(const HealthFigures& figures);
 Status HealthFiguresFromJson(const nlohmann::json& json, const std::string& path, HealthFigures* figures);

@@ -9,6 +9,7 @@
 //   I/O: the worker opens, writes, reads and closes sockets and tells the
 //   pool. Connections live in the pool; one that is retired stays allocated
 //   until FreeRetired(), so a pointer in the same epoll batch stays valid.
+//   The pool also keeps the server's passive health (server_health.h).
 #pragma once
 
 #include <sys/socket.h>
@@ -23,6 +24,7 @@
 #include "shared/config.h"
 #include "shared/status.h"
 #include "worker/response_reader.h"
+#include "worker/server_health.h"
 
 namespace upmesh::worker {
 
@@ -96,6 +98,10 @@ class BackendPool {
   // Every open connection (for shutdown).
   std::list<BackendConnection>& connections() { return connections_; }
 
+  // The server's passive health, as this worker sees it.
+  ServerHealth& health() { return health_; }
+  const ServerHealth& health() const { return health_; }
+
  private:
   const BackendServer server_;
   const size_t max_connections_;
@@ -103,6 +109,7 @@ class BackendPool {
   std::list<BackendConnection> retired_;
   std::vector<BackendConnection*> idle_;  // back = most recently used
   std::deque<Exchange*> waiting_;
+  ServerHealth health_;
 };
 
 }  // namespace upmesh::worker

@@ -60,7 +60,8 @@ struct Exchange {
   zmq::message_t head;  // request line + fields, no final blank line (shares the request's buffer)
   zmq::message_t body;
 
-  size_t server = 0;  // index of the backend pool it goes to
+  size_t server = 0;    // index of the backend pool it goes to
+  size_t position = 0;  // ...and that server's place in its route
   Phase phase = Phase::kWaitingForConnection;
   int64_t deadline_ms = 0;  // monotonic; what happens then depends on phase
   bool retried = false;     // the one stale keep-alive retry has been used
@@ -84,6 +85,12 @@ struct ClientRequest {
   bool shielded = false;       // the watched version failed it; an older one answers
   int64_t delay_tolerance_ms = 0;
   int legs_open = 0;
+  // Per leg, the servers of one version tried so far (bits: places in the
+  // route, the first 64), so a retry goes to another server; and whether
+  // the one re-send of an idempotent request whose server died was used.
+  int tried_version[2] = {-1, -1};
+  uint64_t tried_servers[2] = {0, 0};
+  bool resent[2] = {false, false};
   Exchange* live[2] = {nullptr, nullptr};  // each leg's exchange under way
   LegResult results[2];
 

@@ -509,7 +509,10 @@ void Worker::RouteRequest(ClientRequest* request) {
 
 void Worker::StartLeg(ClientRequest* request, int leg, int cluster_index) {
   Route& route = routes_[cluster_index];
-  if (route.pools.empty()) {
+  request->tried_version[leg] = cluster_index;
+  request->tried_servers[leg] = 0;
+  int position = PickServer(&route, 0);
+  if (position < 0) {
     LegResult result;
     result.kind = LegResult::Kind::kFailed;
     result.cluster_uuid = route.uuid;
@@ -518,6 +521,56 @@ void Worker::StartLeg(ClientRequest* request, int leg, int cluster_index) {
     LegDone(request, leg, cluster_index, std::move(result), /*may_fall_back=*/true);
     return;
   }
+  StartExchange(request, leg, cluster_index, static_cast<size_t>(position));
+}
+
+int Worker::PickServer(Route* route, uint64_t tried) const {
+  size_t count = route->pools.size();
+  int soonest = -1;
+  int64_t soonest_ms = 0;
+  for (size_t k = 0; k < count; ++k) {
+    size_t position = (route->next + k) % count;
+    if (position < 64 && (tried >> position & 1)) continue;
+    const ServerHealth& health = pools_[route->pools[position]].health();
+    if (health.Available(now_ms_)) {
+      route->next = position + 1;
+      return static_cast<int>(position);
+    }
+    if (soonest < 0 || health.ejected_until_ms() < soonest_ms) {
+      soonest = static_cast<int>(position);
+      soonest_ms = health.ejected_until_ms();
+    }
+  }
+  // Every server is ejected: the version's own health decides (the first try
+  // goes to the one back soonest); a retry goes elsewhere.
+  if (tried != 0 || soonest < 0) return -1;
+  route->next = static_cast<size_t>(soonest) + 1;
+  return soonest;
+}
+
+bool Worker::TryAnotherServer(ClientRequest* request, int leg, int cluster_index, const LegResult& result,
+                              bool nothing_acted_on) {
+  bool idempotent = (request->meta.flags & wire::RequestMeta::kIdempotent) != 0;
+  // A server that died after the request was sent may have acted on it: only
+  // an idempotent request goes again, and only once.
+  bool died = result.failure == Outcome::kReset || result.failure == Outcome::kBadFraming;
+  bool resend = !nothing_acted_on && idempotent && died && !request->resent[leg];
+  if (!nothing_acted_on && !resend) return false;
+  if (cluster_index >= static_cast<int>(routes_.size()) || routes_[cluster_index].uuid != result.cluster_uuid ||
+      request->tried_version[leg] != cluster_index) {
+    return false;  // the table changed meanwhile: the version-level fallback decides
+  }
+  int position = PickServer(&routes_[cluster_index], request->tried_servers[leg]);
+  if (position < 0) return false;
+  if (resend) request->resent[leg] = true;
+  LOG_DEBUG("cluster %s: %s; trying another of its servers", result.cluster_uuid.c_str(), result.error.c_str());
+  StartExchange(request, leg, cluster_index, static_cast<size_t>(position));
+  return true;
+}
+
+void Worker::StartExchange(ClientRequest* request, int leg, int cluster_index, size_t position) {
+  Route& route = routes_[cluster_index];
+  if (position < 64) request->tried_servers[leg] |= uint64_t{1} << position;
   exchanges_.emplace_back();
   Exchange* exchange = &exchanges_.back();
   exchange->self = std::prev(exchanges_.end());
@@ -529,14 +582,17 @@ void Worker::StartLeg(ClientRequest* request, int leg, int cluster_index) {
   if (monitoring_) exchange->started_us = NowUs();
   exchange->head.copy(request->head);  // shares the buffer
   exchange->body.copy(request->body);
-  exchange->server = route.pools[route.next % route.pools.size()];
-  route.next++;
+  exchange->server = route.pools[position];
+  exchange->position = position;
   request->live[leg] = exchange;
   Dispatch(exchange, /*fresh_connection=*/false);
 }
 
 void Worker::LegDone(ClientRequest* request, int leg, int cluster_index, LegResult result, bool may_fall_back) {
   if (monitoring_) RecordOutcome(request, cluster_index, result);
+  if (result.kind == LegResult::Kind::kFailed && TryAnotherServer(request, leg, cluster_index, result, may_fall_back)) {
+    return;
+  }
   int next_older = cluster_index + 1;
   bool has_older = next_older < static_cast<int>(routes_.size());
   if (result.kind == LegResult::Kind::kFailed && may_fall_back && !request->concurrent && has_older) {
@@ -669,12 +725,46 @@ void Worker::RecordOutcome(const ClientRequest* request, int cluster_index, cons
   }
 }
 
+void Worker::RecordServerOutcome(size_t server, bool ok) {
+  BackendPool& pool = pools_[server];
+  ServerHealth& health = pool.health();
+  if (!(ok ? health.RecordSuccess() : health.RecordFailure(now_ms_))) return;
+  if (ok) {
+    LOG_INFO("backend %s is back in rotation", pool.server().label.c_str());
+  } else {
+    LOG_WARN("backend %s ejected for %lld ms after %d failure(s) in a row", pool.server().label.c_str(),
+             static_cast<long long>(health.ejected_until_ms() - now_ms_), health.consecutive_failures());
+  }
+  servers_changed_ = true;
+  next_health_report_ms_ = now_ms_;
+}
+
+nlohmann::json Worker::ServersJson() const {
+  nlohmann::json servers = nlohmann::json::object();
+  for (const Route& route : routes_) {
+    for (size_t pool : route.pools) {
+      const ServerHealth& health = pools_[pool].health();
+      if (health.Available(now_ms_) && health.consecutive_failures() == 0) continue;  // up: not worth a line
+      servers[pools_[pool].server().label] = health.ToJson(now_ms_);
+    }
+  }
+  return servers;
+}
+
 void Worker::MaybeSendHealthReport() {
   if (now_ms_ < next_health_report_ms_) return;
   next_health_report_ms_ = now_ms_ + kHealthReportMs;
-  if (!health_.HasNews() && !config_changed_since_report_) return;
+  // Servers that are not simply up are reported with every report, so the
+  // router's view ages with them; a change is reported at once.
+  nlohmann::json servers = ServersJson();
+  bool servers_news = servers_changed_ || !servers.empty() || servers_reported_;
+  if (!health_.HasNews() && !config_changed_since_report_ && !servers_news) return;
   config_changed_since_report_ = false;
-  std::string text = EncodeHealthReport(health_.TakeReport(replica_.seq()));
+  servers_changed_ = false;
+  servers_reported_ = !servers.empty();
+  HealthReport report = health_.TakeReport(replica_.seq());
+  report.servers = std::move(servers);
+  std::string text = EncodeHealthReport(report);
   zmq::message_t frames[3] = {Frame(wire::kSignature), Frame(wire::kHealth), Frame(text)};
   link_.Send(frames, 3);  // refused while not connected: those figures are lost
 }
@@ -920,6 +1010,7 @@ void Worker::CompleteExchange(BackendConnection* connection, bool reusable) {
   result.body = std::move(reader.body());
   result.chunked = reader.chunked();
   result.elapsed_ms = now_ms_ - exchange->started_ms;
+  RecordServerOutcome(connection->server, /*ok=*/true);
   if (exchange->started_us > 0) result.elapsed_us = NowUs() - exchange->started_us;
   connection->exchange = nullptr;
   exchange->connection = nullptr;
@@ -976,6 +1067,8 @@ void Worker::FailExchange(Exchange* exchange, int status, Outcome failure, const
   result.cluster_uuid = exchange->cluster_uuid;
   result.error_status = status;
   result.error = detail;
+  // Waiting for a free connection of our own pool is not the server's fault.
+  if (exchange->phase != Exchange::Phase::kWaitingForConnection) RecordServerOutcome(exchange->server, /*ok=*/false);
   ClientRequest* request = exchange->request;
   int leg = exchange->leg;
   int cluster_index = exchange->cluster_index;

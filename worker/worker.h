@@ -32,6 +32,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
 #include "shared/config.h"
@@ -92,7 +93,23 @@ class Worker {
   size_t PoolFor(const ServerAddress& address, bool* resolved);
   void ReleaseWaitingForConfig();
   void RouteRequest(ClientRequest* request);
+  // Starts a leg on a version: the next server in its round robin that is
+  // not ejected (see PickServer).
   void StartLeg(ClientRequest* request, int leg, int cluster_index);
+  void StartExchange(ClientRequest* request, int leg, int cluster_index, size_t position);
+  // The route position of the next server to try, skipping ejected ones and
+  // those in `tried`; -1 if none. When every server is ejected, a first try
+  // (tried == 0) still gets the one back soonest: the last servers of a
+  // version are never ejected.
+  int PickServer(Route* route, uint64_t tried) const;
+  // After a failed exchange: the same request to another server of the same
+  // version, when that is safe (nothing the server could have acted on, or an
+  // idempotent request once). True if one was started.
+  bool TryAnotherServer(ClientRequest* request, int leg, int cluster_index, const LegResult& result,
+                        bool nothing_acted_on);
+  void RecordServerOutcome(size_t server, bool ok);
+  // Servers that are ejected, probing or failing: {"host:port": ServerHealth::ToJson}.
+  nlohmann::json ServersJson() const;
   // A leg ended (its exchange already finished): fall back to an older
   // version, wait for the other leg, or reply.
   void LegDone(ClientRequest* request, int leg, int cluster_index, LegResult result, bool may_fall_back);
@@ -172,6 +189,8 @@ class Worker {
   uint64_t failure_run_limit_ = 0;  // its consecutiveFailures: report at once on reaching it
   int64_t next_health_report_ms_ = 0;
   bool config_changed_since_report_ = false;
+  bool servers_changed_ = false;   // a server was ejected or came back since the last report
+  bool servers_reported_ = false;  // the last report listed servers (the next one says they are up)
 
   bool draining_ = false;
   int64_t drain_deadline_ms_ = 0;

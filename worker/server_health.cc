@@ -1,0 +1,34 @@
+#include "worker/server_health.h"
+
+#include <algorithm>
+
+namespace upmesh::worker {
+
+bool ServerHealth::RecordSuccess() {
+  bool was_ejected = ejections_ > 0;
+  consecutive_failures_ = 0;
+  ejections_ = 0;
+  ejected_until_ms_ = 0;
+  return was_ejected;
+}
+
+bool ServerHealth::RecordFailure(int64_t now_ms) {
+  consecutive_failures_++;
+  // A probe that fails is ejected again at once; otherwise it takes a run.
+  bool probing = ejections_ > 0;
+  if (!probing && consecutive_failures_ < kFailuresToEject) return false;
+  if (!Available(now_ms)) return false;  // already ejected (a request that was under way)
+  int64_t ejection = kFirstEjectionMs << std::min(ejections_, 5);
+  ejections_++;
+  ejected_until_ms_ = now_ms + std::min(ejection, kMaxEjectionMs);
+  return true;
+}
+
+nlohmann::json ServerHealth::ToJson(int64_t now_ms) const {
+  const char* state = !Available(now_ms) ? "ejected" : ejections_ > 0 ? "probing" : "up";
+  nlohmann::json out = {{"state", state}, {"consecutiveFailures", consecutive_failures_}};
+  if (!Available(now_ms)) out["ejectedForMs"] = ejected_until_ms_ - now_ms;
+  return out;
+}
+
+}  // namespace upmesh::worker
