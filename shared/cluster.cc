@@ -50,6 +50,26 @@ Status ParseMonitor(const json& object, const std::string& path, MonitorConfig* 
   return reader.CheckNoUnknownKeys();
 }
 
+Status ParseHealthCheck(const json& object, const std::string& path, HealthCheck* check) {
+  if (!object.is_object()) return Status::InvalidArgument(path + ": must be an object, got " + object.dump());
+  JsonObjectReader reader(object, path);
+  const json* target = reader.Find("path");
+  bool valid = target && target->is_string() && !target->get<std::string>().empty() &&
+               target->get<std::string>().size() <= 1024 && target->get<std::string>()[0] == '/';
+  if (valid) {
+    for (char c : target->get<std::string>()) valid = valid && c > 0x20 && c < 0x7f;  // no space, no control
+  }
+  if (!valid) {
+    return Status::InvalidArgument(reader.PathOf("path") +
+                                   ": required, an origin-form target such as \"/healthz\" (visible ASCII, at most "
+                                   "1024 characters)");
+  }
+  check->path = target->get<std::string>();
+  UPMESH_RETURN_IF_ERROR(reader.ReadInt("intervalMs", 100, 3600 * 1000, &check->interval_ms));
+  UPMESH_RETURN_IF_ERROR(reader.ReadInt("timeoutMs", 10, 60 * 1000, &check->timeout_ms));
+  return reader.CheckNoUnknownKeys();
+}
+
 Status ParseTransition(const json& object, const std::string& path, UpgradeTransition* transition) {
   if (!object.is_object()) return Status::InvalidArgument(path + ": must be an object, got " + object.dump());
   JsonObjectReader reader(object, path);
@@ -257,6 +277,12 @@ Status ParseCluster(const json& object, const std::string& path, Cluster* cluste
     UPMESH_RETURN_IF_ERROR(server_reader.CheckNoUnknownKeys());
     cluster->servers.push_back(server);
   }
+  cluster->has_health_check = false;
+  cluster->health_check = HealthCheck();
+  if (const json* check = reader.Find("healthCheck")) {
+    UPMESH_RETURN_IF_ERROR(ParseHealthCheck(*check, reader.PathOf("healthCheck"), &cluster->health_check));
+    cluster->has_health_check = true;
+  }
   cluster->has_transition = false;
   cluster->transition = UpgradeTransition();
   if (const json* transition = reader.Find("upgradeTransition")) {
@@ -275,6 +301,11 @@ json ClusterToJson(const Cluster& cluster) {
   }
   json out = {{"uuid", cluster.uuid}, {"version", cluster.version}, {"servers", servers}};
   if (cluster.has_transition) out["upgradeTransition"] = TransitionToJson(cluster.transition);
+  if (cluster.has_health_check) {
+    out["healthCheck"] = {{"path", cluster.health_check.path},
+                          {"intervalMs", cluster.health_check.interval_ms},
+                          {"timeoutMs", cluster.health_check.timeout_ms}};
+  }
   return out;
 }
 

@@ -69,12 +69,24 @@ struct UpgradeTransition {
   MonitorConfig monitor;
 };
 
+// Active health checks of a cluster's servers ("healthCheck"): every worker
+// sends `GET path` to each server every interval; a 2xx or 3xx within the
+// timeout is a success, anything else a failure of that server (the same
+// record passive health keeps: worker/server_health.h).
+struct HealthCheck {
+  std::string path;  // origin-form, e.g. "/healthz"
+  int64_t interval_ms = 2000;
+  int64_t timeout_ms = 1000;
+};
+
 struct Cluster {
   std::string uuid;
   nlohmann::json version = 0;  // number or string, echoed as given
   std::vector<ServerAddress> servers;
   bool has_transition = false;   // "upgradeTransition" present
   UpgradeTransition transition;  // INSTANT when absent
+  bool has_health_check = false;  // "healthCheck" present
+  HealthCheck health_check;
   uint64_t added_order = 0;      // tie-break for equal versions: later is newer
   int64_t added_at_ms = 0;       // wall clock (ms since epoch): start of a time ramp
   bool rolled_back = false;      // kept for the record, gets no traffic

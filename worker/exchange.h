@@ -64,6 +64,7 @@ struct Exchange {
   size_t position = 0;  // ...and that server's place in its route
   Phase phase = Phase::kWaitingForConnection;
   int64_t deadline_ms = 0;  // monotonic; what happens then depends on phase
+  int64_t give_up_ms = INT64_MAX;  // an active health check's own timeout, whatever the phase
   bool retried = false;     // the one stale keep-alive retry has been used
   BackendConnection* connection = nullptr;  // while kConnecting/kExchanging
 
@@ -83,6 +84,8 @@ struct ClientRequest {
   std::string response_fields; // added to the response head (Set-Cookie, ...)
   bool concurrent = false;     // two legs, compared
   bool shielded = false;       // the watched version failed it; an older one answers
+  bool probe = false;          // an active health check of one server: no client, no reply
+  size_t probe_pool = 0;       // ...of this server (pool index)
   int64_t delay_tolerance_ms = 0;
   int legs_open = 0;
   // Per leg, the servers of one version tried so far (bits: places in the

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -294,6 +295,10 @@ void Worker::SendReply(ClientRequest* request, int status, bool generated, const
 }
 
 void Worker::ReplyError(ClientRequest* request, int status, const std::string& detail) {
+  if (request->probe) {  // a health check has nobody to answer
+    FinishRequest(request);
+    return;
+  }
   http::SimpleResponse response = http::MakeSimpleResponse(status, detail);
   response.head.append("X-Upmesh-Worker: ").append(options_.name).append("\r\n");
   SendReply(request, status, /*generated=*/true, response.head, std::move(response.body));
@@ -449,6 +454,7 @@ void Worker::RebuildRoutes() {
   }
   routes_ = std::move(routes);
   next_resolve_ms_ = now_ms_ + kResolveRetryMs;
+  RebuildChecks();
   // The newest version's monitor decides; with one version there is nothing
   // to judge yet, but its figures become the baseline for the next one.
   const MonitorConfig* monitor = live_.empty() ? nullptr : &live_.front().transition.monitor;
@@ -571,24 +577,33 @@ bool Worker::TryAnotherServer(ClientRequest* request, int leg, int cluster_index
 void Worker::StartExchange(ClientRequest* request, int leg, int cluster_index, size_t position) {
   Route& route = routes_[cluster_index];
   if (position < 64) request->tried_servers[leg] |= uint64_t{1} << position;
+  Exchange* exchange = NewExchange(request, leg, route.pools[position]);
+  exchange->cluster_index = cluster_index;
+  exchange->cluster_uuid = route.uuid;
+  exchange->position = position;
+  Dispatch(exchange, /*fresh_connection=*/false);
+}
+
+Exchange* Worker::NewExchange(ClientRequest* request, int leg, size_t server) {
   exchanges_.emplace_back();
   Exchange* exchange = &exchanges_.back();
   exchange->self = std::prev(exchanges_.end());
   exchange->request = request;
   exchange->leg = leg;
-  exchange->cluster_index = cluster_index;
-  exchange->cluster_uuid = route.uuid;
   exchange->started_ms = now_ms_;
   if (monitoring_) exchange->started_us = NowUs();
   exchange->head.copy(request->head);  // shares the buffer
   exchange->body.copy(request->body);
-  exchange->server = route.pools[position];
-  exchange->position = position;
+  exchange->server = server;
   request->live[leg] = exchange;
-  Dispatch(exchange, /*fresh_connection=*/false);
+  return exchange;
 }
 
 void Worker::LegDone(ClientRequest* request, int leg, int cluster_index, LegResult result, bool may_fall_back) {
+  if (request->probe) {
+    ProbeDone(request, result);
+    return;
+  }
   if (monitoring_) RecordOutcome(request, cluster_index, result);
   if (result.kind == LegResult::Kind::kFailed && TryAnotherServer(request, leg, cluster_index, result, may_fall_back)) {
     return;
@@ -723,6 +738,62 @@ void Worker::RecordOutcome(const ClientRequest* request, int cluster_index, cons
   if (!routes_.empty() && health == routes_.front().health && health->failure_run() == failure_run_limit_) {
     next_health_report_ms_ = now_ms_;
   }
+}
+
+void Worker::RebuildChecks() {
+  // One check per server: the newest version that uses it and asks for one says how.
+  std::map<size_t, ActiveCheck> checks;
+  for (size_t i = 0; i < live_.size(); ++i) {
+    if (!live_[i].has_health_check) continue;
+    const HealthCheck& wanted = live_[i].health_check;
+    for (size_t pool : routes_[i].pools) {
+      if (checks.count(pool)) continue;
+      ActiveCheck check;
+      check.head = "GET " + wanted.path + " HTTP/1.1\r\nUser-Agent: upmesh-health-check\r\nX-Upmesh-Worker: " +
+                   options_.name + "\r\n";
+      check.interval_ms = wanted.interval_ms;
+      check.timeout_ms = wanted.timeout_ms;
+      check.next_ms = now_ms_;
+      if (auto old = checks_.find(pool); old != checks_.end()) {
+        check.next_ms = old->second.next_ms;  // keep the rhythm
+        check.in_flight = old->second.in_flight;
+      }
+      checks.emplace(pool, std::move(check));
+    }
+  }
+  checks_ = std::move(checks);
+}
+
+void Worker::StartDueChecks() {
+  for (auto& [pool, check] : checks_) {
+    if (check.in_flight || now_ms_ < check.next_ms) continue;
+    check.in_flight = true;
+    check.next_ms = now_ms_ + check.interval_ms;
+    requests_.emplace_back();
+    ClientRequest* request = &requests_.back();
+    request->self = std::prev(requests_.end());
+    request->probe = true;
+    request->probe_pool = pool;
+    request->meta.flags = wire::RequestMeta::kIdempotent | wire::RequestMeta::kSafe;  // no Host: the server's is added
+    request->head = zmq::message_t(check.head.data(), check.head.size());
+    request->legs_open = 1;
+    Exchange* exchange = NewExchange(request, 0, pool);
+    exchange->cluster_index = -1;
+    exchange->give_up_ms = now_ms_ + check.timeout_ms;
+    Dispatch(exchange, /*fresh_connection=*/false);
+  }
+}
+
+void Worker::ProbeDone(ClientRequest* request, const LegResult& result) {
+  bool ok = result.kind == LegResult::Kind::kResponse && result.status < 400;
+  if (!ok) {
+    LOG_DEBUG("health check of %s failed: %s", pools_[request->probe_pool].server().label.c_str(),
+              result.kind == LegResult::Kind::kResponse ? ("status " + std::to_string(result.status)).c_str()
+                                                        : result.error.c_str());
+  }
+  RecordServerOutcome(request->probe_pool, ok);
+  if (auto check = checks_.find(request->probe_pool); check != checks_.end()) check->second.in_flight = false;
+  FinishRequest(request);
 }
 
 void Worker::RecordServerOutcome(size_t server, bool ok) {
@@ -1010,7 +1081,7 @@ void Worker::CompleteExchange(BackendConnection* connection, bool reusable) {
   result.body = std::move(reader.body());
   result.chunked = reader.chunked();
   result.elapsed_ms = now_ms_ - exchange->started_ms;
-  RecordServerOutcome(connection->server, /*ok=*/true);
+  if (!exchange->request->probe) RecordServerOutcome(connection->server, /*ok=*/true);
   if (exchange->started_us > 0) result.elapsed_us = NowUs() - exchange->started_us;
   connection->exchange = nullptr;
   exchange->connection = nullptr;
@@ -1068,7 +1139,9 @@ void Worker::FailExchange(Exchange* exchange, int status, Outcome failure, const
   result.error_status = status;
   result.error = detail;
   // Waiting for a free connection of our own pool is not the server's fault.
-  if (exchange->phase != Exchange::Phase::kWaitingForConnection) RecordServerOutcome(exchange->server, /*ok=*/false);
+  if (exchange->phase != Exchange::Phase::kWaitingForConnection && !exchange->request->probe) {
+    RecordServerOutcome(exchange->server, /*ok=*/false);
+  }
   ClientRequest* request = exchange->request;
   int leg = exchange->leg;
   int cluster_index = exchange->cluster_index;
@@ -1098,9 +1171,10 @@ void Worker::CloseConnection(BackendConnection* connection) {
 void Worker::Sweep() {
   std::vector<Exchange*> expired;
   for (Exchange& exchange : exchanges_) {
-    if (exchange.deadline_ms <= now_ms_) expired.push_back(&exchange);
+    if (exchange.deadline_ms <= now_ms_ || exchange.give_up_ms <= now_ms_) expired.push_back(&exchange);
   }
   for (Exchange* exchange : expired) ExpireExchange(exchange);
+  if (!draining_) StartDueChecks();
 
   while (!waiting_for_capacity_.empty() && waiting_for_capacity_.front()->deadline_ms <= now_ms_) {
     ClientRequest* request = waiting_for_capacity_.front();

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <deque>
 #include <list>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -97,6 +98,8 @@ class Worker {
   // not ejected (see PickServer).
   void StartLeg(ClientRequest* request, int leg, int cluster_index);
   void StartExchange(ClientRequest* request, int leg, int cluster_index, size_t position);
+  // A new exchange of `request`'s leg to pool `server` (the caller fills in the version).
+  Exchange* NewExchange(ClientRequest* request, int leg, size_t server);
   // The route position of the next server to try, skipping ejected ones and
   // those in `tried`; -1 if none. When every server is ejected, a first try
   // (tried == 0) still gets the one back soonest: the last servers of a
@@ -110,6 +113,12 @@ class Worker {
   void RecordServerOutcome(size_t server, bool ok);
   // Servers that are ejected, probing or failing: {"host:port": ServerHealth::ToJson}.
   nlohmann::json ServersJson() const;
+
+  // Active health checks (a cluster's healthCheck): a probe is a request
+  // with no client, sent to one server; its result feeds that server's health.
+  void RebuildChecks();
+  void StartDueChecks();
+  void ProbeDone(ClientRequest* request, const LegResult& result);
   // A leg ended (its exchange already finished): fall back to an older
   // version, wait for the other leg, or reply.
   void LegDone(ClientRequest* request, int leg, int cluster_index, LegResult result, bool may_fall_back);
@@ -173,7 +182,16 @@ class Worker {
   bool routes_incomplete_ = false;    // a server did not resolve: try again later
   int64_t next_resolve_ms_ = 0;
 
+  struct ActiveCheck {
+    std::string head;  // the probe's request head
+    int64_t interval_ms = 0;
+    int64_t timeout_ms = 0;
+    int64_t next_ms = 0;  // the next probe is due
+    bool in_flight = false;
+  };
+
   std::deque<BackendPool> pools_;  // one per backend server ever used (never moved)
+  std::map<size_t, ActiveCheck> checks_;  // by pool index: servers whose cluster asks for healthCheck
   std::unordered_map<std::string, size_t> pool_by_label_;
 
   std::list<ClientRequest> requests_;             // every request not yet answered

@@ -3,7 +3,8 @@ the connection goes at once to another server of the same version; an
 idempotent request whose server dies after it was sent is retried once on
 another server, a write never; a failing server is ejected from the rotation
 for a growing back-off and probed back in, and the API shows what each worker
-sees. A version with one of its two servers killed under load loses no GET."""
+sees. A version with one of its two servers killed under load loses no GET.
+With a cluster's healthCheck, workers probe its servers themselves."""
 
 import os
 import sys
@@ -11,7 +12,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mesh  # noqa: E402
-from mesh import GetLoad, RawClient, backend_stats, wait_until  # noqa: E402
+from mesh import GetLoad, RawClient, backend_stats, http_get, wait_until  # noqa: E402
 
 
 class ServerHealthTest(mesh.MeshTestCase):
@@ -91,6 +92,49 @@ class ServerHealthTest(mesh.MeshTestCase):
             self.assertEqual(response.status, 502, response)
         after_post = backend_stats(a)["requests"] + backend_stats(b)["requests"]
         self.assertEqual(after_post - after_get, 1, "a POST that reached a server was sent again")
+
+    def test_active_health_checks_eject_a_failing_server_without_traffic(self):
+        m = self.mesh
+        a, b = self.start_two_servers(workers=2)
+        body = mesh.cluster_body([a, b], 2, {"mode": "INSTANT", "monitor": {"enabled": False}})
+        body["cluster"]["healthCheck"] = {"path": "/healthz", "intervalMs": 100, "timeoutMs": 500}
+        response = m.api("PUT", "/configuration/cluster", body)
+        self.assertEqual(response.status, 202, response)
+        uuid2 = response.body.decode().strip()
+        shown = m.api("GET", "/configuration/cluster/%s" % uuid2).json()["cluster"]
+        self.assertEqual(shown["healthCheck"], {"path": "/healthz", "intervalMs": 100, "timeoutMs": 500})
+        address = "127.0.0.1:%d" % a.port
+
+        def state_of_a():
+            for server in m.cluster_state(uuid2)["servers"]:
+                if server["address"] == address:
+                    return server
+        # Probes arrive with no client traffic at all.
+        probes_before = backend_stats(a)["requests"]
+        time.sleep(0.5)
+        self.assertGreaterEqual(backend_stats(a)["requests"] - probes_before, 4, "no probes reached server a")
+        # Server a starts failing its checks: both workers eject it, and clients only meet b.
+        with RawClient(a.port) as client:
+            self.assertEqual(client.request("PUT", "/__control?status=503").status, 200)
+        wait_until(lambda: len(state_of_a()["workers"]) == 2 and state_of_a()["state"] == "ejected", 5,
+                   what="both workers to eject server a")
+        for i in range(10):
+            status, headers, _ = http_get(m.frontend.port, "/?i=%d" % i)
+            self.assertEqual((status, headers.get("x-backend-port")), (200, str(b.port)))
+        # Healthy again: a probe brings it back.
+        with RawClient(a.port) as client:
+            self.assertEqual(client.request("PUT", "/__control?reset=1").status, 200)
+        wait_until(lambda: state_of_a()["state"] == "up" and not state_of_a()["workers"], 10,
+                   what="server a back in rotation")
+        ports = {http_get(m.frontend.port, "/?j=%d" % i)[1].get("x-backend-port") for i in range(10)}
+        self.assertEqual(ports, {str(a.port), str(b.port)})
+        bad = mesh.cluster_body([a], 3)
+        for check, key in (({"intervalMs": 100}, "path"), ({"path": "no-slash"}, "path"),
+                           ({"path": "/x", "intervalMs": 5}, "intervalMs"), ({"path": "/x", "nope": 1}, "nope")):
+            bad["cluster"]["healthCheck"] = check
+            response = m.api("PUT", "/configuration/cluster", bad)
+            self.assertEqual(response.status, 400, response)
+            self.assertIn(("cluster.healthCheck.%s:" % key).encode(), response.body)
 
 
 if __name__ == "__main__":
