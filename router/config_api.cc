@@ -122,10 +122,9 @@ Status ConfigApi::RollBack(const std::string& uuid, const std::string& reason, c
                            int64_t now_wall_ms) {
   json record = monitor_ ? monitor_->Evidence(registry_->table(), uuid, reason, detail, now_wall_ms)
                          : json{{"uuid", uuid}, {"reason", reason}, {"detail", detail}, {"atMs", now_wall_ms}};
+  record["seq"] = registry_->seq() + 1;  // the rollback's own change
   json change;
-  UPMESH_RETURN_IF_ERROR(registry_->RollBack(uuid, record, &change));
-  record["seq"] = registry_->seq();
-  (void)registry_->UpdateRollbackRecord(uuid, record);
+  UPMESH_RETURN_IF_ERROR(registry_->RollBack(uuid, std::move(record), &change));
   LOG_WARN("cluster %s rolled back (%s: %s); seq %llu", uuid.c_str(), reason.c_str(), detail.c_str(),
            static_cast<unsigned long long>(registry_->seq()));
   if (on_change_) on_change_(registry_->seq(), change);

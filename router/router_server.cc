@@ -19,6 +19,8 @@ constexpr int kBatch = 256;
 // A request a worker never answers is forgotten after this long, so a stuck
 // worker's capacity comes back; frontends have long since answered 504.
 constexpr int64_t kForgetAfterMs = 10 * 60 * 1000;
+// A held GRADUAL ramp advances again once the new version was judged healthy this long.
+constexpr int64_t kRampReleaseMs = 1000;
 
 std::string_view View(const zmq::message_t& message) {
   return std::string_view(static_cast<const char*>(message.data()), message.size());
@@ -309,13 +311,19 @@ void RouterServer::JudgeVersions(int64_t now) {
     if (!status.ok()) LOG_ERROR("cannot roll back cluster %s: %s", decision->uuid.c_str(), status.message().c_str());
     monitor_.Evaluate(clusters_.table(), now);  // the next candidate, if any
   }
-  // A GRADUAL ramp past its probe share advances only while the new version is judged healthy.
+  // A GRADUAL ramp past its probe share advances only while the new version
+  // is judged healthy: it holds at once, and advances again once the verdict
+  // has stayed healthy for kRampReleaseMs (a verdict wavering at the edge of
+  // minRequests does not toggle it on every report).
   const Cluster* newest = clusters_.table().NewestLive();
+  bool healthy = newest && monitor_.VerdictOf(newest->uuid) == Health::kHealthy;
+  if (!healthy) healthy_since_ms_ = 0;
+  if (healthy && healthy_since_ms_ == 0) healthy_since_ms_ = now;
   bool hold = false;
   if (newest && newest->transition.mode == UpgradeMode::kGradual && newest->transition.monitor.enabled &&
       clusters_.table().Live().size() > 1) {
-    hold = clusters_.GradualShare(now_wall) >= newest->transition.monitor.ramp_probe_percent &&
-           monitor_.VerdictOf(newest->uuid) != Health::kHealthy;
+    bool released = healthy && (!clusters_.ramp_held() || now - healthy_since_ms_ >= kRampReleaseMs);
+    hold = clusters_.GradualShare(now_wall) >= newest->transition.monitor.ramp_probe_percent && !released;
   }
   clusters_.SetRampHold(hold, now_wall);
   FinishRollbackTimelines();

@@ -97,6 +97,7 @@ class RouterServer {
   ClusterRegistry clusters_;
   VersionMonitor monitor_;
   RollbackTimelines timelines_;
+  int64_t healthy_since_ms_ = 0;  // the newest version's verdict has been healthy since (0: it is not)
   ConfigPublisher publisher_;
   ConfigApi api_;
   ConfigListener listener_;
