@@ -1,6 +1,7 @@
 #include "ctl/cluster_view.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <vector>
@@ -57,7 +58,12 @@ std::string ModeName(const json& cluster) {
   return mode.is_null() ? "SESSION" : Text(mode);
 }
 
-std::string Percent(const json& value) { return value.is_number() ? Text(value) + " %" : Text(value); }
+// "12 ms": a number with its unit; anything else as Text() shows it.
+std::string WithUnit(const json& value, const char* unit) {
+  return value.is_number() ? Text(value) + " " + unit : Text(value);
+}
+
+std::string Percent(const json& value) { return WithUnit(value, "%"); }
 
 // The transition's parameters in words, e.g. "+0.5 % per request".
 std::string TransitionDetails(const json& cluster) {
@@ -96,15 +102,35 @@ std::string StateSummary(const json& state) {
   return summary.empty() ? "-" : summary;
 }
 
-// "2024-06-01 12:00:03" (local time) for a wall-clock ms value.
-std::string TimeText(const json& ms) {
-  if (!ms.is_number()) return Text(ms);
-  std::time_t seconds = static_cast<std::time_t>(ms.get<double>() / 1000);
+// strftime `format` of a wall-clock ms value in local time.
+std::string LocalTime(int64_t ms, const char* format) {
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
   std::tm local{};
   localtime_r(&seconds, &local);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
+  char text[64];
+  std::strftime(text, sizeof text, format, &local);
   return text;
+}
+
+// "2024-06-01 12:00:03" (local time) for a wall-clock ms value.
+std::string TimeText(const json& ms) {
+  return ms.is_number() ? LocalTime(ms.get<int64_t>(), "%Y-%m-%d %H:%M:%S") : Text(ms);
+}
+
+// "12:00:03.120" (local time to the ms) for a wall-clock ms value.
+std::string TimeOfDayText(const json& ms) {
+  if (!ms.is_number()) return Text(ms);
+  char millis[8];
+  std::snprintf(millis, sizeof millis, ".%03d", static_cast<int>(ms.get<int64_t>() % 1000));
+  return LocalTime(ms.get<int64_t>(), "%H:%M:%S") + millis;
+}
+
+// "2024-06-01 12:00:03.120 CEST (atMs 1717236003120)": the raw value too, to
+// find it in the --json output.
+std::string InstantText(const json& ms) {
+  if (!ms.is_number()) return Text(ms);
+  int64_t at = ms.get<int64_t>();
+  return LocalTime(at, "%Y-%m-%d ") + TimeOfDayText(ms) + LocalTime(at, " %Z") + " (atMs " + Text(ms) + ")";
 }
 
 // One mismatch report: when, which worker, then the differences as key=value.
@@ -124,24 +150,17 @@ std::string Join(const std::vector<std::string>& parts, const std::string& separ
   return out;
 }
 
-}  // namespace
-
-std::string FormatClusterList(const json& clusters) {
-  if (!clusters.is_array() || clusters.empty()) return "no cluster versions configured\n";
-  std::vector<std::vector<std::string>> rows = {{"UUID", "VERSION", "MODE", "SERVERS", "SERVED", "STATE"}};
-  for (const json& entry : clusters) {
-    const json& cluster = Member(entry, "cluster");
-    const json& state = Member(entry, "state");
-    rows.push_back({Text(Member(cluster, "uuid")), Text(Member(cluster, "version")), ModeName(cluster),
-                    Join(ServerTexts(cluster), ","), Text(Member(state, "requestsServed")), StateSummary(state)});
-  }
-  std::vector<size_t> widths(rows[0].size(), 0);
+// Rows with each column as wide as its widest cell, two spaces apart, each
+// row after `indent`; no trailing spaces. Ends with a newline.
+std::string Table(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
+  std::vector<size_t> widths;
   for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
     for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
   }
   std::string out;
   for (const auto& row : rows) {
-    std::string line;
+    std::string line = indent;
     for (size_t i = 0; i < row.size(); ++i) {
       line += row[i];
       if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
@@ -151,31 +170,258 @@ std::string FormatClusterList(const json& clusters) {
   return out;
 }
 
+// Where the value of a "name: value" line starts (show, explain).
+constexpr size_t kValueColumn = 20;
+
+// Adds "name:   value"; the lines of a multi-line value go under its first.
+void AddField(std::string* out, const std::string& name, const std::vector<std::string>& value) {
+  std::string padding(name.size() + 1 < kValueColumn ? kValueColumn - name.size() - 1 : 1, ' ');
+  *out += name + ":" + padding + Join(value, "\n" + std::string(kValueColumn, ' ')) + "\n";
+}
+
+// "2 (newest)".
+std::string VersionLabel(const json& cluster, const json& state) {
+  return Text(Member(cluster, "version")) + (Member(state, "newest") == json(true) ? " (newest)" : "");
+}
+
+// The outcome counters of a window's figures besides "ok", in words.
+struct OutcomeName {
+  const char* key;
+  const char* words;
+};
+constexpr OutcomeName kOutcomes[] = {
+    {"clientErrors", "client errors"}, {"serverErrors", "server errors"}, {"refused", "refused"}, {"reset", "reset"},
+    {"timeouts", "timed out"},         {"badFraming", "bad framing"}};
+
+// A window's figures in two lines: what the requests came to (outcomes
+// that did not occur left out), then what the judge compares.
+std::vector<std::string> WindowLines(const json& figures) {
+  if (!figures.is_object()) return {"-"};
+  std::string outcomes = Text(Member(figures, "requests")) + " requests: " + Text(Member(figures, "ok")) + " ok";
+  for (const OutcomeName& outcome : kOutcomes) {
+    const json& count = Member(figures, outcome.key);
+    if (count.is_number() && count != json(0)) outcomes += ", " + Text(count) + " " + outcome.words;
+  }
+  std::string compared =
+      "error rate " + Percent(Member(figures, "errorRate")) + ", p50 " + WithUnit(Member(figures, "p50Ms"), "ms") +
+      ", p99 " + WithUnit(Member(figures, "p99Ms"), "ms") + ", median body " +
+      WithUnit(Member(figures, "medianBodyBytes"), "bytes") + ", " + Text(Member(figures, "shielded")) + " shielded";
+  const json& checked = Member(figures, "compared");
+  if (checked.is_number() && checked != json(0)) {
+    compared += ", " + Text(Member(figures, "mismatched")) + " of " + Text(checked) + " compared answers differed";
+  }
+  return {outcomes, compared};
+}
+
+// The monitor thresholds each rule of the judge reads (router/health_judge.h);
+// empty for a rule this upmeshctl does not know.
+std::vector<const char*> ThresholdsOf(const std::string& rule) {
+  if (rule == "consecutiveFailures") return {"consecutiveFailures"};
+  if (rule == "errorRate") return {"maxErrorRateIncrease", "minZScore", "minRequests"};
+  if (rule == "latencyP50" || rule == "latencyP99") return {"latencyRatio", "minLatencyIncreaseMs", "minRequests"};
+  if (rule == "bodySize") return {"sizeRatio", "minSizeDifferenceBytes", "minRequests"};
+  if (rule == "mismatchRate") return {"maxMismatchPercent", "minRequests"};
+  return {};
+}
+
+// The thresholds behind the decision as "name value, ...", by their names in
+// upgradeTransition.monitor so that the operator can tune them. All of them
+// for an unknown rule: better too many than the deciding one missing.
+std::string ThresholdsText(const json& record) {
+  std::string rule = Text(Member(record, "reason"));
+  if (rule == "operator") return "none: an operator rolled it back";
+  const json& thresholds = Member(record, "thresholds");
+  std::vector<std::string> parts;
+  std::vector<const char*> keys = ThresholdsOf(rule);
+  if (keys.empty() && thresholds.is_object()) {
+    for (auto it = thresholds.begin(); it != thresholds.end(); ++it) parts.push_back(it.key() + " " + Text(*it));
+  }
+  for (const char* key : keys) parts.push_back(std::string(key) + " " + Text(Member(thresholds, key)));
+  return parts.empty() ? "-" : Join(parts, ", ");
+}
+
+// Where the old version's figures come from.
+std::string OldSourceText(const json& from) {
+  if (from == json("window")) return "its figures over the same window";
+  if (from == json("baseline")) return "its figures from its last window with enough requests";
+  return "figures from " + Text(from);
+}
+
+// The new and the old version's figures side by side.
+std::string ComparisonTable(const json& window) {
+  const json& fresh = Member(window, "new");
+  const json& old = Member(window, "old");
+  struct Row {
+    const char* label;
+    const char* key;
+    const char* unit;  // nullptr: a count
+  };
+  constexpr Row kRows[] = {{"requests", "requests", nullptr},
+                           {"error rate", "errorRate", "%"},
+                           {"p50", "p50Ms", "ms"},
+                           {"p99", "p99Ms", "ms"},
+                           {"median body", "medianBodyBytes", "bytes"},
+                           {"shielded", "shielded", nullptr}};
+  std::vector<std::vector<std::string>> rows = {{"", "new", "old"}};
+  for (const Row& row : kRows) {
+    auto cell = [&row](const json& figures) {
+      const json& value = Member(figures, row.key);
+      return row.unit ? WithUnit(value, row.unit) : Text(value);
+    };
+    rows.push_back({row.label, cell(fresh), cell(old)});
+  }
+  return Table(rows, "  ");
+}
+
+// One failure sample: "12:00:03.120 worker w1: GET /a -> 502 (why)".
+std::string SampleLine(const json& sample) {
+  std::string line = TimeOfDayText(Member(sample, "atMs"));
+  const json& worker = Member(sample, "worker");
+  if (!worker.is_null()) line += " worker " + Text(worker) + ":";
+  line += " " + Text(Member(sample, "method")) + " " + Text(Member(sample, "target")) + " -> " +
+          Text(Member(sample, "status"));
+  const json& error = Member(sample, "error");
+  if (!error.is_null()) line += " (" + Text(error) + ")";
+  return line;
+}
+
+// The samples oldest first: workers report them in batches, not in order.
+std::vector<const json*> SamplesByTime(const json& samples) {
+  std::vector<const json*> sorted;
+  if (samples.is_array()) {
+    for (const json& sample : samples) sorted.push_back(&sample);
+  }
+  auto at = [](const json* sample) {
+    const json& ms = Member(*sample, "atMs");
+    return ms.is_number() ? ms.get<double>() : 0.0;
+  };
+  std::stable_sort(sorted.begin(), sorted.end(), [&at](const json* a, const json* b) { return at(a) < at(b); });
+  return sorted;
+}
+
+// "+12 ms": `at` after `origin`; "-" unless both are numbers.
+std::string OffsetText(const json& at, const json& origin) {
+  if (!at.is_number() || !origin.is_number()) return "-";
+  int64_t offset = at.get<int64_t>() - origin.get<int64_t>();
+  return (offset < 0 ? "-" : "+") + std::to_string(offset < 0 ? -offset : offset) + " ms";
+}
+
+// The timeline as offsets from the first failure (from the decision when the
+// window held no failure): first failure, decision, each worker applying the
+// rollback, all applied; then the workers that never confirmed it.
+std::string TimelineText(const json& timeline) {
+  const json& first_failure = Member(timeline, "firstFailureAtMs");
+  const json& origin = first_failure.is_number() ? first_failure : Member(timeline, "decidedAtMs");
+  std::vector<std::vector<std::string>> events;
+  if (first_failure.is_number()) {
+    events.push_back({OffsetText(first_failure, origin), "first failure (" + TimeOfDayText(first_failure) + ")"});
+  }
+  events.push_back({OffsetText(Member(timeline, "decidedAtMs"), origin), "decision"});
+  const json& applied = Member(timeline, "workersApplied");
+  if (applied.is_array()) {
+    for (const json& worker : applied) {
+      events.push_back({OffsetText(Member(worker, "atMs"), origin),
+                        "worker " + Text(Member(worker, "worker")) + " applied the rollback"});
+    }
+  }
+  const json& all_applied = Member(timeline, "allWorkersAppliedAtMs");
+  if (all_applied.is_number()) events.push_back({OffsetText(all_applied, origin), "all workers applied it"});
+  std::string out = first_failure.is_number() ? "timeline (from the first failure):\n"
+                                              : "timeline (from the decision; no failure in the window):\n";
+  out += Table(events, "  ");
+  const json& unconfirmed = Member(timeline, "workersNotConfirmed");
+  if (!applied.is_array()) {
+    out += "  the workers' confirmations are not recorded yet (they follow a moment after the decision)\n";
+  } else if (unconfirmed.is_array() && !unconfirmed.empty()) {
+    std::vector<std::string> workers;
+    for (const json& worker : unconfirmed) workers.push_back(Text(worker));
+    out += "  never confirmed (lost, or silent until the router stopped waiting): " + Join(workers, ", ") + "\n";
+  }
+  return out;
+}
+
+// A rollback's evidence record: when, why, the thresholds behind it, the
+// figures of both versions, the failure samples and the timeline.
+std::string EvidenceText(const json& record) {
+  std::string out;
+  AddField(&out, "rolled back", {InstantText(Member(record, "atMs"))});
+  AddField(&out, "reason", {Text(Member(record, "reason")) + ": " + Text(Member(record, "detail"))});
+  AddField(&out, "thresholds", {ThresholdsText(record)});
+  AddField(&out, "failures in a row", {Text(Member(record, "failureRun"))});
+  const json& window = Member(record, "window");
+  const json& old = Member(window, "old");
+  AddField(&out, "compared with",
+           {old.is_object() ? Text(Member(old, "uuid")) + ", " + OldSourceText(Member(old, "from"))
+                            : "nothing: no older version had figures"});
+  out += "figures over the " + WithUnit(Member(window, "seconds"), "s") + " window before the decision:\n";
+  out += ComparisonTable(window);
+  std::vector<const json*> samples = SamplesByTime(Member(record, "samples"));
+  if (!samples.empty()) {
+    out += "failure samples (oldest first):\n";
+    for (const json* sample : samples) out += "  " + SampleLine(*sample) + "\n";
+  }
+  return out + TimelineText(Member(record, "timeline"));
+}
+
+}  // namespace
+
+std::string FormatClusterList(const json& clusters) {
+  if (!clusters.is_array() || clusters.empty()) return "no cluster versions configured\n";
+  std::vector<std::vector<std::string>> rows = {{"UUID", "VERSION", "MODE", "SERVERS", "SERVED", "HEALTH", "STATE"}};
+  for (const json& entry : clusters) {
+    const json& cluster = Member(entry, "cluster");
+    const json& state = Member(entry, "state");
+    rows.push_back({Text(Member(cluster, "uuid")), Text(Member(cluster, "version")), ModeName(cluster),
+                    Join(ServerTexts(cluster), ","), Text(Member(state, "requestsServed")),
+                    Text(Member(state, "health")), StateSummary(state)});
+  }
+  return Table(rows, "");
+}
+
 std::string FormatClusterDetails(const json& entry) {
   const json& cluster = Member(entry, "cluster");
   const json& state = Member(entry, "state");
   std::string out;
-  auto field = [&out](const std::string& name, const std::string& value) {
-    out += name + ":" + std::string(name.size() < 19 ? 19 - name.size() : 1, ' ') + value + "\n";
-  };
-  field("uuid", Text(Member(cluster, "uuid")));
-  field("version", Text(Member(cluster, "version")) + (Member(state, "newest") == json(true) ? " (newest)" : ""));
+  AddField(&out, "uuid", {Text(Member(cluster, "uuid"))});
+  AddField(&out, "version", {VersionLabel(cluster, state)});
   std::vector<std::string> servers = ServerTexts(cluster);
-  field("servers", servers.empty() ? "-" : Join(servers, "\n" + std::string(20, ' ')));
-  field("upgrade transition", TransitionDetails(cluster));
-  field("requests served", Text(Member(state, "requestsServed")));
+  AddField(&out, "servers", servers.empty() ? std::vector<std::string>{"-"} : servers);
+  AddField(&out, "upgrade transition", {TransitionDetails(cluster)});
+  AddField(&out, "requests served", {Text(Member(state, "requestsServed"))});
   if (!Member(state, "gradualShare").is_null()) {
     std::string share = Percent(Member(state, "gradualShare"));
     const json& ramp_requests = Member(state, "rampRequests");
     if (!ramp_requests.is_null()) share += " after " + Text(ramp_requests) + " requests";
-    field("gradual share", share);
+    AddField(&out, "gradual share", {share});
   }
-  if (!Member(state, "mismatches").is_null()) field("mismatches", Text(Member(state, "mismatches")));
+  if (!Member(state, "mismatches").is_null()) AddField(&out, "mismatches", {Text(Member(state, "mismatches"))});
   const json& recent = Member(state, "recentMismatches");
   if (recent.is_array() && !recent.empty()) {
-    out += "recent mismatches (oldest first):\n";
+    out += "recent mismatches (newest first):\n";
     for (const json& report : recent) out += "  " + MismatchLine(report) + "\n";
   }
+  return out;
+}
+
+std::string FormatClusterExplanation(const json& entry) {
+  const json& cluster = Member(entry, "cluster");
+  const json& state = Member(entry, "state");
+  std::string out;
+  AddField(&out, "uuid", {Text(Member(cluster, "uuid"))});
+  AddField(&out, "version", {VersionLabel(cluster, state)});
+  std::string health = Text(Member(state, "health"));
+  const json& health_detail = Member(state, "healthDetail");
+  AddField(&out, "health", {health + (health_detail.is_null() ? "" : " (" + Text(health_detail) + ")")});
+  const json& window = Member(state, "window");
+  const json& seconds = Member(window, "seconds");
+  AddField(&out, seconds.is_number() ? "window (last " + WithUnit(seconds, "s") + ")" : "window", WindowLines(window));
+  const json& ramp_held = Member(state, "rampHeld");
+  if (ramp_held.is_boolean()) {
+    AddField(&out, "ramp held", {ramp_held.get<bool>() ? "yes: the GRADUAL share waits for a healthy verdict" : "no"});
+  }
+  const json& record = Member(state, "rollback");
+  if (record.is_object()) return out + EvidenceText(record);
+  AddField(&out, "rolled back", {health == "rolledBack" ? "yes, but the API sent no evidence" : "no"});
   return out;
 }
 

@@ -1,6 +1,7 @@
-// Readable text for the config API's answers (upmeshctl list / show).
+// Readable text for the config API's answers (upmeshctl list / show /
+// explain).
 //
-// Both functions take the API's JSON as it came and never fail: a field
+// The functions take the API's JSON as it came and never fail: a field
 // that is missing or of an unexpected type shows as "-", so that a newer or
 // older router still gives readable output.
 #pragma once
@@ -12,14 +13,24 @@
 namespace upmesh::ctl {
 
 // A table of the array GET /configuration/cluster answers, in its order
-// (newest first): UUID, VERSION, MODE, SERVERS, SERVED, STATE; STATE marks
-// the newest version and shows the GRADUAL share or CONCURRENT mismatch
-// count when the API reports them. Ends with a newline.
+// (newest first): UUID, VERSION, MODE, SERVERS, SERVED, HEALTH, STATE;
+// HEALTH is the monitor's verdict word, STATE marks the newest version and
+// shows the GRADUAL share or CONCURRENT mismatch count when the API reports
+// them. Ends with a newline.
 std::string FormatClusterList(const nlohmann::json& clusters);
 
 // The details of one {"cluster": {...}, "state": {...}} entry: version,
 // servers, upgrade transition in words, requests served, ramp progress,
 // mismatches and the recent mismatch reports. Ends with a newline.
 std::string FormatClusterDetails(const nlohmann::json& entry);
+
+// Why one {"cluster": {...}, "state": {...}} entry gets traffic or not: its
+// health with the judge's sentence, its current window's figures and, when
+// it was rolled back, the evidence record: when (local time to the ms), why
+// (rule and sentence), the thresholds that rule reads, its figures beside
+// the old version's, the failure samples, and the timeline as offsets from
+// the first failure ("+12 ms  decision"). A version never rolled back says
+// so. Ends with a newline.
+std::string FormatClusterExplanation(const nlohmann::json& entry);
 
 }  // namespace upmesh::ctl

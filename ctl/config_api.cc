@@ -125,4 +125,9 @@ Status ConfigApiClient::Delete(const std::string& id) const {
   return Call("DELETE", ClusterTarget(id), "", &body);
 }
 
+Status ConfigApiClient::RollBack(const std::string& id) const {
+  std::string body;
+  return Call("POST", ClusterTarget(id) + "/rollback", "", &body);
+}
+
 }  // namespace upmesh::ctl

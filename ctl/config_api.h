@@ -44,6 +44,10 @@ class ConfigApiClient {
   Status Add(const nlohmann::json& request, std::string* uuid) const;
   // DELETE /configuration/cluster/{id}.
   Status Delete(const std::string& id) const;
+  // POST /configuration/cluster/{id}/rollback: the version gets no traffic
+  // any more and stays listed with its evidence. The API refuses (409) a
+  // version already rolled back or the last one that can serve.
+  Status RollBack(const std::string& id) const;
 
  private:
   // One exchange; a non-2xx answer becomes NotFound / InvalidArgument.

@@ -2,7 +2,8 @@
 //
 //   upmeshctl [--api HOST:PORT] [--json] [--timeout S] COMMAND [ARGS]
 //
-// Commands: list, show ID, add (--file FILE | flags), delete ID.
+// Commands: list, show ID, explain ID, add (--file FILE | flags), delete ID,
+// rollback ID.
 // Exit status: 0 done; 1 the API answered an error; 2 usage error;
 // 3 the API could not be reached. docs/upmeshctl.md has the details.
 #include <algorithm>
@@ -33,19 +34,22 @@ constexpr char kProgram[] = "upmeshctl";
 constexpr int kExitApiError = 1;
 constexpr int kExitUnreachable = 3;
 constexpr double kDefaultTimeoutSeconds = 10;
+constexpr char kCommands[] = "list, show, explain, add, delete or rollback";
 
 const char kUsage[] =
-    "upmeshctl - lists, adds, shows and deletes cluster versions through the config API of upmesh-router\n"
+    "upmeshctl - manages the cluster versions of upmesh-router through its config API\n"
     "\n"
     "Usage: upmeshctl [options] COMMAND [command options]\n"
     "\n"
     "Commands:\n"
     "  list                     the cluster versions, newest first, with their live state\n"
     "  show ID                  one cluster version in detail (state, recent CONCURRENT mismatches)\n"
+    "  explain ID               a version's health and, if it was rolled back, the evidence why\n"
     "  add --file FILE          add a cluster version from a JSON file ('-' for stdin); prints its uuid\n"
     "  add --version V --server HOST:PORT [...]\n"
     "                           add a cluster version described by flags (upmeshctl add --help)\n"
     "  delete ID                delete a cluster version (its traffic moves to the next newest)\n"
+    "  rollback ID              roll a cluster version back: it stays listed but gets no traffic\n"
     "\n";
 
 const char kExitStatuses[] =
@@ -179,7 +183,8 @@ int RunList(const std::vector<std::string>& args, CommandLine* line) {
   line->local = Parse(args, options, po::positional_options_description(), "list");
   if (line->local.count("help")) {
     PrintCommandHelp("list [options]", options,
-                     "Columns: UUID, VERSION, MODE, SERVERS, SERVED (requests served), STATE (the newest\n"
+                     "Columns: UUID, VERSION, MODE, SERVERS, SERVED (requests served), HEALTH (the monitor's\n"
+                     "verdict: watching, healthy, inconclusive, unhealthy, rolledBack), STATE (the newest\n"
                      "version, its GRADUAL share, its CONCURRENT mismatches).\n");
   }
   ConfigApiClient api(ResolveApiAddress(*line), TimeoutMs(*line));
@@ -190,7 +195,39 @@ int RunList(const std::vector<std::string>& args, CommandLine* line) {
   return 0;
 }
 
-// show ID and delete ID.
+// The help text of a command that takes an ID, after its options.
+const char* IdCommandDetails(const std::string& command) {
+  if (command == "show") return "ID: the cluster's uuid, as `upmeshctl list` shows it.\n";
+  if (command == "explain") {
+    return "ID: the cluster's uuid. Prints its health (the monitor's verdict and why), the figures of\n"
+           "its current window and, if it was rolled back, the evidence: when, the rule that fired and\n"
+           "its thresholds, its figures beside the old version's, failure samples, and the timeline\n"
+           "from the first failure to the last worker applying the rollback (+N ms).\n"
+           "--json prints the API's \"state\" object of the version.\n"
+           "Example (shortened; docs/upmeshctl.md has all of it):\n"
+           "  $ upmeshctl explain 24c60804-d166-4816-8035-795315b55505\n"
+           "  health:             rolledBack (rolled back: gets no traffic)\n"
+           "  rolled back:        2024-06-01 12:00:03.100 CEST (atMs 1717236003100)\n"
+           "  reason:             consecutiveFailures: 10 failures in a row (threshold 10)\n"
+           "  timeline (from the first failure):\n"
+           "    +0 ms    first failure (12:00:02.396)\n"
+           "    +704 ms  decision\n"
+           "    +708 ms  all workers applied it\n";
+  }
+  if (command == "rollback") {
+    return "ID: the cluster's uuid. From then on it gets no traffic (its clients go to the other\n"
+           "versions); it stays listed (HEALTH rolledBack) with the record `upmeshctl explain ID` shows.\n"
+           "The API refuses (exit 1, 409) a version already rolled back or the last one that can serve.\n"
+           "Example:\n"
+           "  $ upmeshctl rollback 24c60804-d166-4816-8035-795315b55505\n"
+           "  rolled back 24c60804-d166-4816-8035-795315b55505\n"
+           "(with --json it prints nothing; the exit status tells)\n";
+  }
+  return "ID: the cluster's uuid. Requests move to the newest remaining version;\n"
+         "clients whose session named this version move too.\n";
+}
+
+// show, explain, delete and rollback: one cluster by its ID.
 int RunWithId(const std::vector<std::string>& args, CommandLine* line) {
   const std::string& command = line->command;
   po::options_description options(command + " options");
@@ -203,27 +240,27 @@ int RunWithId(const std::vector<std::string>& args, CommandLine* line) {
   po::positional_options_description positional;
   positional.add("id", 1);
   line->local = Parse(args, all, positional, command);
-  if (line->local.count("help")) {
-    PrintCommandHelp(command + " [options] ID", options,
-                     command == "show" ? "ID: the cluster's uuid, as `upmeshctl list` shows it.\n"
-                                       : "ID: the cluster's uuid. Requests move to the newest remaining version;\n"
-                                         "clients whose session named this version move too.\n");
-  }
+  if (line->local.count("help")) PrintCommandHelp(command + " [options] ID", options, IdCommandDetails(command));
   if (!line->local.count("id")) {
     UsageError(command + ": the cluster ID is missing (see upmeshctl " + command + " --help)");
   }
   std::string id = line->local["id"].as<std::string>();
   ConfigApiClient api(ResolveApiAddress(*line), TimeoutMs(*line));
-  if (command == "show") {
+  bool json_output = line->Find("json") != nullptr;
+  if (command == "show" || command == "explain") {
     json entry;
     Status status = api.Show(id, &entry);
     if (!status.ok()) return Report(status);
-    std::cout << (line->Find("json") ? entry.dump(2) + "\n" : FormatClusterDetails(entry));
+    if (command == "show") {
+      std::cout << (json_output ? entry.dump(2) + "\n" : FormatClusterDetails(entry));
+    } else {
+      std::cout << (json_output ? entry.value("state", json()).dump(2) + "\n" : FormatClusterExplanation(entry));
+    }
     return 0;
   }
-  Status status = api.Delete(id);
+  Status status = command == "delete" ? api.Delete(id) : api.RollBack(id);
   if (!status.ok()) return Report(status);
-  if (!line->Find("json")) std::cout << "deleted " << id << "\n";
+  if (!json_output) std::cout << (command == "delete" ? "deleted " : "rolled back ") << id << "\n";
   return 0;
 }
 
@@ -323,13 +360,15 @@ int Run(int argc, char** argv) {
     std::cout << kProgram << " " << UPMESH_VERSION << "\n";
     return 0;
   }
-  if (command_index == argc) UsageError("no command given: list, show, add or delete (see --help)");
+  if (command_index == argc) UsageError("no command given: " + std::string(kCommands) + " (see --help)");
   line.command = argv[command_index];
   std::vector<std::string> args(argv + command_index + 1, argv + argc);
   if (line.command == "list") return RunList(args, &line);
-  if (line.command == "show" || line.command == "delete") return RunWithId(args, &line);
+  for (const char* with_id : {"show", "explain", "delete", "rollback"}) {
+    if (line.command == with_id) return RunWithId(args, &line);
+  }
   if (line.command == "add") return RunAdd(args, &line);
-  UsageError("unknown command \"" + line.command + "\": list, show, add or delete (see --help)");
+  UsageError("unknown command \"" + line.command + "\": " + kCommands + " (see --help)");
 }
 
 }  // namespace

@@ -77,7 +77,7 @@ class UpmeshctlTest(mesh.MeshTestCase):
         result = self.ctl("list")
         self.assertExit(result, 0)
         lines = result.stdout.splitlines()
-        self.assertEqual(lines[0].split(), ["UUID", "VERSION", "MODE", "SERVERS", "SERVED", "STATE"])
+        self.assertEqual(lines[0].split(), ["UUID", "VERSION", "MODE", "SERVERS", "SERVED", "HEALTH", "STATE"])
         self.assertEqual(len(lines), 2)
         uuid = self.api_clusters()[0]["cluster"]["uuid"]
         self.assertEqual(lines[1].split()[:3], [uuid, "1", "INSTANT"])
@@ -252,6 +252,31 @@ class UpmeshctlTest(mesh.MeshTestCase):
         self.add("--version", "2", "--server", "127.0.0.1:8002", "--uuid", "taken")
         self.assertExit(self.ctl("add", "--version", "3", "--server", "127.0.0.1:8003", "--uuid", "taken"), 1,
                         ["taken"])
+
+    def test_rollback_by_hand_and_explain(self):
+        uuid2 = self.add("--version", "2", "--server", "127.0.0.1:%d" % free_port())
+        result = self.ctl("explain", uuid2)
+        self.assertExit(result, 0)
+        self.assertRegex(result.stdout, r"rolled back: +no")
+        result = self.ctl("rollback", uuid2)
+        self.assertExit(result, 0)
+        self.assertIn(uuid2, result.stdout)
+        state = self.api_json("/configuration/cluster/%s" % uuid2)["state"]
+        self.assertEqual((state["health"], state["rollback"]["reason"]), ("rolledBack", "operator"))
+        result = self.ctl("explain", uuid2)
+        self.assertExit(result, 0)
+        self.assertRegex(result.stdout, r"health: +rolledBack")
+        self.assertRegex(result.stdout, r"reason: +operator")
+        explained = json.loads(self.ctl("explain", uuid2, "--json").stdout)
+        self.assertEqual(explained["rollback"]["reason"], "operator")
+        list_line = [line for line in self.ctl("list").stdout.splitlines() if line.startswith(uuid2)][0]
+        self.assertIn("rolledBack", list_line)
+        # Again: 409, and the last version that can serve cannot be rolled back.
+        self.assertExit(self.ctl("rollback", uuid2), 1, ["already rolled back"])
+        uuid1 = self.api_clusters()[-1]["cluster"]["uuid"]
+        self.assertExit(self.ctl("rollback", uuid1), 1, ["only version that can serve"])
+        self.assertExit(self.ctl("rollback", "no-such-uuid"), 1, ["404"])
+        self.assertExit(self.ctl("rollback"), 2)
 
     def test_api_down_exits_3_naming_the_address(self):
         dead = "127.0.0.1:%d" % free_port()

@@ -91,13 +91,15 @@ TEST_CASE("upmeshctl list is a table in the API's order", "[upmeshctl]") {
   json clusters = json::parse(R"([
     {"cluster": {"uuid": "b", "version": 2, "servers": [{"ip": "127.0.0.1", "port": 8002}, {"hostname": "h", "port": 80}],
                  "upgradeTransition": {"mode": "GRADUAL", "percentageTransitionPerRequest": 0.5}},
-     "state": {"requestsServed": 75, "newest": true, "gradualShare": 37.5, "rampRequests": 75}},
+     "state": {"requestsServed": 75, "newest": true, "gradualShare": 37.5, "rampRequests": 75,
+               "health": "watching"}},
     {"cluster": {"uuid": "a", "version": 1, "servers": [{"ip": "::1", "port": 8001}]},
      "state": {"requestsServed": 1520, "newest": false}}])");
+  // "a" as an older router reports it: no health.
   CHECK(FormatClusterList(clusters) ==
-        "UUID  VERSION  MODE     SERVERS              SERVED  STATE\n"
-        "b     2        GRADUAL  127.0.0.1:8002,h:80  75      newest, share 37.5 %\n"
-        "a     1        INSTANT  [::1]:8001           1520    -\n");
+        "UUID  VERSION  MODE     SERVERS              SERVED  HEALTH    STATE\n"
+        "b     2        GRADUAL  127.0.0.1:8002,h:80  75      watching  newest, share 37.5 %\n"
+        "a     1        INSTANT  [::1]:8001           1520    -         -\n");
   CHECK(FormatClusterList(json::array()) == "no cluster versions configured\n");
 }
 
