@@ -8,6 +8,10 @@
 # callgrind twice, serving BENCH_FEW and then BENCH_MANY sequential requests
 # (bench/client.py, each a new client); the difference divided by the
 # difference in requests is the cost of one request without start-up.
+# Two more rows price the monitoring (bench/rollback.sh uses them): an
+# INSTANT v2 over v1 with its monitor (the default: outcomes recorded, the
+# shield armed) and the same with "monitor": {"enabled": false}.
+# BENCH_MODES="INSTANT-v2 INSTANT-v2-unmonitored" measures only those listed.
 # Loopback only; every process it starts is stopped by PID.
 set -euo pipefail
 
@@ -70,14 +74,20 @@ instructions() {
   awk '/^totals:/ {print $2}' "$out"
 }
 
-printf '%-12s %14s\n' mode "instr/request"
-modes=(INSTANT SESSION GRADUAL CONCURRENT)
+modes=(INSTANT SESSION GRADUAL CONCURRENT INSTANT-v2 INSTANT-v2-unmonitored)
 transitions=(none '{"mode": "SESSION", "sessionTimeout": 600}' '{"mode": "GRADUAL", "durationSeconds": 100000}'
-             '{"mode": "CONCURRENT"}')
+             '{"mode": "CONCURRENT"}' '{"mode": "INSTANT"}' '{"mode": "INSTANT", "monitor": {"enabled": false}}')
+selected=" ${BENCH_MODES:-${modes[*]}} "
+for mode in $selected; do
+  [[ " ${modes[*]} " == *" $mode "* ]] || { echo "bench: unknown mode '$mode' in BENCH_MODES (${modes[*]})" >&2; exit 1; }
+done
+printf '%-22s %14s\n' mode "instr/request"
 for i in "${!modes[@]}"; do
+  [[ "$selected" == *" ${modes[$i]} "* ]] || continue
   set_mode "${transitions[$i]}"
   low=$(instructions "${modes[$i]}" "$few")
   high=$(instructions "${modes[$i]}" "$many")
-  printf '%-12s %14d\n' "${modes[$i]}" $(((high - low) / (many - few)))
+  printf '%-22s %14d\n' "${modes[$i]}" $(((high - low) / (many - few)))
 done
-echo "(worker only; GRADUAL with durationSeconds 100000 sends nearly all to v1; CONCURRENT asks both versions)"
+echo "(worker only; INSTANT is v1 alone; GRADUAL with durationSeconds 100000 sends nearly all to v1;"
+echo " CONCURRENT asks both versions; INSTANT-v2[-unmonitored]: v2 INSTANT over v1, monitor on [off])"

@@ -81,7 +81,7 @@ Judgement Judge(const HealthFigures& candidate, const HealthFigures* old, uint64
   double new_rate = Percent(candidate.errors(), candidate.requests());
   double old_rate = Percent(old->errors(), old->requests());
   double z = TwoProportionZ(candidate.errors(), candidate.requests(), old->errors(), old->requests());
-  if (new_rate - old_rate >= config.max_error_rate_increase && z >= config.min_z_score) {
+  if (new_rate > old_rate && new_rate - old_rate >= config.max_error_rate_increase && z >= config.min_z_score) {
     return Unhealthy("errorRate", Format("error rate %.1f %% vs %.1f %% on the old version, z = %.1f (threshold: "
                                          "%.1f points worse and z >= %.1f)",
                                          new_rate, old_rate, z, config.max_error_rate_increase, config.min_z_score));
@@ -99,7 +99,7 @@ Judgement Judge(const HealthFigures& candidate, const HealthFigures* old, uint64
   if (candidate.body_bytes.count() >= minimum && old->body_bytes.count() >= minimum) {
     double new_size = static_cast<double>(candidate.body_bytes.Quantile(0.5));
     double old_size = static_cast<double>(old->body_bytes.Quantile(0.5));
-    bool differs = std::max(new_size, old_size) >= config.size_ratio * std::min(new_size, old_size) &&
+    bool differs = new_size != old_size && std::max(new_size, old_size) >= config.size_ratio * std::min(new_size, old_size) &&
                    std::fabs(new_size - old_size) >= static_cast<double>(config.min_size_difference_bytes);
     if (differs) {
       return Unhealthy("bodySize", Format("median 2xx body %.0f bytes vs %.0f bytes on the old version (threshold: "

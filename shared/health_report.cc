@@ -96,6 +96,22 @@ json HealthFiguresToJson(const HealthFigures& figures) {
   return out;
 }
 
+namespace {
+
+// The report's form of the figures: absent counters and histograms are zero
+// and empty (a worker sends ten reports a second; most counters are zero).
+json CompactFiguresJson(const HealthFigures& figures) {
+  json out = json::object();
+  for (const Counter& counter : kCounters) {
+    if (figures.*counter.field != 0) out[counter.name] = figures.*counter.field;
+  }
+  if (figures.latency_us.count() > 0) out["latencyUs"] = figures.latency_us.ToJson();
+  if (figures.body_bytes.count() > 0) out["bodyBytes"] = figures.body_bytes.ToJson();
+  return out;
+}
+
+}  // namespace
+
 Status HealthFiguresFromJson(const json& object, const std::string& path, HealthFigures* figures) {
   if (!object.is_object()) return Status::InvalidArgument(path + ": must be an object");
   HealthFigures result;
@@ -122,12 +138,14 @@ json FailureSampleToJson(const FailureSample& sample) {
 std::string EncodeHealthReport(const HealthReport& report) {
   json versions = json::object();
   for (const auto& [uuid, version] : report.versions) {
-    json entry = HealthFiguresToJson(version.figures);
-    entry["failureRun"] = version.failure_run;
+    json entry = CompactFiguresJson(version.figures);
+    if (version.failure_run > 0) entry["failureRun"] = version.failure_run;
     if (version.first_failure_at_ms > 0) entry["firstFailureAtMs"] = version.first_failure_at_ms;
-    json samples = json::array();
-    for (const FailureSample& sample : version.samples) samples.push_back(FailureSampleToJson(sample));
-    entry["samples"] = std::move(samples);
+    if (!version.samples.empty()) {
+      json samples = json::array();
+      for (const FailureSample& sample : version.samples) samples.push_back(FailureSampleToJson(sample));
+      entry["samples"] = std::move(samples);
+    }
     versions[uuid] = std::move(entry);
   }
   return json{{"seq", report.seq}, {"versions", versions}, {"servers", report.servers}}.dump(

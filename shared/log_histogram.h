@@ -19,7 +19,7 @@ namespace upmesh {
 
 class LogHistogram {
  public:
-  static constexpr size_t kMaxBins = 256;  // beyond 2^63: never reached
+  static constexpr size_t kMaxBins = 252;  // bin 251 ends at 2^64: the last a uint64_t reaches
 
   static size_t BinOf(uint64_t value);
   // The value a bin stands for in quantiles: exact below 4, else its middle.

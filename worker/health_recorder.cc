@@ -2,14 +2,14 @@
 
 namespace upmesh::worker {
 
-void VersionHealth::Record(Outcome outcome, int64_t latency_us, uint64_t body_bytes, int64_t now_wall_ms,
+void VersionHealth::Record(Outcome outcome, int64_t latency_us, std::optional<uint64_t> body_bytes, int64_t now_wall_ms,
                            const FailureSample* sample) {
   HealthFigures& figures = report_.figures;
   figures.Record(outcome);
   if (!IsFailure(outcome)) {
     report_.failure_run = 0;
     figures.latency_us.Add(static_cast<uint64_t>(latency_us > 0 ? latency_us : 0));
-    if (outcome == Outcome::kOk) figures.body_bytes.Add(body_bytes);
+    if (body_bytes) figures.body_bytes.Add(*body_bytes);
     return;
   }
   report_.failure_run++;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -22,8 +23,9 @@ namespace upmesh::worker {
 class VersionHealth {
  public:
   // One trip to a backend of this version. `sample` describes a failure
-  // (kept while the report has room); latency and size count for responses.
-  void Record(Outcome outcome, int64_t latency_us, uint64_t body_bytes, int64_t now_wall_ms,
+  // (kept while the report has room); latency counts for responses, the
+  // body size when given (the caller gives it for 2xx responses only).
+  void Record(Outcome outcome, int64_t latency_us, std::optional<uint64_t> body_bytes, int64_t now_wall_ms,
               const FailureSample* sample);
   void RecordShielded() { report_.figures.shielded++; }
   void RecordComparison(bool matched);

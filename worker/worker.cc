@@ -718,7 +718,9 @@ void Worker::RecordOutcome(const ClientRequest* request, int cluster_index, cons
                     : result.status >= 400                  ? Outcome::kClientError
                                                             : Outcome::kOk;
   if (!IsFailure(outcome)) {
-    health->Record(outcome, result.elapsed_us, result.body.size(), 0, nullptr);
+    bool success = result.status >= 200 && result.status < 300;
+    health->Record(outcome, result.elapsed_us, success ? std::optional<uint64_t>(result.body.size()) : std::nullopt, 0,
+                   nullptr);
     return;
   }
   int64_t now_wall = WallMs();
@@ -733,10 +735,13 @@ void Worker::RecordOutcome(const ClientRequest* request, int cluster_index, cons
   sample.status = result.kind == LegResult::Kind::kFailed ? result.error_status : result.status;
   sample.error = result.error.substr(0, kMaxSampleText);
   sample.at_ms = now_wall;
-  health->Record(outcome, result.elapsed_us, 0, now_wall, &sample);
-  // The catastrophe rule needs no window: tell the router now.
-  if (!routes_.empty() && health == routes_.front().health && health->failure_run() == failure_run_limit_) {
-    next_health_report_ms_ = now_ms_;
+  health->Record(outcome, result.elapsed_us, std::nullopt, now_wall, &sample);
+  // The catastrophe rule needs no window, and the router adds up the runs of
+  // every worker: a run of the newest version is reported within
+  // kUrgentReportMs, and at once when it alone reaches the limit.
+  if (!routes_.empty() && health == routes_.front().health && health->failure_run() >= 2) {
+    int64_t due = health->failure_run() >= failure_run_limit_ ? now_ms_ : now_ms_ + kUrgentReportMs;
+    next_health_report_ms_ = std::min(next_health_report_ms_, due);
   }
 }
 

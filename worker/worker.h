@@ -56,6 +56,7 @@ class Worker {
  public:
   static constexpr int kSweepIntervalMs = 50;
   static constexpr int kHealthReportMs = 100;  // HEALTH reports, when there is news
+  static constexpr int kUrgentReportMs = 10;   // ...while the newest version fails in a row
 
   explicit Worker(WorkerOptions options);
   ~Worker();

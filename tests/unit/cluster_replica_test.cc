@@ -47,3 +47,51 @@ TEST_CASE("replica: a bad snapshot leaves the table as it was", "[replica]") {
   CHECK(replica.seq() == 1);
   CHECK(replica.table().clusters().size() == 1);
 }
+
+TEST_CASE("replica: a rollback update marks the version, which stays in the table", "[replica]") {
+  ClusterReplica replica;
+  std::string error;
+  REQUIRE(replica.ApplySnapshot(1, json::array({StoredCluster("a", 1, 1), StoredCluster("b", 2, 2)})).ok());
+  REQUIRE(replica.table().NewestLive()->uuid == "b");
+  CHECK(replica.ApplyUpdate(2, {{"op", "rollback"}, {"uuid", "b"}}, &error) == ClusterReplica::UpdateResult::kApplied);
+  CHECK(replica.seq() == 2);
+  REQUIRE(replica.table().clusters().size() == 2);
+  CHECK(replica.table().Find("b")->rolled_back);
+  CHECK_FALSE(replica.table().Find("a")->rolled_back);
+  CHECK(replica.table().NewestLive()->uuid == "a");
+  CHECK(replica.table().Live().size() == 1);
+  // Stale and gapped rollbacks follow the same sequence rules as the other updates.
+  CHECK(replica.ApplyUpdate(2, {{"op", "rollback"}, {"uuid", "a"}}, &error) == ClusterReplica::UpdateResult::kStale);
+  CHECK(replica.ApplyUpdate(4, {{"op", "rollback"}, {"uuid", "a"}}, &error) == ClusterReplica::UpdateResult::kGap);
+  CHECK_FALSE(replica.table().Find("a")->rolled_back);
+}
+
+TEST_CASE("replica: a malformed rollback update is invalid and changes nothing", "[replica]") {
+  ClusterReplica replica;
+  REQUIRE(replica.ApplySnapshot(1, json::array({StoredCluster("a", 1, 1), StoredCluster("b", 2, 2)})).ok());
+  for (const json& change : {json{{"op", "rollback"}}, json{{"op", "rollback"}, {"uuid", 2}},
+                             json{{"op", "rollback"}, {"uuid", nullptr}}}) {
+    INFO(change.dump());
+    std::string error;
+    CHECK(replica.ApplyUpdate(2, change, &error) == ClusterReplica::UpdateResult::kInvalid);
+    CHECK(error.rfind("unknown change: ", 0) == 0);
+    CHECK(replica.seq() == 1);
+  }
+  CHECK(replica.table().Live().size() == 2);
+}
+
+TEST_CASE("replica: a snapshot carries rolled-back versions; a re-put of one replaces it", "[replica]") {
+  ClusterReplica replica;
+  json rolled = StoredCluster("b", 2, 2);
+  rolled["rolledBack"] = true;
+  REQUIRE(replica.ApplySnapshot(1, json::array({StoredCluster("a", 1, 1), rolled})).ok());
+  CHECK(replica.table().Find("b")->rolled_back);
+  CHECK(replica.table().NewestLive()->uuid == "a");
+  std::string error;
+  CHECK(replica.ApplyUpdate(2, {{"op", "put"}, {"cluster", rolled}}, &error) == ClusterReplica::UpdateResult::kApplied);
+  CHECK(replica.table().clusters().size() == 2);
+  CHECK(replica.table().Find("b")->rolled_back);
+  // Deleting a rolled-back version removes it for good.
+  CHECK(replica.ApplyUpdate(3, {{"op", "delete"}, {"uuid", "b"}}, &error) == ClusterReplica::UpdateResult::kApplied);
+  CHECK(replica.table().Find("b") == nullptr);
+}

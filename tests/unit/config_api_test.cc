@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -274,4 +275,178 @@ TEST_CASE("the API shows the GRADUAL share and CONCURRENT mismatches", "[config-
   CHECK(state["recentMismatches"][0]["status"] == json{200, 500});
   // The GRADUAL cluster is no longer the newest: no share shown.
   CHECK_FALSE(json::parse(f.Call("GET", "/configuration/cluster/" + gradual).body)["state"].contains("gradualShare"));
+}
+
+// --- POST .../rollback and the monitor's part of the state ---
+
+namespace {
+
+// A report of `requests` requests to `uuid`, `errors` of them 5xx, with `failure_run`.
+upmesh::HealthReport HealthOf(const std::string& uuid, uint64_t requests, uint64_t errors, uint64_t failure_run = 0) {
+  upmesh::HealthReport report;
+  upmesh::VersionReport& version = report.versions[uuid];
+  version.figures.ok = requests - errors;
+  version.figures.server_errors = errors;
+  version.figures.latency_us.AddToBin(upmesh::LogHistogram::BinOf(10000), requests - errors);
+  version.failure_run = failure_run;
+  return report;
+}
+
+}  // namespace
+
+TEST_CASE("POST rollback: 202, published, and the state shows the record", "[config-api]") {
+  Fixture f;
+  std::string v1 = f.Put("{\"version\": 1, " + Servers(8001) + "}");
+  std::string v2 = f.Put("{\"version\": 2, " + Servers(8002) + "}");
+  f.monitor.Record("w1", HealthOf(v1, 300, 0), f.registry.table(), 500);
+  f.monitor.Record("w1", HealthOf(v2, 120, 30), f.registry.table(), 500);
+  uint64_t seq = f.registry.seq();
+
+  ApiResponse response = f.Call("POST", "/configuration/cluster/" + v2 + "/rollback");
+  CHECK(response.status == 202);
+  CHECK(response.body == "rolled back: " + v2 + "\n");
+  REQUIRE(f.published.size() == 3);
+  CHECK(f.published[2].seq == seq + 1);
+  CHECK(f.published[2].change == json{{"op", "rollback"}, {"uuid", v2}});
+  CHECK(f.registry.table().Find(v2)->rolled_back);
+
+  json state = json::parse(f.Call("GET", "/configuration/cluster/" + v2).body)["state"];
+  CHECK(state["health"] == "rolledBack");
+  CHECK(state["healthDetail"] == "rolled back: gets no traffic");
+  CHECK(state["newest"] == false);
+  REQUIRE(state.contains("rollback"));
+  const json& record = state["rollback"];
+  CHECK(record["uuid"] == v2);
+  CHECK(record["reason"] == "operator");
+  CHECK(record["detail"] == "rolled back by an operator through the API");
+  CHECK(record["atMs"] == 1000);
+  CHECK(record["seq"] == seq + 1);
+  CHECK(record["version"] == 2);
+  CHECK(record["window"]["new"]["requests"] == 120);  // the monitor's evidence at the time
+  CHECK(record["window"]["new"]["serverErrors"] == 30);
+  CHECK(record["window"]["old"]["uuid"] == v1);
+  CHECK(record["window"]["old"]["requests"] == 300);
+  CHECK(record["window"]["old"]["from"] == "window");
+  CHECK(record["timeline"]["decidedAtMs"] == 1000);
+  CHECK(record["thresholds"]["minRequests"] == 50);
+
+  json v1_state = json::parse(f.Call("GET", "/configuration/cluster/" + v1).body)["state"];
+  CHECK(v1_state["newest"] == true);
+  CHECK_FALSE(v1_state.contains("rollback"));
+}
+
+TEST_CASE("POST rollback: 404 for an unknown version, 409 twice or for the last live version", "[config-api]") {
+  Fixture f;
+  std::string v1 = f.Put("{\"version\": 1, " + Servers(8001) + "}");
+  ApiResponse only = f.Call("POST", "/configuration/cluster/" + v1 + "/rollback");
+  CHECK(only.status == 409);
+  CHECK(only.body == "cluster " + v1 + " is the only version that can serve: nothing to roll back to\n");
+
+  ApiResponse missing = f.Call("POST", "/configuration/cluster/nope/rollback");
+  CHECK(missing.status == 404);
+  CHECK(missing.body == "no cluster with uuid nope\n");
+
+  std::string v2 = f.Put("{\"version\": 2, " + Servers(8002) + "}");
+  CHECK(f.Call("POST", "/configuration/cluster/" + v2 + "/rollback").status == 202);
+  ApiResponse twice = f.Call("POST", "/configuration/cluster/" + v2 + "/rollback");
+  CHECK(twice.status == 409);
+  CHECK(twice.body == "cluster " + v2 + " is already rolled back\n");
+  ApiResponse last = f.Call("POST", "/configuration/cluster/" + v1 + "/rollback");
+  CHECK(last.status == 409);
+  CHECK(last.body == "cluster " + v1 + " is the only version that can serve: nothing to roll back to\n");
+  CHECK(f.published.size() == 3);  // two puts and one rollback
+  CHECK_FALSE(f.registry.table().Find(v1)->rolled_back);
+}
+
+TEST_CASE("the rollback path takes POST only", "[config-api]") {
+  Fixture f;
+  std::string v1 = f.Put("{\"version\": 1, " + Servers(8001) + "}");
+  std::string v2 = f.Put("{\"version\": 2, " + Servers(8002) + "}");
+  for (const char* method : {"GET", "HEAD", "PUT", "DELETE", "PATCH"}) {
+    INFO(method);
+    ApiResponse response = f.Call(method, "/configuration/cluster/" + v2 + "/rollback");
+    CHECK(response.status == 405);
+    REQUIRE(response.extra_fields.size() == 1);
+    CHECK(response.extra_fields[0].name == "Allow");
+    CHECK(response.extra_fields[0].value == "POST");
+  }
+  CHECK_FALSE(f.registry.table().Find(v2)->rolled_back);
+  // Neighbouring paths are not the rollback.
+  CHECK(f.Call("POST", "/configuration/cluster//rollback").status == 404);
+  CHECK(f.Call("POST", "/configuration/cluster/" + v2 + "/rollback/x").status == 404);
+  CHECK(f.Call("POST", "/configuration/cluster/" + v2 + "/rollbacks").status == 404);
+  CHECK(f.Call("POST", "/configuration/cluster/a/b/rollback").status == 404);
+  CHECK(f.Call("GET", "/configuration/cluster/rollback").status == 404);  // a cluster named "rollback"
+  // A query string is ignored.
+  CHECK(f.Call("POST", "/configuration/cluster/" + v2 + "/rollback?now=1").status == 202);
+  CHECK(f.registry.table().Find(v2)->rolled_back);
+  CHECK(f.published.size() == 3);
+  (void)v1;
+}
+
+TEST_CASE("POST rollback: a state file that cannot be written is a 500 and nothing changed", "[config-api]") {
+  Fixture f;
+  f.Put("{\"version\": 1, " + Servers(8001) + "}");
+  std::string v2 = f.Put("{\"version\": 2, " + Servers(8002) + "}");
+  REQUIRE(::mkdir((f.dir + "/state.json.tmp").c_str(), 0755) == 0);
+  ApiResponse response = f.Call("POST", "/configuration/cluster/" + v2 + "/rollback");
+  CHECK(response.status == 500);
+  CHECK(response.body.rfind("cannot persist the change, nothing changed: ", 0) == 0);
+  CHECK_FALSE(f.registry.table().Find(v2)->rolled_back);
+  CHECK(f.registry.RollbackRecord(v2) == nullptr);
+  CHECK(f.published.size() == 2);
+  ::rmdir((f.dir + "/state.json.tmp").c_str());
+}
+
+TEST_CASE("the state joins the monitor's health and window", "[config-api]") {
+  Fixture f;
+  std::string v1 = f.Put("{\"version\": 1, " + Servers(8001) + "}");
+  json alone = json::parse(f.Call("GET", "/configuration/cluster/" + v1).body)["state"];
+  CHECK(alone["health"] == "healthy");
+  CHECK(alone["healthDetail"] == "the only version that can serve: nothing to compare it with");
+  CHECK(alone["window"]["seconds"] == 10);
+  CHECK(alone["window"]["requests"] == 0);
+
+  std::string v2 = f.Put("{\"version\": 2, " + Servers(8002) +
+                         ", \"upgradeTransition\": {\"mode\": \"INSTANT\", \"monitor\": {\"windowSeconds\": 30}}}");
+  f.monitor.Record("w1", HealthOf(v1, 100, 0), f.registry.table(), 0);
+  f.monitor.Record("w1", HealthOf(v2, 80, 4), f.registry.table(), 0);
+  json list = json::parse(f.Call("GET", "/configuration/cluster").body);
+  REQUIRE(list.size() == 2);
+  CHECK(list[0]["cluster"]["uuid"] == v2);
+  CHECK(list[0]["state"]["health"] == "watching");
+  CHECK(list[0]["state"]["healthDetail"] == "not judged yet");
+  CHECK(list[0]["state"]["window"]["requests"] == 80);
+  CHECK(list[0]["state"]["window"]["seconds"] == 30);  // the candidate's window
+  CHECK(list[0]["cluster"]["upgradeTransition"]["monitor"]["windowSeconds"] == 30);
+  CHECK(list[1]["state"]["health"] == "healthy");
+  CHECK(list[1]["state"]["healthDetail"] == "the baseline the newest version is compared with");
+  CHECK(list[1]["state"]["window"]["requests"] == 100);
+  CHECK(list[1]["state"]["window"]["seconds"] == 30);
+
+  REQUIRE_FALSE(f.monitor.Evaluate(f.registry.table(), 0).has_value());
+  json judged = json::parse(f.Call("GET", "/configuration/cluster/" + v2).body)["state"];
+  CHECK(judged["health"] == "healthy");
+  CHECK(judged["healthDetail"].get<std::string>().rfind("80 requests, error rate 5.0 % vs 0.0 %", 0) == 0);
+}
+
+TEST_CASE("ConfigApi::RollBack keeps the judge's reason in the record", "[config-api]") {
+  Fixture f;
+  f.Put("{\"version\": 1, " + Servers(8001) + "}");
+  std::string v2 = f.Put("{\"version\": 2, " + Servers(8002) + "}");
+  f.monitor.Record("w1", HealthOf(v2, 12, 12, 12), f.registry.table(), 0);
+  std::optional<upmesh::router::VersionMonitor::Decision> decision = f.monitor.Evaluate(f.registry.table(), 0);
+  REQUIRE(decision.has_value());
+  REQUIRE(f.api.RollBack(decision->uuid, decision->judgement.rule, decision->judgement.detail, 777).ok());
+  const json* record = f.registry.RollbackRecord(v2);
+  REQUIRE(record != nullptr);
+  CHECK((*record)["reason"] == "consecutiveFailures");
+  CHECK((*record)["detail"] == "12 failures in a row (threshold 10)");
+  CHECK((*record)["failureRun"] == 12);
+  CHECK((*record)["atMs"] == 777);
+  CHECK((*record)["seq"] == f.registry.seq());
+  REQUIRE(f.published.size() == 3);
+  CHECK(f.published[2].change["op"] == "rollback");
+  CHECK(f.api.RollBack(v2, "operator", "", 778).code() == upmesh::Status::Code::kInvalidArgument);
+  CHECK(f.published.size() == 3);
 }

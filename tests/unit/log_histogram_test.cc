@@ -69,11 +69,15 @@ TEST_CASE("quantiles: ranks by ceil(q * n), exact below 4, 0 when empty", "[log-
   LogHistogram small;
   for (uint64_t v : {0, 1, 1, 2, 3}) small.Add(v);
   CHECK(small.count() == 5);
-  CHECK(small.Quantile(0) == 0);    // rank 1
-  CHECK(small.Quantile(0.4) == 1);  // rank 2
-  CHECK(small.Quantile(0.5) == 2);  // rank ceil(2.5) = 3
-  CHECK(small.Quantile(0.6) == 2);  // rank 3
-  CHECK(small.Quantile(0.61) == 3); // rank 4
+  // Sorted: 0 1 1 2 3.
+  CHECK(small.Quantile(0) == 0);     // rank 1
+  CHECK(small.Quantile(0.2) == 0);   // rank 1
+  CHECK(small.Quantile(0.21) == 1);  // rank ceil(1.05) = 2
+  CHECK(small.Quantile(0.5) == 1);   // rank ceil(2.5) = 3
+  CHECK(small.Quantile(0.6) == 1);   // rank 3
+  CHECK(small.Quantile(0.61) == 2);  // rank 4
+  CHECK(small.Quantile(0.8) == 2);   // rank 4
+  CHECK(small.Quantile(0.81) == 3);  // rank 5
   CHECK(small.Quantile(1) == 3);
   CHECK(small.Quantile(7) == 3);    // clamped to 1
   CHECK(small.Quantile(-1) == 0);   // clamped to 0
@@ -149,7 +153,7 @@ TEST_CASE("JSON: malformed histograms are refused naming the path, the target un
   LogHistogram target;
   target.Add(5);
   for (const char* text : {"{}", "5", "null", "[[1]]", "[[1, 2, 3]]", "[[-1, 2]]", "[[1, -2]]", "[[1.5, 2]]",
-                           "[[\"1\", 2]]", "[[256, 1]]", "[[1000, 1]]", "[5]", "[[1, 2], {}]"}) {
+                           "[[\"1\", 2]]", "[[252, 1]]", "[[1000, 1]]", "[5]", "[[1, 2], {}]"}) {
     INFO(text);
     Status status = LogHistogram::FromJson(json::parse(text), "report.latencyUs", &target);
     REQUIRE_FALSE(status.ok());
@@ -159,9 +163,26 @@ TEST_CASE("JSON: malformed histograms are refused naming the path, the target un
     CHECK(target.ToJson() == json::parse("[[5, 1]]"));
   }
   // The largest allowed bin is fine.
-  REQUIRE(LogHistogram::FromJson(json::parse("[[255, 1]]"), "h", &target).ok());
+  REQUIRE(LogHistogram::FromJson(json::parse("[[251, 1]]"), "h", &target).ok());
   CHECK(target.count() == 1);
-  CHECK(target.ToJson() == json::parse("[[255, 1]]"));
+  CHECK(target.ToJson() == json::parse("[[251, 1]]"));
   REQUIRE(LogHistogram::FromJson(json::array(), "h", &target).ok());
   CHECK(target.count() == 0);
+}
+
+// Bins end at BinOf(UINT64_MAX) = 251: beyond it ValueOf() would wrap
+// around, so FromJson refuses them and quantiles never go down as q grows.
+TEST_CASE("JSON: every accepted bin has a value no smaller than the bin before", "[log-histogram]") {
+  size_t first_decrease = LogHistogram::kMaxBins;
+  for (size_t bin = 1; bin < LogHistogram::kMaxBins; ++bin) {
+    if (LogHistogram::ValueOf(bin) < LogHistogram::ValueOf(bin - 1)) {
+      first_decrease = bin;
+      break;
+    }
+  }
+  CHECK(first_decrease == LogHistogram::kMaxBins);
+  LogHistogram decoded;
+  CHECK_FALSE(LogHistogram::FromJson(json::parse("[[251, 1], [252, 1]]"), "latencyUs", &decoded).ok());
+  REQUIRE(LogHistogram::FromJson(json::parse("[[250, 1], [251, 1]]"), "latencyUs", &decoded).ok());
+  CHECK(decoded.Quantile(0.5) <= decoded.Quantile(1));
 }

@@ -329,3 +329,331 @@ TEST_CASE("mismatch reports: counted per cluster, the last ten kept newest first
   CHECK_FALSE(registry.RecordMismatch("w1", {{"big", std::string(10000, 'x')}}, 0).ok());
   CHECK(registry.StateOf(registry.table().clusters()[0], 0)["mismatches"] == 13);
 }
+
+// --- rollbacks and the GRADUAL ramp's hold ---
+
+namespace {
+
+// A registry on `path` holding v1 (INSTANT) and v2 (from `v2_json`, uuid "v2").
+void OpenWithTwo(ClusterRegistry* registry, const char* v2_json = kGradual10, int64_t now = 1000000) {
+  bool loaded;
+  Cluster v1 = Make(kV1);
+  v1.uuid = "v1";
+  REQUIRE(registry->Open(&v1, now, &loaded).ok());
+  Cluster v2 = Make(v2_json);
+  v2.uuid = "v2";
+  json change;
+  REQUIRE(registry->Put(v2, now, &change).ok());
+}
+
+const char* kGradualTime = R"({"version": 2, "servers": [{"ip": "127.0.0.1", "port": 8002}],
+                               "upgradeTransition": {"mode": "GRADUAL", "durationSeconds": 100}})";
+
+}  // namespace
+
+TEST_CASE("rollback: persisted, then applied, with its record", "[registry-clusters]") {
+  TempDir dir;
+  std::string path = dir.File("state.json");
+  ClusterRegistry registry(path);
+  OpenWithTwo(&registry);
+  uint64_t seq = registry.seq();
+  CHECK(registry.RollbackRecord("v2") == nullptr);
+  json record = {{"uuid", "v2"}, {"reason", "errorRate"}, {"detail", "10 % vs 0 %"}};
+  json change;
+  REQUIRE(registry.RollBack("v2", record, &change).ok());
+  CHECK(change == json{{"op", "rollback"}, {"uuid", "v2"}});
+  CHECK(registry.seq() == seq + 1);
+  CHECK(registry.table().Find("v2")->rolled_back);
+  CHECK(registry.table().clusters().size() == 2);  // kept for the record
+  CHECK(registry.table().NewestLive()->uuid == "v1");
+  REQUIRE(registry.RollbackRecord("v2") != nullptr);
+  CHECK(*registry.RollbackRecord("v2") == record);
+
+  json stored = json::parse(ReadFile(path));
+  CHECK(stored["seq"] == seq + 1);
+  CHECK(stored["rollbacks"]["v2"] == record);
+  CHECK(stored["clusters"][0]["uuid"] == "v2");
+  CHECK(stored["clusters"][0]["rolledBack"] == true);
+  CHECK_FALSE(stored["clusters"][1].contains("rolledBack"));
+
+  json state = registry.StateOf(*registry.table().Find("v2"), 1000000);
+  CHECK(state["rollback"] == record);
+  CHECK(state["newest"] == false);
+  CHECK_FALSE(state.contains("gradualShare"));  // a rolled-back ramp is no ramp
+  CHECK(registry.StateOf(*registry.table().Find("v1"), 1000000)["newest"] == true);
+  CHECK_FALSE(registry.StateOf(*registry.table().Find("v1"), 1000000).contains("rollback"));
+}
+
+TEST_CASE("rollback: the rolled-back GRADUAL version no longer ramps", "[registry-clusters]") {
+  TempDir dir;
+  ClusterRegistry registry(dir.File("state.json"));
+  OpenWithTwo(&registry);
+  registry.StampNewRequest(1000000);
+  CHECK(registry.GradualShare(1000000) == 10.0);
+  json change;
+  REQUIRE(registry.RollBack("v2", json::object(), &change).ok());
+  CHECK(registry.GradualShare(1000000) == 0);  // v1 (INSTANT) is the newest live version now
+  CHECK(registry.StampNewRequest(1000000).gradual_share_micros == 0);
+  CHECK(registry.StampNewRequest(1000000).config_seq == registry.seq());
+}
+
+TEST_CASE("rollback: errors change nothing", "[registry-clusters]") {
+  TempDir dir;
+  std::string path = dir.File("state.json");
+  ClusterRegistry registry(path);
+  json change;
+  {
+    bool loaded;
+    Cluster only = Make(kV1);
+    only.uuid = "v1";
+    REQUIRE(registry.Open(&only, 1000, &loaded).ok());
+  }
+  // The only version: nothing to roll back to.
+  Status last = registry.RollBack("v1", json::object(), &change);
+  CHECK(last.code() == Status::Code::kInvalidArgument);
+  CHECK(last.message() == "cluster v1 is the only version that can serve: nothing to roll back to");
+  CHECK_FALSE(registry.table().Find("v1")->rolled_back);
+  CHECK(registry.RollbackRecord("v1") == nullptr);
+
+  Cluster v2 = Make(kGradual10);
+  v2.uuid = "v2";
+  REQUIRE(registry.Put(v2, 2000, &change).ok());
+  uint64_t seq = registry.seq();
+
+  Status missing = registry.RollBack("nope", json::object(), &change);
+  CHECK(missing.code() == Status::Code::kNotFound);
+  CHECK(missing.message() == "no cluster with uuid nope");
+
+  REQUIRE(registry.RollBack("v2", {{"n", 1}}, &change).ok());
+  Status again = registry.RollBack("v2", {{"n", 2}}, &change);
+  CHECK(again.code() == Status::Code::kInvalidArgument);
+  CHECK(again.message() == "cluster v2 is already rolled back");
+  CHECK(*registry.RollbackRecord("v2") == json{{"n", 1}});  // the first record stays
+
+  // v1 is the last live version now, although the table holds two.
+  Status last_live = registry.RollBack("v1", json::object(), &change);
+  CHECK(last_live.code() == Status::Code::kInvalidArgument);
+  CHECK(last_live.message() == "cluster v1 is the only version that can serve: nothing to roll back to");
+  CHECK(registry.seq() == seq + 1);
+  CHECK_FALSE(registry.table().Find("v1")->rolled_back);
+  CHECK(registry.RollbackRecord("v1") == nullptr);
+  CHECK(json::parse(ReadFile(path))["seq"] == seq + 1);
+}
+
+TEST_CASE("rollback: a state file that cannot be written leaves everything unchanged", "[registry-clusters]") {
+  TempDir dir;
+  std::string path = dir.File("state.json");
+  ClusterRegistry registry(path);
+  OpenWithTwo(&registry);
+  uint64_t seq = registry.seq();
+  std::string before = ReadFile(path);
+  REQUIRE(::mkdir((path + ".tmp").c_str(), 0755) == 0);
+  json change = "untouched";
+  Status failed = registry.RollBack("v2", {{"reason", "errorRate"}}, &change);
+  CHECK(failed.code() == Status::Code::kIoError);
+  CHECK(change == "untouched");
+  CHECK_FALSE(registry.table().Find("v2")->rolled_back);
+  CHECK(registry.table().NewestLive()->uuid == "v2");
+  CHECK(registry.RollbackRecord("v2") == nullptr);
+  CHECK(registry.seq() == seq);
+  CHECK(ReadFile(path) == before);
+  CHECK_FALSE(registry.StateOf(*registry.table().Find("v2"), 1000000).contains("rollback"));
+  ::rmdir((path + ".tmp").c_str());
+  // Once the file can be written, the same rollback goes through.
+  REQUIRE(registry.RollBack("v2", {{"reason", "errorRate"}}, &change).ok());
+  CHECK(registry.seq() == seq + 1);
+}
+
+TEST_CASE("rollback: the record grows without a new seq", "[registry-clusters]") {
+  TempDir dir;
+  std::string path = dir.File("state.json");
+  ClusterRegistry registry(path);
+  OpenWithTwo(&registry);
+  CHECK(registry.UpdateRollbackRecord("v2", json::object()).code() == Status::Code::kNotFound);
+  CHECK(registry.UpdateRollbackRecord("nope", json::object()).code() == Status::Code::kNotFound);
+  CHECK(registry.RollbackRecord("v2") == nullptr);
+  json change;
+  REQUIRE(registry.RollBack("v2", {{"timeline", {{"decidedAtMs", 5}}}}, &change).ok());
+  uint64_t seq = registry.seq();
+  json grown = {{"timeline", {{"decidedAtMs", 5}, {"allWorkersAppliedAtMs", 9}}}};
+  REQUIRE(registry.UpdateRollbackRecord("v2", grown).ok());
+  CHECK(*registry.RollbackRecord("v2") == grown);
+  CHECK(registry.seq() == seq);
+  json stored = json::parse(ReadFile(path));
+  CHECK(stored["rollbacks"]["v2"] == grown);
+  CHECK(stored["seq"] == seq);
+}
+
+TEST_CASE("rollback: rolled-back versions and their records survive a restart", "[registry-clusters]") {
+  TempDir dir;
+  std::string path = dir.File("state.json");
+  json record = {{"reason", "latencyP50"}, {"samples", json::array()}};
+  uint64_t seq = 0;
+  {
+    ClusterRegistry registry(path);
+    OpenWithTwo(&registry);
+    json change;
+    REQUIRE(registry.RollBack("v2", record, &change).ok());
+    seq = registry.seq();
+  }
+  ClusterRegistry reloaded(path);
+  bool loaded = false;
+  REQUIRE(reloaded.Open(nullptr, 0, &loaded).ok());
+  CHECK(loaded);
+  CHECK(reloaded.seq() == seq);
+  CHECK(reloaded.table().Find("v2")->rolled_back);
+  CHECK(reloaded.table().NewestLive()->uuid == "v1");
+  REQUIRE(reloaded.RollbackRecord("v2") != nullptr);
+  CHECK(*reloaded.RollbackRecord("v2") == record);
+  json change;
+  CHECK(reloaded.RollBack("v2", record, &change).code() == Status::Code::kInvalidArgument);
+}
+
+TEST_CASE("rollback: Remove drops the record and the hold", "[registry-clusters]") {
+  TempDir dir;
+  std::string path = dir.File("state.json");
+  ClusterRegistry registry(path);
+  OpenWithTwo(&registry, kGradual10);
+  registry.SetRampHold(true, 1000500);
+  REQUIRE(registry.ramp_held());
+  json change;
+  REQUIRE(registry.RollBack("v2", {{"reason", "operator"}}, &change).ok());
+  REQUIRE(registry.Remove("v2", &change).ok());
+  CHECK(registry.RollbackRecord("v2") == nullptr);
+  json stored = json::parse(ReadFile(path));
+  CHECK(stored["rollbacks"] == json::object());
+  CHECK(stored["holds"] == json::object());
+  // The same uuid put again starts clean: no record, no hold, a ramp from zero.
+  Cluster again = Make(kGradual10);
+  again.uuid = "v2";
+  REQUIRE(registry.Put(again, 2000000, &change).ok());
+  CHECK(registry.RollbackRecord("v2") == nullptr);
+  CHECK_FALSE(registry.ramp_held());
+  CHECK_FALSE(registry.table().Find("v2")->rolled_back);
+  CHECK(registry.StampNewRequest(2000000).gradual_share_micros == 10000000);
+}
+
+TEST_CASE("hold: a held request ramp counts no requests", "[registry-clusters]") {
+  TempDir dir;
+  std::string path = dir.File("state.json");
+  ClusterRegistry registry(path);
+  OpenWithTwo(&registry, kGradual10);
+  CHECK_FALSE(registry.ramp_held());
+  registry.StampNewRequest(1000001);
+  registry.StampNewRequest(1000002);
+  CHECK(registry.GradualShare(1000002) == 20.0);
+  uint64_t seq = registry.seq();
+
+  registry.SetRampHold(true, 1000003);
+  CHECK(registry.ramp_held());
+  CHECK(registry.seq() == seq);  // not a config change
+  for (int i = 0; i < 5; ++i) CHECK(registry.StampNewRequest(1000004 + i).gradual_share_micros == 20000000);
+  json state = registry.StateOf(*registry.table().Find("v2"), 1000010);
+  CHECK(state["rampHeld"] == true);
+  CHECK(state["rampRequests"] == 2);
+  CHECK(json::parse(ReadFile(path))["holds"]["v2"] == json{{"heldMs", 0}, {"sinceMs", 1000003}});
+
+  registry.SetRampHold(false, 1000020);
+  CHECK_FALSE(registry.ramp_held());
+  CHECK(registry.StampNewRequest(1000021).gradual_share_micros == 30000000);
+  CHECK(registry.StateOf(*registry.table().Find("v2"), 1000021)["rampHeld"] == false);
+  CHECK(json::parse(ReadFile(path))["holds"]["v2"]["sinceMs"] == 0);
+}
+
+TEST_CASE("hold: a held time ramp's clock stops", "[registry-clusters]") {
+  TempDir dir;
+  ClusterRegistry registry(dir.File("state.json"));
+  const int64_t t0 = 1000000;  // v2 added
+  OpenWithTwo(&registry, kGradualTime, t0);
+  CHECK(registry.GradualShare(t0 + 10000) == Approx(10.0));
+  registry.SetRampHold(true, t0 + 10000);
+  CHECK(registry.GradualShare(t0 + 50000) == Approx(10.0));
+  registry.SetRampHold(true, t0 + 30000);  // already held: the hold still counts from t0 + 10 s
+  CHECK(registry.GradualShare(t0 + 50000) == Approx(10.0));
+  registry.SetRampHold(false, t0 + 50000);
+  CHECK(registry.GradualShare(t0 + 60000) == Approx(20.0));
+  registry.SetRampHold(false, t0 + 70000);  // not held: nothing changes
+  CHECK(registry.GradualShare(t0 + 80000) == Approx(40.0));
+  // A second hold adds to the first.
+  registry.SetRampHold(true, t0 + 80000);
+  registry.SetRampHold(false, t0 + 90000);
+  CHECK(registry.GradualShare(t0 + 100000) == Approx(50.0));
+  CHECK(registry.GradualShare(t0 + 200000) == Approx(100.0));
+  CHECK(registry.GradualShare(t0 + 1000000) == 100.0);
+}
+
+TEST_CASE("hold: persisted and reloaded, still held across a restart", "[registry-clusters]") {
+  TempDir dir;
+  std::string path = dir.File("state.json");
+  const int64_t t0 = 1000000;
+  {
+    ClusterRegistry registry(path);
+    OpenWithTwo(&registry, kGradualTime, t0);
+    registry.SetRampHold(true, t0 + 5000);
+    registry.SetRampHold(false, t0 + 10000);  // 5 s held before
+    registry.SetRampHold(true, t0 + 20000);   // held since t0 + 20 s
+    CHECK(registry.GradualShare(t0 + 20000) == Approx(15.0));
+  }
+  json stored = json::parse(ReadFile(path));
+  CHECK(stored["holds"]["v2"] == json{{"heldMs", 5000}, {"sinceMs", t0 + 20000}});
+  ClusterRegistry reloaded(path);
+  bool loaded;
+  REQUIRE(reloaded.Open(nullptr, 0, &loaded).ok());
+  CHECK(reloaded.ramp_held());
+  CHECK(reloaded.GradualShare(t0 + 60000) == Approx(15.0));  // the router was down, the hold went on
+  reloaded.SetRampHold(false, t0 + 60000);
+  CHECK(reloaded.GradualShare(t0 + 70000) == Approx(25.0));
+  CHECK(reloaded.StateOf(*reloaded.table().Find("v2"), t0 + 70000)["rampHeld"] == false);
+}
+
+TEST_CASE("hold: applies to the newest live version only", "[registry-clusters]") {
+  TempDir dir;
+  ClusterRegistry registry(dir.File("state.json"));
+  bool loaded;
+  REQUIRE(registry.Open(nullptr, 0, &loaded).ok());
+  registry.SetRampHold(true, 1000);  // no version at all: nothing to hold
+  CHECK_FALSE(registry.ramp_held());
+  json change;
+  Cluster v1 = Make(kV1);
+  v1.uuid = "v1";
+  REQUIRE(registry.Put(v1, 1000, &change).ok());
+  Cluster v2 = Make(kGradual10);
+  v2.uuid = "v2";
+  REQUIRE(registry.Put(v2, 1000, &change).ok());
+  registry.SetRampHold(true, 1000);
+  CHECK(registry.ramp_held());
+  REQUIRE(registry.RollBack("v2", json::object(), &change).ok());
+  CHECK_FALSE(registry.ramp_held());  // v1 is the newest live version now, and not held
+  CHECK_FALSE(registry.StateOf(*registry.table().Find("v2"), 1000).contains("rampHeld"));
+}
+
+TEST_CASE("state file: malformed rollbacks or holds are corrupt; those of unknown clusters are dropped",
+          "[registry-clusters]") {
+  TempDir dir;
+  std::string path = dir.File("state.json");
+  for (const char* text : {R"({"seq": 1, "clusters": [], "rollbacks": []})",
+                           R"({"seq": 1, "clusters": [], "holds": []})",
+                           R"({"seq": 1, "clusters": [], "holds": {"x": 5}})",
+                           R"({"seq": 1, "clusters": [], "holds": {"x": {"heldMs": "a", "sinceMs": 0}}})",
+                           R"({"seq": 1, "clusters": [], "holds": {"x": {"heldMs": 0}}})"}) {
+    INFO(text);
+    WriteFile(path, text);
+    ClusterRegistry registry(path);
+    bool loaded;
+    Status status = registry.Open(nullptr, 0, &loaded);
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.message().rfind(path + ": corrupt state file", 0) == 0);
+    CHECK(ReadFile(path) == text);
+  }
+  WriteFile(path, R"({"seq": 7, "clusters": [], "rollbacks": {"gone": {"reason": "x"}},
+                      "holds": {"gone": {"heldMs": 1, "sinceMs": 2}}})");
+  ClusterRegistry registry(path);
+  bool loaded;
+  REQUIRE(registry.Open(nullptr, 0, &loaded).ok());
+  CHECK(registry.RollbackRecord("gone") == nullptr);
+  json change;
+  REQUIRE(registry.Put(Make(kV1), 10, &change).ok());  // the next write leaves them out
+  json stored = json::parse(ReadFile(path));
+  CHECK(stored["rollbacks"] == json::object());
+  CHECK(stored["holds"] == json::object());
+}
