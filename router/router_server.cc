@@ -297,6 +297,9 @@ void RouterServer::OnConfigChange(uint64_t seq, const nlohmann::json& change) {
   publisher_.PublishChange(seq, change);
   std::string op = change.value("op", "");
   if (op == "delete") monitor_.Forget(change.value("uuid", ""));
+  // The API shows the new table's verdicts at once; a rollback it calls for
+  // is made by the next JudgeVersions (not from inside this API call).
+  (void)monitor_.Evaluate(clusters_.table(), NowMs());
   if (op == "rollback") {
     std::vector<std::string> workers;
     for (const WorkerState& worker : registry_.workers()) workers.push_back(worker.id);

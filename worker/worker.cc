@@ -796,15 +796,15 @@ void Worker::ProbeDone(ClientRequest* request, const LegResult& result) {
               result.kind == LegResult::Kind::kResponse ? ("status " + std::to_string(result.status)).c_str()
                                                         : result.error.c_str());
   }
-  RecordServerOutcome(request->probe_pool, ok);
+  RecordServerOutcome(request->probe_pool, ok, /*from_check=*/true);
   if (auto check = checks_.find(request->probe_pool); check != checks_.end()) check->second.in_flight = false;
   FinishRequest(request);
 }
 
-void Worker::RecordServerOutcome(size_t server, bool ok) {
+void Worker::RecordServerOutcome(size_t server, bool ok, bool from_check) {
   BackendPool& pool = pools_[server];
   ServerHealth& health = pool.health();
-  if (!(ok ? health.RecordSuccess() : health.RecordFailure(now_ms_))) return;
+  if (!(ok ? health.RecordSuccess() : health.RecordFailure(now_ms_, from_check))) return;
   if (ok) {
     LOG_INFO("backend %s is back in rotation", pool.server().label.c_str());
   } else {

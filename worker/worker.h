@@ -111,7 +111,7 @@ class Worker {
   // idempotent request once). True if one was started.
   bool TryAnotherServer(ClientRequest* request, int leg, int cluster_index, const LegResult& result,
                         bool nothing_acted_on);
-  void RecordServerOutcome(size_t server, bool ok);
+  void RecordServerOutcome(size_t server, bool ok, bool from_check = false);
   // Servers that are ejected, probing or failing: {"host:port": ServerHealth::ToJson}.
   nlohmann::json ServersJson() const;
 

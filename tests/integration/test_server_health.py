@@ -116,8 +116,11 @@ class ServerHealthTest(mesh.MeshTestCase):
         # Server a starts failing its checks: both workers eject it, and clients only meet b.
         with RawClient(a.port) as client:
             self.assertEqual(client.request("PUT", "/__control?status=503").status, 200)
-        wait_until(lambda: len(state_of_a()["workers"]) == 2 and state_of_a()["state"] == "ejected", 5,
-                   what="both workers to eject server a")
+        def ejected_by_both():
+            workers = state_of_a()["workers"]
+            return len(workers) == 2 and all(w["state"] == "ejected" for w in workers.values())
+        wait_until(ejected_by_both, 5, what="both workers to eject server a")
+        self.assertEqual(state_of_a()["state"], "ejected")
         for i in range(10):
             status, headers, _ = http_get(m.frontend.port, "/?i=%d" % i)
             self.assertEqual((status, headers.get("x-backend-port")), (200, str(b.port)))
