@@ -8,15 +8,15 @@ warmup="${BENCH_WARMUP:-3s}"
 connections="${BENCH_CONNECTIONS:-64}"
 threads="${BENCH_THREADS:-2}"
 
-# stop_pid PID: SIGTERM, then SIGKILL after 5 s.
+# stop_pid PID [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 5).
 stop_pid() {
-  local pid=$1
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 50); do
+  local pid=$1 seconds=${2:-5}
+  kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  for _ in $(seq $((seconds * 10))); do
     kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
     sleep 0.1
   done
-  echo "bench: PID $pid did not stop within 5s; killing it" >&2
+  echo "bench: PID $pid did not stop within ${seconds}s; killing it" >&2
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
@@ -29,6 +29,27 @@ start() {
   "$@" >"$work_dir/$name.log" 2>&1 &
   last_pid=$!
   started_pids+=("$last_pid")
+}
+
+# require_upmesh_binaries DIR: exits 1 naming the first executable missing in DIR.
+require_upmesh_binaries() {
+  local binary
+  for binary in upmesh-backend upmesh-router upmesh-frontend upmesh-worker; do
+    if [[ ! -x "$1/$binary" ]]; then
+      echo "bench: $1/$binary not found (run: bash scripts/build.sh, or set UPMESH_BIN_DIR)" >&2
+      exit 1
+    fi
+  done
+}
+
+# show_logs: the last 30 lines of every process log in $work_dir, on stderr.
+show_logs() {
+  local log
+  for log in "$work_dir"/*.log; do
+    [[ -e "$log" ]] || continue
+    echo "----- $(basename "$log") -----" >&2
+    tail -n 30 "$log" >&2 || true
+  done
 }
 
 port_in_use() {

@@ -32,7 +32,8 @@
 #      worker, INSTANT v2 with its monitor vs "monitor": {"enabled": false}
 #      (bench/instructions.sh with BENCH_MODES, on ports BENCH_BASE_PORT+200..).
 # Scenarios 2 and 4 change v1 first and let it serve the changed way for one
-# monitor window (BENCH_WINDOW_SETTLE_SECONDS) so its baseline is the new one.
+# monitor window (BENCH_WINDOW_SETTLE_SECONDS) so its baseline is the new one;
+# scenarios 3 and 5 do the same after v1 changed back.
 # Between trials the previous v2 is deleted and its backend reset.
 #
 # Prints one table and writes it to bench/results/rollback.md. Exits non-zero
@@ -114,12 +115,7 @@ if [[ "$scenarios" == *" 7 "* ]] && ! command -v valgrind >/dev/null 2>&1; then
   echo "bench: valgrind is needed for scenario 7 (apt-get install valgrind), or leave 7 out of BENCH_SCENARIOS" >&2
   exit 1
 fi
-for binary in upmesh-backend upmesh-router upmesh-frontend upmesh-worker; do
-  if [[ ! -x "$bin_dir/$binary" ]]; then
-    echo "bench: $bin_dir/$binary not found (run: bash scripts/build.sh, or set UPMESH_BIN_DIR)" >&2
-    exit 1
-  fi
-done
+require_upmesh_binaries "$bin_dir"
 
 work_dir=$(mktemp -d /tmp/upmesh-bench-rollback.XXXXXX)
 started_pids=()
@@ -137,15 +133,6 @@ trap 'exit 143' TERM
 
 require_free_ports "$v1_port" "$v2_port" "$frontend_port" "$config_port" "$router_frontend_port" \
   "$router_worker_port" "$publish_port"
-
-show_logs() {
-  local log
-  for log in "$work_dir"/*.log; do
-    [[ -e "$log" ]] || continue
-    echo "----- $(basename "$log") -----" >&2
-    tail -n 30 "$log" >&2 || true
-  done
-}
 
 die() {
   echo "bench: $*" >&2
@@ -208,20 +195,6 @@ v1_control() {
   curl -sf -X PUT "http://127.0.0.1:$v1_port/__control?$1" >/dev/null || die "PUT /__control?$1 on v1 failed"
 }
 
-# stop_load PID: SIGTERM; the load generator then waits up to 2 s for answers under way and
-# writes its records (a few hundred thousand lines in scenario 6), so it gets 60 s before SIGKILL.
-stop_load() {
-  local pid=$1
-  kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-  for _ in $(seq 600); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  echo "bench: the load generator (PID $pid) did not stop within 60s; killing it" >&2
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
 results="$work_dir/results.jsonl"
 : >"$results"
 
@@ -246,7 +219,9 @@ run_trial() {
   if ! kill -0 "$load_pid" 2>/dev/null; then
     echo "bench: warning: the load of $scenario trial $n ended before the trial did (BENCH_* too long?)" >&2
   fi
-  stop_load "$load_pid"
+  # SIGTERM: the load generator waits up to 2 s for answers under way, then writes
+  # its records (a few hundred thousand lines in scenario 6): 60 s before SIGKILL.
+  stop_pid "$load_pid" 60
   forget_pid "$load_pid"
   if [[ "$scenario" == dies ]]; then
     # The trial killed v2 (SIGKILL): reap it, start a new one.
@@ -291,7 +266,11 @@ fi
 
 if scenario_enabled 3; then
   echo "bench: 3. v2 answers 10 % 5xx: $fault_trials trials"
-  for n in $(seq "$fault_trials"); do run_trial errors "$n" "$fault_load" "$baseline_seconds"; done
+  # v1 may have just changed back (scenario 2): its window settles first.
+  for n in $(seq "$fault_trials"); do
+    first=$baseline_seconds; ((n == 1)) && first=$settle_seconds
+    run_trial errors "$n" $((first + 25)) "$first"
+  done
 fi
 
 if scenario_enabled 4; then
@@ -306,7 +285,11 @@ fi
 
 if scenario_enabled 5; then
   echo "bench: 5. v2 dies mid-ramp (GRADUAL 0.05 %/request, killed past 20 %): $fault_trials trials"
-  for n in $(seq "$fault_trials"); do run_trial dies "$n" $((baseline_seconds + 80)) "$baseline_seconds"; done
+  # v1 may have just changed back (scenario 4): its window settles first.
+  for n in $(seq "$fault_trials"); do
+    first=$baseline_seconds; ((n == 1)) && first=$settle_seconds
+    run_trial dies "$n" $((first + 80)) "$first"
+  done
 fi
 
 if scenario_enabled 6; then

@@ -62,12 +62,7 @@ for tool in wrk curl python3; do
     exit 1
   fi
 done
-for binary in upmesh-backend upmesh-router upmesh-frontend upmesh-worker; do
-  if [[ ! -x "$bin_dir/$binary" ]]; then
-    echo "bench: $bin_dir/$binary not found (run: bash scripts/build.sh, or set UPMESH_BIN_DIR)" >&2
-    exit 1
-  fi
-done
+require_upmesh_binaries "$bin_dir"
 
 work_dir=$(mktemp -d /tmp/upmesh-bench-versions.XXXXXX)
 started_pids=()
@@ -85,14 +80,6 @@ trap 'exit 143' TERM
 
 require_free_ports "$v1_port" "$v2_port" "$frontend_port" "$config_port" "$router_frontend_port" \
   "$router_worker_port" "$publish_port"
-
-show_logs() {
-  local log
-  for log in "$work_dir"/*.log; do
-    echo "----- $(basename "$log") -----" >&2
-    tail -n 30 "$log" >&2 || true
-  done
-}
 
 # wait_for CONDITION-COMMAND... : polls for up to 10 s.
 wait_for() {

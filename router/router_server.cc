@@ -311,8 +311,8 @@ void RouterServer::JudgeVersions(int64_t now) {
   int64_t now_wall = WallClockMs();
   if (std::optional<VersionMonitor::Decision> decision = monitor_.Evaluate(clusters_.table(), now)) {
     Status status = api_.RollBack(decision->uuid, decision->judgement.rule, decision->judgement.detail, now_wall);
+    // On success the change listener (OnConfigChange) already judged the next candidate.
     if (!status.ok()) LOG_ERROR("cannot roll back cluster %s: %s", decision->uuid.c_str(), status.message().c_str());
-    monitor_.Evaluate(clusters_.table(), now);  // the next candidate, if any
   }
   // A GRADUAL ramp past its probe share advances only while the new version
   // is judged healthy: it holds at once, and advances again once the verdict

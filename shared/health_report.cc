@@ -88,29 +88,15 @@ void HealthFigures::Subtract(const HealthFigures& other) {
   body_bytes.Subtract(other.body_bytes);
 }
 
-json HealthFiguresToJson(const HealthFigures& figures) {
-  json out = json::object();
-  for (const Counter& counter : kCounters) out[counter.name] = figures.*counter.field;
-  out["latencyUs"] = figures.latency_us.ToJson();
-  out["bodyBytes"] = figures.body_bytes.ToJson();
-  return out;
-}
-
-namespace {
-
-// The report's form of the figures: absent counters and histograms are zero
-// and empty (a worker sends ten reports a second; most counters are zero).
-json CompactFiguresJson(const HealthFigures& figures) {
+json HealthFiguresToJson(const HealthFigures& figures, bool compact) {
   json out = json::object();
   for (const Counter& counter : kCounters) {
-    if (figures.*counter.field != 0) out[counter.name] = figures.*counter.field;
+    if (!compact || figures.*counter.field != 0) out[counter.name] = figures.*counter.field;
   }
-  if (figures.latency_us.count() > 0) out["latencyUs"] = figures.latency_us.ToJson();
-  if (figures.body_bytes.count() > 0) out["bodyBytes"] = figures.body_bytes.ToJson();
+  if (!compact || figures.latency_us.count() > 0) out["latencyUs"] = figures.latency_us.ToJson();
+  if (!compact || figures.body_bytes.count() > 0) out["bodyBytes"] = figures.body_bytes.ToJson();
   return out;
 }
-
-}  // namespace
 
 Status HealthFiguresFromJson(const json& object, const std::string& path, HealthFigures* figures) {
   if (!object.is_object()) return Status::InvalidArgument(path + ": must be an object");
@@ -138,7 +124,7 @@ json FailureSampleToJson(const FailureSample& sample) {
 std::string EncodeHealthReport(const HealthReport& report) {
   json versions = json::object();
   for (const auto& [uuid, version] : report.versions) {
-    json entry = CompactFiguresJson(version.figures);
+    json entry = HealthFiguresToJson(version.figures, /*compact=*/true);
     if (version.failure_run > 0) entry["failureRun"] = version.failure_run;
     if (version.first_failure_at_ms > 0) entry["firstFailureAtMs"] = version.first_failure_at_ms;
     if (!version.samples.empty()) {

@@ -97,7 +97,10 @@ constexpr size_t kMaxSampleText = 200;
 constexpr size_t kMaxVersionsPerReport = 256;
 constexpr size_t kMaxServersPerReport = 4096;
 
-nlohmann::json HealthFiguresToJson(const HealthFigures& figures);
+// Every counter and both histograms; `compact` (the report's form: a worker
+// sends ten a second, most counters zero) leaves out zeros and empty
+// histograms, which a reader takes as 0 and empty.
+nlohmann::json HealthFiguresToJson(const HealthFigures& figures, bool compact = false);
 Status HealthFiguresFromJson(const nlohmann::json& json, const std::string& path, HealthFigures* figures);
 
 nlohmann::json FailureSampleToJson(const FailureSample& sample);
