@@ -185,7 +185,7 @@ void FrontendServer::OnClientData(ClientConnection& connection, const char* data
     connection.unparsed.append(data, len);
   }
   if (connection.unparsed.size() > kMaxUnparsedBytes) {
-    LOG_WARN("client %s: %zu bytes waiting behind a full pipeline; closing", connection.client_ip.c_str(),
+    LOG_WARN_THROTTLED("client %s: %zu bytes waiting behind a full pipeline; closing", connection.client_ip.c_str(),
              connection.unparsed.size());
     connection.unparsed.clear();
     connection.reading_stopped = true;
@@ -214,7 +214,7 @@ size_t FrontendServer::FeedRequests(ClientConnection& connection, const char* da
     if (assembler.in_progress() && connection.message_start_ms == 0) connection.message_start_ms = now;
     if (assembler.reading_body() && connection.body_start_ms == 0) connection.body_start_ms = now;
     if (assembler.failed()) {
-      LOG_INFO("client %s: %d %s", connection.client_ip.c_str(), assembler.error_status(),
+      LOG_INFO_THROTTLED("client %s: %d %s", connection.client_ip.c_str(), assembler.error_status(),
                assembler.error_detail().c_str());
       RespondLocally(connection, assembler.error_status(), assembler.error_detail(), /*close_after=*/true);
       return len;
@@ -305,7 +305,7 @@ void FrontendServer::ReadRouter() {
     uint64_t request_id;
     if (count != 6 || View(frames[0]) != wire::kSignature || View(frames[1]) != wire::kReply ||
         !DecodeRequestId(frames[2], &request_id)) {
-      LOG_WARN("dropping a malformed message from the router (%zu frames)", count);
+      LOG_WARN_THROTTLED("dropping a malformed message from the router (%zu frames)", count);
       continue;
     }
     OnReply(request_id, std::string(View(frames[3])), frames[4], frames[5]);
@@ -319,7 +319,7 @@ void FrontendServer::OnReply(uint64_t request_id, const std::string& meta, zmq::
   ClientConnection& connection = *it->second;
   pending_.erase(it);
   wire::ReplyMeta reply_meta;
-  if (!wire::ReplyMeta::Decode(meta, &reply_meta)) LOG_WARN("reply with malformed meta frame");
+  if (!wire::ReplyMeta::Decode(meta, &reply_meta)) LOG_WARN_THROTTLED("reply with malformed meta frame");
   for (ResponseSlot& slot : connection.slots) {
     if (slot.request_id != request_id) continue;
     slot.head.assign(static_cast<const char*>(head.data()), head.size());

@@ -145,7 +145,7 @@ void RouterServer::ReadFrontends() {
     // [frontend-id][UPM1][REQ][request-id][meta][head][body]
     if (frames.size() != 7 || View(frames[1]) != wire::kSignature || View(frames[2]) != wire::kRequest ||
         frames[3].size() != wire::kRequestIdSize) {
-      LOG_WARN("dropping a malformed message from a frontend (%zu frames)", frames.size());
+      LOG_WARN_THROTTLED("dropping a malformed message from a frontend (%zu frames)", frames.size());
       continue;
     }
     std::string key = std::string(View(frames[0])) + std::string(View(frames[3]));
@@ -222,7 +222,7 @@ void RouterServer::ReadWorkers() {
   std::vector<zmq::message_t> frames;
   for (int i = 0; i < kBatch && ReceiveAll(workers_, &frames); ++i) {
     if (frames.size() < 3 || View(frames[1]) != wire::kSignature) {
-      LOG_WARN("dropping a malformed message from a worker (%zu frames)", frames.size());
+      LOG_WARN_THROTTLED("dropping a malformed message from a worker (%zu frames)", frames.size());
       continue;
     }
     OnWorkerMessage(std::string(View(frames[0])), frames);
@@ -241,14 +241,14 @@ void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq
     bool shape_ok = frames.size() == 4 || (command == wire::kHeartbeat && frames.size() == 5);
     int capacity = shape_ok ? ParseCapacity(frames[3]) : -1;
     if (capacity < 0) {
-      LOG_WARN("worker %s: %s without a valid capacity", worker_id.c_str(), std::string(command).c_str());
+      LOG_WARN_THROTTLED("worker %s: %s without a valid capacity", worker_id.c_str(), std::string(command).c_str());
       return;
     }
     if (frames.size() == 5) {
       nlohmann::json stats = nlohmann::json::parse(View(frames[4]), nullptr, /*allow_exceptions=*/false);
       Status recorded = stats.is_discarded() ? Status::InvalidArgument("stats: not valid JSON")
                                              : clusters_.RecordWorkerStats(worker_id, stats);
-      if (!recorded.ok()) LOG_WARN("worker %s: HB %s", worker_id.c_str(), recorded.message().c_str());
+      if (!recorded.ok()) LOG_WARN_THROTTLED("worker %s: HB %s", worker_id.c_str(), recorded.message().c_str());
       if (auto seq = stats.find("seq"); recorded.ok() && seq != stats.end() && seq->is_number_unsigned()) {
         timelines_.WorkerAt(worker_id, seq->get<uint64_t>(), WallClockMs());
       }
@@ -273,9 +273,9 @@ void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq
                                 : nlohmann::json(nlohmann::json::value_t::discarded);
     Status recorded = report.is_discarded() ? Status::InvalidArgument("MISMATCH: expected one JSON frame")
                                             : clusters_.RecordMismatch(worker_id, report, WallClockMs());
-    if (!recorded.ok()) LOG_WARN("worker %s: %s", worker_id.c_str(), recorded.message().c_str());
+    if (!recorded.ok()) LOG_WARN_THROTTLED("worker %s: %s", worker_id.c_str(), recorded.message().c_str());
   } else {
-    LOG_WARN("worker %s: unknown command", worker_id.c_str());
+    LOG_WARN_THROTTLED("worker %s: unknown command", worker_id.c_str());
   }
 }
 
@@ -285,7 +285,7 @@ void RouterServer::OnHealth(const std::string& worker_id, std::vector<zmq::messa
   Status decoded = frames.size() == 4 ? DecodeHealthReport(View(frames[3]), &report)
                                       : Status::InvalidArgument("HEALTH: expected one report frame");
   if (!decoded.ok()) {
-    LOG_WARN("worker %s: %s", worker_id.c_str(), decoded.message().c_str());
+    LOG_WARN_THROTTLED("worker %s: %s", worker_id.c_str(), decoded.message().c_str());
     return;
   }
   monitor_.Record(worker_id, report, clusters_.table(), now);
@@ -369,7 +369,7 @@ void RouterServer::SendSnapshot(const std::string& worker_id) {
 void RouterServer::OnReply(const std::string& worker_id, std::vector<zmq::message_t>& frames) {
   // [worker-id][UPM1][REP][frontend-id][request-id][meta][head][body]
   if (frames.size() != 8 || frames[4].size() != wire::kRequestIdSize) {
-    LOG_WARN("worker %s: malformed reply (%zu frames)", worker_id.c_str(), frames.size());
+    LOG_WARN_THROTTLED("worker %s: malformed reply (%zu frames)", worker_id.c_str(), frames.size());
     return;
   }
   std::string key = std::string(View(frames[3])) + std::string(View(frames[4]));
@@ -386,7 +386,7 @@ void RouterServer::OnReply(const std::string& worker_id, std::vector<zmq::messag
   try {
     auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
     if (!frontends_.send(frames[3], more)) {
-      LOG_WARN("frontend queue full: reply dropped");
+      LOG_WARN_THROTTLED("frontend queue full: reply dropped");
       return;
     }
     for (size_t f = 1; f < 8; ++f) {
@@ -423,7 +423,7 @@ void RouterServer::ReplyLocally(const std::string& key, int status, const std::s
   held_.erase(it);
 }
 
-void RouterServer::WorkerLost(const std::string& worker_id, const char* why) {
+void RouterServer::WorkerLost(std::string worker_id, const char* why) {
   WorkerState lost = registry_.Remove(worker_id);
   timelines_.WorkerLost(worker_id);
   monitor_.ForgetWorker(worker_id);

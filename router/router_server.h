@@ -75,7 +75,9 @@ class RouterServer {
   void DispatchQueued();
   // Sends the request to a worker with capacity; false if none has any.
   bool TryDispatch(const std::string& key);
-  void WorkerLost(const std::string& worker_id, const char* why);
+  // Takes the id by value: callers pass a registry entry's own id, which
+  // removing the entry destroys.
+  void WorkerLost(std::string worker_id, const char* why);
   void ReplyLocally(const std::string& key, int status, const std::string& detail);
   void SendHeartbeats();
   void Sweep(int64_t now);

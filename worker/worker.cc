@@ -225,12 +225,12 @@ void Worker::AcceptRequest(std::vector<zmq::message_t>& frames) {
   wire::RequestMeta meta;
   wire::RouteStamp stamp;
   if (frames.size() != 8) {
-    LOG_WARN("dropped a malformed REQ: %zu frames, expected 8", frames.size());
+    LOG_WARN_THROTTLED("dropped a malformed REQ: %zu frames, expected 8", frames.size());
     return;
   }
   if (frames[3].size() != wire::kRequestIdSize || !wire::RequestMeta::Decode(View(frames[4]), &meta) ||
       !wire::RouteStamp::Decode(View(frames[5]), &stamp) || frames[6].size() == 0) {
-    LOG_WARN("dropped a malformed REQ: bad request-id, request-meta, route stamp or empty head");
+    LOG_WARN_THROTTLED("dropped a malformed REQ: bad request-id, request-meta, route stamp or empty head");
     return;
   }
   requests_.emplace_back();
@@ -290,7 +290,7 @@ void Worker::SendReply(ClientRequest* request, int status, bool generated, const
                               BodyFrame(std::move(body))};
   if (!link_.Send(frames, 7)) {
     // The frontend's own reply timeout answers the client then.
-    LOG_WARN("reply (status %d) dropped: no router connection or send queue full", status);
+    LOG_WARN_THROTTLED("reply (status %d) dropped: no router connection or send queue full", status);
   }
 }
 
@@ -474,7 +474,7 @@ void Worker::ReleaseWaitingForConfig() {
       ReplyError(request, 503, "no cluster table from the router yet");
     } else {
       if (!current) {
-        LOG_WARN("routing a request by config seq %llu although it was stamped %llu",
+        LOG_WARN_THROTTLED("routing a request by config seq %llu although it was stamped %llu",
                  static_cast<unsigned long long>(replica_.seq()),
                  static_cast<unsigned long long>(request->stamp.config_seq));
       }
@@ -611,7 +611,7 @@ void Worker::LegDone(ClientRequest* request, int leg, int cluster_index, LegResu
   int next_older = cluster_index + 1;
   bool has_older = next_older < static_cast<int>(routes_.size());
   if (result.kind == LegResult::Kind::kFailed && may_fall_back && !request->concurrent && has_older) {
-    LOG_INFO("cluster %s unreachable (%s): falling back to %s", result.cluster_uuid.c_str(), result.error.c_str(),
+    LOG_INFO_THROTTLED("cluster %s unreachable (%s): falling back to %s", result.cluster_uuid.c_str(), result.error.c_str(),
              routes_[next_older].uuid.c_str());
     if (cluster_index == 0 && shielding_) routes_[0].health->RecordShielded();
     StartLeg(request, leg, next_older);
@@ -668,7 +668,7 @@ void Worker::FinishConcurrent(ClientRequest* request) {
     std::string text = report.dump();
     zmq::message_t frames[3] = {Frame(wire::kSignature), Frame(wire::kMismatch), Frame(text)};
     link_.Send(frames, 3);
-    LOG_INFO("CONCURRENT mismatch: %s", text.c_str());
+    LOG_INFO_THROTTLED("CONCURRENT mismatch: %s", text.c_str());
   }
   // Match: the new version answers. Mismatch: the old one does, unless it
   // failed outright and the new one did not.
@@ -890,7 +890,7 @@ void Worker::OpenConnectionFor(Exchange* exchange) {
   int fd = socket(server.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     int error = errno;
-    LOG_ERROR("socket() for backend %s: %s", server.label.c_str(), ErrnoText(error).c_str());
+    LOG_ERROR_THROTTLED("socket() for backend %s: %s", server.label.c_str(), ErrnoText(error).c_str());
     FailExchange(exchange, 502, Outcome::kRefused, "cannot open a connection to the backend: " + ErrnoText(error), true);
     return;
   }
@@ -900,7 +900,7 @@ void Worker::OpenConnectionFor(Exchange* exchange) {
       errno != EINPROGRESS) {
     int error = errno;
     close(fd);
-    LOG_WARN("connect to backend %s failed: %s", server.label.c_str(), ErrnoText(error).c_str());
+    LOG_WARN_THROTTLED("connect to backend %s failed: %s", server.label.c_str(), ErrnoText(error).c_str());
     FailExchange(exchange, 502, Outcome::kRefused, "connect to backend " + server.label + " failed: " + ErrnoText(error),
                  true);
     return;
@@ -994,7 +994,7 @@ void Worker::FinishConnecting(BackendConnection* connection) {
   Exchange* exchange = connection->exchange;
   const std::string& label = pools_[connection->server].server().label;
   if (error != 0) {
-    LOG_WARN("connect to backend %s failed: %s", label.c_str(), ErrnoText(error).c_str());
+    LOG_WARN_THROTTLED("connect to backend %s failed: %s", label.c_str(), ErrnoText(error).c_str());
     CloseConnection(connection);
     if (exchange) {
       FailExchange(exchange, 502, Outcome::kRefused, "connect to backend " + label + " failed: " + ErrnoText(error),
@@ -1043,7 +1043,7 @@ void Worker::ReadFrom(BackendConnection* connection, uint32_t events) {
       return;
     }
     if (connection->state == BackendConnection::State::kIdle) {
-      LOG_WARN("backend %s sent %zd byte(s) on an idle connection: closing it",
+      LOG_WARN_THROTTLED("backend %s sent %zd byte(s) on an idle connection: closing it",
                pools_[connection->server].server().label.c_str(), received);
       CloseConnection(connection);
       return;
@@ -1058,7 +1058,7 @@ void Worker::ReadFrom(BackendConnection* connection, uint32_t events) {
     if (result == ResponseReader::Result::kError) {
       Exchange* exchange = connection->exchange;
       std::string detail = connection->reader.error();
-      LOG_WARN("backend %s: %s", pools_[connection->server].server().label.c_str(), detail.c_str());
+      LOG_WARN_THROTTLED("backend %s: %s", pools_[connection->server].server().label.c_str(), detail.c_str());
       CloseConnection(connection);
       FailExchange(exchange, 502, Outcome::kBadFraming, detail, /*may_fall_back=*/false);
       return;
@@ -1128,7 +1128,7 @@ void Worker::ConnectionBroken(BackendConnection* connection, const std::string& 
     Dispatch(exchange, /*fresh_connection=*/true);
     return;
   }
-  LOG_WARN("backend %s: %s", label.c_str(), detail.c_str());
+  LOG_WARN_THROTTLED("backend %s: %s", label.c_str(), detail.c_str());
   // Nothing came back: unless the request could have changed something
   // (not idempotent), another version may take it.
   bool may_fall_back = !received_any && idempotent;
@@ -1202,18 +1202,18 @@ void Worker::ExpireExchange(Exchange* exchange) {
     case Exchange::Phase::kWaitingForConnection: {
       std::deque<Exchange*>& waiting = pools_[exchange->server].waiting();
       waiting.erase(std::find(waiting.begin(), waiting.end(), exchange));
-      LOG_WARN("no connection to backend %s became free in time", label.c_str());
+      LOG_WARN_THROTTLED("no connection to backend %s became free in time", label.c_str());
       FailExchange(exchange, 504, Outcome::kTimeout, "no connection to the backend became free in time", false);
       return;
     }
     case Exchange::Phase::kConnecting:
-      LOG_WARN("connect to backend %s timed out", label.c_str());
+      LOG_WARN_THROTTLED("connect to backend %s timed out", label.c_str());
       if (exchange->connection) CloseConnection(exchange->connection);
       // Nothing was sent: an older version may answer instead.
       FailExchange(exchange, 504, Outcome::kTimeout, "connect to backend " + label + " timed out", true);
       return;
     case Exchange::Phase::kExchanging:
-      LOG_WARN("backend %s did not respond within %d ms", label.c_str(), options_.config.response_timeout_ms);
+      LOG_WARN_THROTTLED("backend %s did not respond within %d ms", label.c_str(), options_.config.response_timeout_ms);
       if (exchange->connection) CloseConnection(exchange->connection);
       FailExchange(exchange, 504, Outcome::kTimeout, "the backend did not respond in time", false);
       return;

@@ -43,6 +43,26 @@ class FailuresTest(mesh.MeshTestCase):
         self.assertEqual(headers.get("x-backend-version"), "v2")
         self.assertLess(waited, 5.0)
 
+    def test_dead_backend_logs_are_rate_limited(self):
+        m = self.mesh.start_standard()
+        m.backends[0].kill()
+        started = time.monotonic()
+        sent = 0
+        with RawClient(m.frontend.port) as client:
+            # Past two seconds, so that a later second's first line reports the drops.
+            while sent < 20000 and time.monotonic() - started < 2.5:
+                self.assertEqual(client.request("GET", "/dead/%d" % sent).status, 502)
+                sent += 1
+        elapsed = time.monotonic() - started
+        failures = [line for line in m.workers[0].log_text().splitlines() if "backend" in line and "warn" in line]
+        # Each call site writes at most 5 lines a second; a handful of sites can fire.
+        budget = 5 * 4 * (int(elapsed) + 2)
+        self.assertGreater(sent, 3 * budget, "too few requests to show the throttle")
+        self.assertLess(len(failures), budget, "%d warning lines for %d failed requests in %.1f s"
+                        % (len(failures), sent, elapsed))
+        self.assertTrue(any("dropped)" in line for line in failures),
+                        "no line says how many were dropped:\n%s" % "\n".join(failures[-10:]))
+
     def test_backend_dropping_connection_gives_502(self):
         m = self.mesh.start_standard()
         with RawClient(m.frontend.port) as client:
@@ -141,6 +161,9 @@ class FailuresTest(mesh.MeshTestCase):
                                 "idempotent GETs in flight at the kill mostly failed: %s"
                                 % [(round(r[1] - r[0], 2), r[2]) for r in in_flight])
         self.assertLess(slowest, 10.0, "a request in flight at the kill took %.1f s" % slowest)
+        router_log = m.router.log_text()
+        self.assertRegex(router_log, r"worker w1 lost \(")
+        self.assertNotRegex(router_log, r"worker (?!w1 )\S* lost \(", "the router's log names the wrong worker")
 
     def test_worker_sigterm_finishes_request_in_flight(self):
         m = self.mesh.start_standard()
