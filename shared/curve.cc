@@ -118,6 +118,11 @@ Status LoadCurveServerKeys(const CurveConfig& config, CurveServerKeys* keys, std
   allowed->clear();
   bool has_secret = !config.server_secret_key_file.empty();
   bool has_allowed = !config.allowed_client_keys.empty();
+  if (!has_secret && !has_allowed && !config.server_public_key_file.empty()) {
+    // The mesh's file names the router's public key: the mesh is meant to use CURVE.
+    return Status::InvalidArgument("mesh.curve.serverPublicKeyFile is set but mesh.curve.serverSecretKeyFile is not: "
+                                   "the router needs its secret key for CURVE");
+  }
   if (!has_secret && !has_allowed) return Status::Ok();
   if (!has_secret) {
     return Status::InvalidArgument("mesh.curve.allowedClientKeys is set but mesh.curve.serverSecretKeyFile is not: "

@@ -48,9 +48,9 @@ Status CheckCurveSupport();
 
 // The router's keys from serverSecretKeyFile (and, when set, a check that
 // serverPublicKeyFile is its public key), and the allowed client keys from
-// allowedClientKeys. Neither key file set: CURVE off (*keys disabled). One
-// without the other, a bad key or a libzmq without CURVE: an error naming
-// the key and the file.
+// allowedClientKeys. None of the three set: CURVE off (*keys disabled). The
+// secret without the allowed keys or the reverse, the public key alone, a
+// bad key or a libzmq without CURVE: an error naming the key and the file.
 Status LoadCurveServerKeys(const CurveConfig& config, CurveServerKeys* keys, std::set<std::string>* allowed);
 
 // A frontend's or worker's keys from clientSecretKeyFile and
