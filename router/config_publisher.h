@@ -27,6 +27,7 @@ class ConfigPublisher {
   Status Bind(const std::string& endpoint, const CurveServerKeys& curve);  // router.publishBind
   void PublishChange(uint64_t seq, const nlohmann::json& change);
   void PublishHeartbeat(uint64_t seq);
+  zmq::socket_t& socket() { return socket_; }  // to attach a monitor before Bind
 
  private:
   void Send(std::initializer_list<std::string_view> frames);

@@ -82,6 +82,10 @@ Status RouterServer::Start() {
     // Before any CURVE socket binds: without a handler libzmq lets everyone in.
     zap_ = std::make_unique<ZapAuthenticator>(context_, security_.allowed_client_keys);
     UPMESH_RETURN_IF_ERROR(zap_->Bind());
+    handshakes_ = std::make_unique<HandshakeMonitor>(context_);
+    UPMESH_RETURN_IF_ERROR(handshakes_->Watch(frontends_, "router.frontendBind"));
+    UPMESH_RETURN_IF_ERROR(handshakes_->Watch(workers_, "router.workerBind"));
+    UPMESH_RETURN_IF_ERROR(handshakes_->Watch(publisher_.socket(), "router.publishBind"));
   }
   if (!security_.api_token.empty()) listener_.RequireToken(security_.api_token);
   for (zmq::socket_t* socket : {&frontends_, &workers_}) {
@@ -143,6 +147,7 @@ void RouterServer::Run() {
     if (now >= next_heartbeat) {
       SendHeartbeats();
       Sweep(now);
+      if (handshakes_) handshakes_->Poll(now);
       next_heartbeat = now + config_.heartbeat_ms;
     }
   }

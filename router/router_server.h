@@ -22,7 +22,8 @@
 //
 // Security (both optional, RouterSecurity): the config API may require a
 // bearer token; with CURVE every mesh socket is a CURVE server and the
-// ZapAuthenticator lets in only the allowed client keys.
+// ZapAuthenticator lets in only the allowed client keys (the HandshakeMonitor
+// logs handshakes that fail before ZAP is asked).
 //
 // The router keeps each in-flight request (ZeroMQ messages share their
 // buffers, so this costs no copy). When a worker dies, its idempotent
@@ -44,6 +45,7 @@
 #include "router/config_api.h"
 #include "router/config_listener.h"
 #include "router/config_publisher.h"
+#include "router/handshake_monitor.h"
 #include "router/rollback_timeline.h"
 #include "router/version_monitor.h"
 #include "router/worker_registry.h"
@@ -108,6 +110,7 @@ class RouterServer {
   RouterSecurity security_;
   zmq::context_t context_;
   std::unique_ptr<ZapAuthenticator> zap_;  // with CURVE only
+  std::unique_ptr<HandshakeMonitor> handshakes_;  // with CURVE only
   zmq::socket_t frontends_;  // ROUTER
   zmq::socket_t workers_;    // ROUTER, ROUTER_MANDATORY so a vanished worker is an error, not a silent drop
   WorkerRegistry registry_;

@@ -87,6 +87,9 @@ class CurveMeshTest(mesh.MeshTestCase):
         self.mesh.start_worker("wrong-router", extra=self.client_keys("w1", server="other-router"))
         self.wait_log(self.mesh.router, "refused a peer from 127.0.0.1: its public key is not in "
                       "mesh.curve.allowedClientKeys; its key: " + self.public["intruder"])
+        self.wait_log(self.mesh.router, "refused a peer on router.workerBind (%s): mechanism mismatch"
+                      % mesh.zmq_endpoint(self.mesh.router.worker_port))
+        self.wait_log(self.mesh.router, "cryptographic error")
         # Give the intruders every chance to register (they retry READY every 20 ms).
         time.sleep(1.0)
         for _ in range(3):
