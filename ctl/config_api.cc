@@ -63,7 +63,7 @@ std::string ClusterTarget(const std::string& id) {
 
 Status ConfigApiClient::Call(const std::string& method, const std::string& target, const std::string& body,
                              std::string* response_body) const {
-  HttpRequest request{method, target, body, body.empty() ? "" : "application/json"};
+  HttpRequest request{method, target, body, body.empty() ? "" : "application/json", token_.token};
   HttpResponse response;
   Status exchanged = HttpExchange(address_.host, address_.port, request, timeout_ms_, &response);
   if (!exchanged.ok()) return Status::Unavailable("cannot reach the config API at " + exchanged.message());
@@ -75,6 +75,13 @@ Status ConfigApiClient::Call(const std::string& method, const std::string& targe
                         std::to_string(response.status) + " " + response.reason;
   std::string text = ErrorText(response.body);
   if (!text.empty()) message += ": " + text;
+  if (response.status == 401) {
+    message += token_.configured()
+                   ? " (the token from " + token_.origin + " is not the router's: give the router's token "
+                     "(its --token-file, UPMESH_API_TOKEN or configService.tokenFile))"
+                   : std::string(" (it needs a token: pass --token-file FILE (a file only you can read) or "
+                                 "set UPMESH_API_TOKEN, with the router's token)");
+  }
   if (response.status == 404) return Status::NotFound(message);
   return Status::InvalidArgument(message);
 }

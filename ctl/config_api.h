@@ -5,7 +5,8 @@
 //   * Status::Unavailable: the API could not be reached or did not answer
 //     with HTTP in time; the message names the address.
 //   * Status::NotFound: the API answered 404 (no cluster with that id).
-//   * Status::InvalidArgument: the API answered any other error status, or a
+//   * Status::InvalidArgument: the API answered any other error status (a 401
+//     says which token to give, or that the one given is wrong), or a
 //     success whose body is not what the API promises; the message carries
 //     the status and the API's own text (which names the offending field).
 #pragma once
@@ -15,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "shared/api_token.h"
 #include "shared/status.h"
 
 namespace upmesh::ctl {
@@ -30,7 +32,9 @@ Status ParseApiAddress(const std::string& text, ApiAddress* address);
 
 class ConfigApiClient {
  public:
-  ConfigApiClient(ApiAddress address, int timeout_ms) : address_(std::move(address)), timeout_ms_(timeout_ms) {}
+  // `token`: sent with every request when configured (shared/api_token.h).
+  ConfigApiClient(ApiAddress address, int timeout_ms, ApiToken token = {})
+      : address_(std::move(address)), timeout_ms_(timeout_ms), token_(std::move(token)) {}
 
   const ApiAddress& address() const { return address_; }
 
@@ -57,6 +61,7 @@ class ConfigApiClient {
 
   ApiAddress address_;
   int timeout_ms_;
+  ApiToken token_;
 };
 
 // The request target of one cluster: /configuration/cluster/<id, percent-encoded>.

@@ -114,6 +114,7 @@ Status HttpExchange(const std::string& host, uint16_t port, const HttpRequest& r
 
   std::string bytes = request.method + " " + request.target + " HTTP/1.1\r\nHost: " + where +
                       "\r\nUser-Agent: upmeshctl/" UPMESH_VERSION "\r\nAccept: */*\r\nConnection: close\r\n";
+  if (!request.bearer_token.empty()) bytes += "Authorization: Bearer " + request.bearer_token + "\r\n";
   if (!request.body.empty() || request.method == "PUT" || request.method == "POST") {
     if (!request.content_type.empty()) bytes += "Content-Type: " + request.content_type + "\r\n";
     bytes += "Content-Length: " + std::to_string(request.body.size()) + "\r\n";

@@ -27,6 +27,7 @@ struct HttpRequest {
   std::string target;  // "/configuration/cluster"
   std::string body;    // sent with Content-Length when not empty (always for PUT, POST)
   std::string content_type;  // for the body
+  std::string bearer_token;  // sent as "Authorization: Bearer TOKEN" when not empty
 };
 
 struct HttpResponse {

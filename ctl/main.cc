@@ -3,7 +3,7 @@
 //   upmeshctl [--api HOST:PORT] [--json] [--timeout S] COMMAND [ARGS]
 //
 // Commands: list, show ID, explain ID, add (--file FILE | flags), delete ID,
-// rollback ID.
+// rollback ID, keygen DIR NAME.
 // Exit status: 0 done; 1 the API answered an error; 2 usage error;
 // 3 the API could not be reached. docs/upmeshctl.md has the details.
 #include <algorithm>
@@ -21,8 +21,10 @@
 #include "ctl/cluster_input.h"
 #include "ctl/cluster_view.h"
 #include "ctl/config_api.h"
+#include "shared/api_token.h"
 #include "shared/command_line.h"
 #include "shared/config.h"
+#include "shared/curve.h"
 
 namespace upmesh::ctl {
 namespace {
@@ -34,7 +36,7 @@ constexpr char kProgram[] = "upmeshctl";
 constexpr int kExitApiError = 1;
 constexpr int kExitUnreachable = 3;
 constexpr double kDefaultTimeoutSeconds = 10;
-constexpr char kCommands[] = "list, show, explain, add, delete or rollback";
+constexpr char kCommands[] = "list, show, explain, add, delete, rollback or keygen";
 
 const char kUsage[] =
     "upmeshctl - manages the cluster versions of upmesh-router through its config API\n"
@@ -50,12 +52,15 @@ const char kUsage[] =
     "                           add a cluster version described by flags (upmeshctl add --help)\n"
     "  delete ID                delete a cluster version (its traffic moves to the next newest)\n"
     "  rollback ID              roll a cluster version back: it stays listed but gets no traffic\n"
+    "  keygen DIR NAME          write a CURVE key pair for the mesh: DIR/NAME.key (secret), DIR/NAME.pub\n"
     "\n";
 
 const char kExitStatuses[] =
     "Exit status: 0 done; 1 the API answered an error (its message goes to stderr);\n"
     "2 usage error; 3 the API could not be reached.\n"
-    "The API address: --api, else $UPMESH_API, else configService.port of --config FILE, else 127.0.0.1:9090.\n";
+    "The API address: --api, else $UPMESH_API, else configService.port of --config FILE, else 127.0.0.1:9090.\n"
+    "The API token: --token-file, else $UPMESH_API_TOKEN, else configService.tokenFile of --config FILE,\n"
+    "else none.\n";
 
 // Options accepted both before and after the command.
 po::options_description ConnectionOptions() {
@@ -65,6 +70,8 @@ po::options_description ConnectionOptions() {
        "the config API (default $UPMESH_API, else 127.0.0.1:9090)")
       ("config,c", po::value<std::string>()->value_name("FILE"),
        "mesh config file: the API defaults to 127.0.0.1:<configService.port>")
+      ("token-file", po::value<std::string>()->value_name("FILE"),
+       "the API's bearer token, in a file only you can read (default $UPMESH_API_TOKEN)")
       ("json", "print the API's JSON (pretty) instead of text, for scripts")
       ("timeout", po::value<double>()->value_name("SECONDS"),
        "give up on the API after this long (default 10)");
@@ -92,7 +99,7 @@ po::variables_map Parse(const std::vector<std::string>& args, const po::options_
 int FindCommand(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "--api" || arg == "--timeout" || arg == "--config" || arg == "-c") {
+    if (arg == "--api" || arg == "--timeout" || arg == "--config" || arg == "-c" || arg == "--token-file") {
       ++i;
     } else if (arg.empty() || arg[0] != '-') {
       return i;
@@ -137,6 +144,23 @@ ApiAddress ResolveApiAddress(const CommandLine& line) {
     address.port = config.router.config_port;
   }
   return address;
+}
+
+// --token-file, else $UPMESH_API_TOKEN, else the config file's configService.tokenFile, else none.
+ApiToken ResolveToken(const CommandLine& line) {
+  std::string flag_file;
+  if (const po::variable_value* file = line.Find("token-file")) flag_file = file->as<std::string>();
+  std::string config_file;
+  if (const po::variable_value* path = line.Find("config")) {
+    MeshConfig config;
+    Status loaded = LoadConfigFile(path->as<std::string>(), &config);
+    if (!loaded.ok()) UsageError("--config: " + loaded.message());
+    config_file = config.router.token_file;
+  }
+  ApiToken token;
+  Status status = ResolveApiToken(flag_file, config_file, &token);
+  if (!status.ok()) UsageError(status.message());
+  return token;
 }
 
 int TimeoutMs(const CommandLine& line) {
@@ -187,7 +211,7 @@ int RunList(const std::vector<std::string>& args, CommandLine* line) {
                      "verdict: watching, healthy, inconclusive, unhealthy, rolledBack), STATE (the newest\n"
                      "version, its GRADUAL share, its CONCURRENT mismatches).\n");
   }
-  ConfigApiClient api(ResolveApiAddress(*line), TimeoutMs(*line));
+  ConfigApiClient api(ResolveApiAddress(*line), TimeoutMs(*line), ResolveToken(*line));
   json clusters;
   Status status = api.List(&clusters);
   if (!status.ok()) return Report(status);
@@ -245,7 +269,7 @@ int RunWithId(const std::vector<std::string>& args, CommandLine* line) {
     UsageError(command + ": the cluster ID is missing (see upmeshctl " + command + " --help)");
   }
   std::string id = line->local["id"].as<std::string>();
-  ConfigApiClient api(ResolveApiAddress(*line), TimeoutMs(*line));
+  ConfigApiClient api(ResolveApiAddress(*line), TimeoutMs(*line), ResolveToken(*line));
   bool json_output = line->Find("json") != nullptr;
   if (command == "show" || command == "explain") {
     json entry;
@@ -334,11 +358,49 @@ int RunAdd(const std::vector<std::string>& args, CommandLine* line) {
     built = ClusterRequestFromFlags(cluster_flags, &request);
     if (!built.ok()) UsageError("add: " + built.message());
   }
-  ConfigApiClient api(ResolveApiAddress(*line), TimeoutMs(*line));
+  ConfigApiClient api(ResolveApiAddress(*line), TimeoutMs(*line), ResolveToken(*line));
   std::string uuid;
   Status status = api.Add(request, &uuid);
   if (!status.ok()) return Report(status);
   std::cout << uuid << "\n";
+  return 0;
+}
+
+int RunKeygen(const std::vector<std::string>& args, CommandLine* line) {
+  po::options_description options("keygen options");
+  options.add_options()("help,h", "print this help and exit");
+  po::options_description hidden;
+  hidden.add_options()("dir", po::value<std::string>())("name", po::value<std::string>());
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("dir", 1).add("name", 1);
+  line->local = Parse(args, all, positional, "keygen");
+  if (line->local.count("help")) {
+    std::cout << "Usage: upmeshctl keygen DIR NAME\n\n" << options << "\n"
+              << "Writes a CURVE key pair (ZeroMQ's zmq_curve_keypair) for one process of the mesh:\n"
+                 "DIR/NAME.key, its secret key (mode 0600: give it to that process only), and\n"
+                 "DIR/NAME.pub, its public key (mode 0644). Never overwrites a file. Prints the public key.\n"
+                 "The router's pair: mesh.curve.serverSecretKeyFile (router) and serverPublicKeyFile (everyone\n"
+                 "else). A frontend's or worker's pair: its mesh.curve.clientSecretKeyFile, with NAME.pub\n"
+                 "copied into the router's mesh.curve.allowedClientKeys directory. docs/configuration.md.\n"
+                 "Example:\n"
+                 "  upmeshctl keygen /etc/upmesh/keys router\n"
+                 "  upmeshctl keygen /etc/upmesh/keys worker-1\n"
+                 "Exit status: 0 written; 2 usage error or a file could not be written.\n";
+    std::exit(0);
+  }
+  if (!line->local.count("dir") || !line->local.count("name")) {
+    UsageError("keygen: DIR and NAME are required (see upmeshctl keygen --help)");
+  }
+  std::string dir = line->local["dir"].as<std::string>();
+  std::string name = line->local["name"].as<std::string>();
+  std::string public_key;
+  Status status = WriteCurveKeyPair(dir, name, &public_key);
+  if (!status.ok()) UsageError("keygen: " + status.message());
+  std::cout << public_key << "\n";
+  std::cerr << "wrote " << dir << "/" << name << ".key (secret, mode 0600) and " << dir << "/" << name
+            << ".pub (public)\n";
   return 0;
 }
 
@@ -368,6 +430,7 @@ int Run(int argc, char** argv) {
     if (line.command == with_id) return RunWithId(args, &line);
   }
   if (line.command == "add") return RunAdd(args, &line);
+  if (line.command == "keygen") return RunKeygen(args, &line);
   UsageError("unknown command \"" + line.command + "\": " + kCommands + " (see --help)");
 }
 

@@ -49,8 +49,9 @@ std::string BindEndpoint(const FrontendConfig& config) {
 
 }  // namespace
 
-FrontendServer::FrontendServer(const FrontendConfig& config)
+FrontendServer::FrontendServer(const FrontendConfig& config, CurveClientKeys curve)
     : config_(config),
+      curve_(std::move(curve)),
       context_(1),
       clients_(context_, zmq::socket_type::stream),
       router_(context_, zmq::socket_type::dealer) {
@@ -65,6 +66,7 @@ Status FrontendServer::Start() {
   std::string identity = std::string("frontend-") + host + "-" + std::to_string(getpid());
   // The router replies to this id; a fixed id keeps replies routable across reconnects.
   router_.set(zmq::sockopt::routing_id, identity);
+  ApplyCurveClient(router_, curve_);
   // No router connected: fail the send at once (503) instead of queueing blind.
   router_.set(zmq::sockopt::immediate, 1);
   router_.set(zmq::sockopt::sndhwm, 100000);

@@ -23,13 +23,15 @@
 
 #include "frontend/client_connection.h"
 #include "shared/config.h"
+#include "shared/curve.h"
 #include "shared/status.h"
 
 namespace upmesh::frontend {
 
 class FrontendServer {
  public:
-  explicit FrontendServer(const FrontendConfig& config);
+  // `curve`: CURVE keys for the router link (disabled: none).
+  explicit FrontendServer(const FrontendConfig& config, CurveClientKeys curve = {});
 
   // Binds the client port and connects to the router.
   Status Start();
@@ -62,6 +64,7 @@ class FrontendServer {
   bool Drained() const;
 
   FrontendConfig config_;
+  CurveClientKeys curve_;
   RequestLimits limits_;
   zmq::context_t context_;
   zmq::socket_t clients_;  // ZMQ_STREAM, bound to the client port

@@ -3,6 +3,7 @@
 
 #include "frontend/frontend_server.h"
 #include "shared/command_line.h"
+#include "shared/curve.h"
 #include "shared/log.h"
 #include "shared/shutdown_signal.h"
 
@@ -19,6 +20,10 @@ int main(int argc, char** argv) {
       ("port,p", po::value<int64_t>()->value_name("PORT"), "client port (default 8080)")
       ("router", po::value<std::string>()->value_name("ENDPOINT"),
        "router endpoint for frontends (default tcp://127.0.0.1:5550)")
+      ("curve-secret-key", po::value<std::string>()->value_name("FILE"),
+       "CURVE: this frontend's secret key (mesh.curve.clientSecretKeyFile)")
+      ("curve-server-key", po::value<std::string>()->value_name("FILE"),
+       "CURVE: the router's public key (mesh.curve.serverPublicKeyFile)")
       ("max-header-bytes", po::value<int64_t>()->value_name("N"), "largest header section accepted (default 16384)")
       ("max-body-bytes", po::value<int64_t>()->value_name("N"), "largest request body accepted (default 16 MiB)");
   MeshConfig config;
@@ -36,8 +41,15 @@ int main(int argc, char** argv) {
     frontend.max_body_bytes = static_cast<size_t>(FlagInt(flags, "max-body-bytes", 0, int64_t(1) << 40, info.name));
   }
 
+  CurveConfig& curve = config.curve;
+  if (flags.count("curve-secret-key")) curve.client_secret_key_file = flags["curve-secret-key"].as<std::string>();
+  if (flags.count("curve-server-key")) curve.server_public_key_file = flags["curve-server-key"].as<std::string>();
+  CurveClientKeys keys;
+  Status loaded = LoadCurveClientKeys(curve, &keys);
+  if (!loaded.ok()) ExitWithConfigError(info.name, loaded.message());
+
   InstallShutdownHandlers();
-  frontend::FrontendServer server(frontend);
+  frontend::FrontendServer server(frontend, std::move(keys));
   Status status = server.Start();
   if (!status.ok()) {
     LOG_ERROR("%s", status.message().c_str());

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "shared/api_token.h"
 #include "shared/clock.h"
 #include "shared/log.h"
 
@@ -90,7 +91,10 @@ void ConfigListener::OnData(const std::string& routing_id, Connection& connectio
     }
     if (assembler.request_ready()) {
       frontend::Request request = assembler.TakeRequest();
-      ApiResponse response = api_->Handle({request.method, request.target, std::move(request.body)}, WallClockMs());
+      ApiResponse response;
+      if (!Unauthorized(request.fields, &response)) {
+        response = api_->Handle({request.method, request.target, std::move(request.body)}, WallClockMs());
+      }
       LOG_DEBUG("config API: %s %s -> %d", request.method.c_str(), request.target.c_str(), response.status);
       if (!Respond(routing_id, response, request.is_head, !request.keep_alive)) return Close(routing_id);
       if (!request.keep_alive) {
@@ -102,6 +106,28 @@ void ConfigListener::OnData(const std::string& routing_id, Connection& connectio
       }
     }
   }
+}
+
+bool ConfigListener::Unauthorized(const http::FieldList& fields, ApiResponse* refusal) const {
+  if (token_.empty()) return false;
+  int count = http::CountFields(fields, "Authorization");
+  std::string presented;
+  bool parsed = count == 1 && ParseBearerCredentials(*http::FindField(fields, "Authorization"), &presented);
+  // Compared even when absent, so a missing token costs the same time as a wrong one.
+  bool match = TokensMatch(presented, token_);
+  if (parsed && match) return false;
+  refusal->status = 401;
+  if (count == 0) {
+    refusal->body = "this API needs a token: send \"Authorization: Bearer TOKEN\" "
+                    "(upmeshctl: --token-file FILE or the environment variable UPMESH_API_TOKEN)\n";
+    refusal->extra_fields.push_back({"WWW-Authenticate", "Bearer realm=\"upmesh\""});
+  } else {
+    refusal->body = parsed ? "the API token is wrong\n"
+                           : "the Authorization field must be exactly one \"Bearer TOKEN\"\n";
+    refusal->extra_fields.push_back({"WWW-Authenticate", "Bearer realm=\"upmesh\", error=\"invalid_token\""});
+  }
+  LOG_INFO("config API: 401 (%s)", count == 0 ? "no token" : parsed ? "wrong token" : "malformed Authorization");
+  return true;
 }
 
 bool ConfigListener::Respond(const std::string& routing_id, const ApiResponse& response, bool head_only, bool close) {

@@ -16,6 +16,12 @@
 // meanwhile is discarded, so the client reads the response rather than a
 // reset). A connection silent for
 // kIdleTimeoutMs is closed; beyond kMaxConnections new ones are closed at once.
+//
+// With a token (RequireToken), every request must carry exactly one
+// "Authorization: Bearer TOKEN" whose token matches (shared/api_token.h,
+// compared in constant time); any other request gets 401 with
+// "WWW-Authenticate: Bearer" and never reaches the ConfigApi. The connection
+// stays open (a client may retry with the token).
 #pragma once
 
 #include <cstdint>
@@ -41,6 +47,8 @@ class ConfigListener {
 
   // Binds tcp://ADDRESS:PORT (IPv6 addresses are bracketed as needed).
   Status Bind(const std::string& address, uint16_t port);
+  // From now on every request needs "Authorization: Bearer <token>".
+  void RequireToken(std::string token) { token_ = std::move(token); }
   void* handle() { return socket_.handle(); }
 
   // Reads what is waiting (a bounded batch) and answers complete requests.
@@ -57,6 +65,8 @@ class ConfigListener {
   };
 
   void OnData(const std::string& routing_id, Connection& connection, const char* data, size_t len);
+  // The 401 for a request without the right token, or nothing if it may pass.
+  bool Unauthorized(const http::FieldList& fields, ApiResponse* refusal) const;
   // Sends one response; false if the connection must close (or could not take it).
   bool Respond(const std::string& routing_id, const ApiResponse& response, bool head_only, bool close);
   bool SendRaw(const std::string& routing_id, const std::string& bytes);
@@ -65,6 +75,7 @@ class ConfigListener {
   zmq::socket_t socket_;
   ConfigApi* api_;
   frontend::RequestLimits limits_;
+  std::string token_;  // empty: no token required
   std::unordered_map<std::string, std::unique_ptr<Connection>> connections_;  // by STREAM routing id
 };
 

@@ -7,7 +7,8 @@ namespace upmesh::router {
 
 ConfigPublisher::ConfigPublisher(zmq::context_t& context) : socket_(context, zmq::socket_type::pub) {}
 
-Status ConfigPublisher::Bind(const std::string& endpoint) {
+Status ConfigPublisher::Bind(const std::string& endpoint, const CurveServerKeys& curve) {
+  ApplyCurveServer(socket_, curve);
   socket_.set(zmq::sockopt::sndhwm, 100000);
   socket_.set(zmq::sockopt::linger, 0);
   try {

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "shared/curve.h"
 #include "shared/status.h"
 
 namespace upmesh::router {
@@ -23,9 +24,10 @@ class ConfigPublisher {
  public:
   explicit ConfigPublisher(zmq::context_t& context);
 
-  Status Bind(const std::string& endpoint);  // router.publishBind
+  Status Bind(const std::string& endpoint, const CurveServerKeys& curve);  // router.publishBind
   void PublishChange(uint64_t seq, const nlohmann::json& change);
   void PublishHeartbeat(uint64_t seq);
+  zmq::socket_t& socket() { return socket_; }  // to attach a monitor before Bind
 
  private:
   void Send(std::initializer_list<std::string_view> frames);

@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "router/router_server.h"
+#include "shared/api_token.h"
 #include "shared/command_line.h"
+#include "shared/curve.h"
 #include "shared/log.h"
 #include "shared/shutdown_signal.h"
 
@@ -58,6 +60,24 @@ void ApplyClusterFlags(const po::variables_map& flags, const std::string& progra
   config->has_cluster = true;
 }
 
+// The API token and the CURVE keys (flags over the config file); exits with
+// status 2 naming the problem when one is configured but unusable.
+router::RouterSecurity LoadSecurity(const po::variables_map& flags, const std::string& program, MeshConfig* config) {
+  router::RouterSecurity security;
+  ApiToken token;
+  Status status = ResolveApiToken(flags.count("token-file") ? flags["token-file"].as<std::string>() : "",
+                                  config->router.token_file, &token);
+  if (!status.ok()) ExitWithConfigError(program, status.message());
+  if (token.configured()) LOG_INFO("config API: every request needs the token from %s", token.origin.c_str());
+  security.api_token = token.token;
+  CurveConfig& curve = config->curve;
+  if (flags.count("curve-secret-key")) curve.server_secret_key_file = flags["curve-secret-key"].as<std::string>();
+  if (flags.count("curve-allowed-keys")) curve.allowed_client_keys = flags["curve-allowed-keys"].as<std::string>();
+  status = LoadCurveServerKeys(curve, &security.curve, &security.allowed_client_keys);
+  if (!status.ok()) ExitWithConfigError(program, status.message());
+  return security;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -75,17 +95,29 @@ int main(int argc, char** argv) {
       "--cluster-version sets, and the state file is created. No cluster at all is allowed (workers\n"
       "answer 503 until one is added). A corrupt state file stops the router (exit 1, file untouched).\n"
       "\n"
+      "Every socket binds loopback unless told otherwise: open one to other hosts on purpose\n"
+      "(e.g. --worker-bind tcp://0.0.0.0:5551), together with CURVE (mesh.curve.*, --curve-secret-key,\n"
+      "--curve-allowed-keys: only frontends and workers with an allowed key may join) and an API token\n"
+      "(--token-file, $UPMESH_API_TOKEN or configService.tokenFile; docs/configuration.md).\n"
+      "\n"
       "SIGINT/SIGTERM: finish requests in flight (bounded by router.drainTimeoutMs), then exit 0."};
   po::options_description options("Router options");
   options.add_options()
       ("frontend-bind", po::value<std::string>()->value_name("ENDPOINT"),
-       "where frontends connect (default tcp://*:5550)")
+       "where frontends connect (default tcp://127.0.0.1:5550)")
       ("worker-bind", po::value<std::string>()->value_name("ENDPOINT"),
-       "where workers connect (default tcp://*:5551)")
+       "where workers connect (default tcp://127.0.0.1:5551)")
       ("publish-bind", po::value<std::string>()->value_name("ENDPOINT"),
-       "config broadcast (PUB) that workers subscribe to (default tcp://*:5552)")
+       "config broadcast (PUB) that workers subscribe to (default tcp://127.0.0.1:5552)")
       ("config-address", po::value<std::string>()->value_name("ADDRESS"),
-       "address of the REST config API (default 0.0.0.0)")
+       "address of the REST config API (default 127.0.0.1)")
+      ("token-file", po::value<std::string>()->value_name("FILE"),
+       "the config API's bearer token, in a file only its owner may read (else $UPMESH_API_TOKEN, "
+       "else configService.tokenFile)")
+      ("curve-secret-key", po::value<std::string>()->value_name("FILE"),
+       "CURVE: the router's secret key (mesh.curve.serverSecretKeyFile)")
+      ("curve-allowed-keys", po::value<std::string>()->value_name("PATH"),
+       "CURVE: directory of *.pub files or file of public keys allowed to join (mesh.curve.allowedClientKeys)")
       ("config-port", po::value<int64_t>()->value_name("PORT"), "port of the REST config API (default 9090)")
       ("state-file", po::value<std::string>()->value_name("FILE"),
        "where the cluster table persists (default ./upmesh-state.json)")
@@ -115,9 +147,10 @@ int main(int argc, char** argv) {
     if (router.state_file.empty()) ExitWithConfigError(info.name, "--state-file: must not be empty");
   }
   ApplyClusterFlags(flags, info.name, &config);
+  router::RouterSecurity security = LoadSecurity(flags, info.name, &config);
 
   InstallShutdownHandlers();
-  router::RouterServer server(router, config.has_cluster ? &config.cluster : nullptr);
+  router::RouterServer server(router, config.has_cluster ? &config.cluster : nullptr, std::move(security));
   Status status = server.Start();
   if (!status.ok()) {
     LOG_ERROR("%s", status.message().c_str());

@@ -52,10 +52,11 @@ int ParseCapacity(const zmq::message_t& frame) {
 
 }  // namespace
 
-RouterServer::RouterServer(const RouterConfig& config, const Cluster* initial)
+RouterServer::RouterServer(const RouterConfig& config, const Cluster* initial, RouterSecurity security)
     : config_(config),
       has_initial_cluster_(initial != nullptr),
       initial_cluster_(initial ? *initial : Cluster()),
+      security_(std::move(security)),
       context_(1),
       frontends_(context_, zmq::socket_type::router),
       workers_(context_, zmq::socket_type::router),
@@ -77,7 +78,18 @@ Status RouterServer::Start() {
     LOG_INFO("state file %s created: %zu cluster(s)", clusters_.state_file().c_str(),
              clusters_.table().clusters().size());
   }
+  if (security_.curve.enabled()) {
+    // Before any CURVE socket binds: without a handler libzmq lets everyone in.
+    zap_ = std::make_unique<ZapAuthenticator>(context_, security_.allowed_client_keys);
+    UPMESH_RETURN_IF_ERROR(zap_->Bind());
+    handshakes_ = std::make_unique<HandshakeMonitor>(context_);
+    UPMESH_RETURN_IF_ERROR(handshakes_->Watch(frontends_, "router.frontendBind"));
+    UPMESH_RETURN_IF_ERROR(handshakes_->Watch(workers_, "router.workerBind"));
+    UPMESH_RETURN_IF_ERROR(handshakes_->Watch(publisher_.socket(), "router.publishBind"));
+  }
+  if (!security_.api_token.empty()) listener_.RequireToken(security_.api_token);
   for (zmq::socket_t* socket : {&frontends_, &workers_}) {
+    ApplyCurveServer(*socket, security_.curve);
     socket->set(zmq::sockopt::router_mandatory, 1);
     socket->set(zmq::sockopt::sndhwm, 100000);
     socket->set(zmq::sockopt::rcvhwm, 100000);
@@ -96,7 +108,7 @@ Status RouterServer::Start() {
   } catch (const zmq::error_t& e) {
     return Status::IoError("cannot bind router.workerBind " + config_.worker_bind + ": " + e.what());
   }
-  UPMESH_RETURN_IF_ERROR(publisher_.Bind(config_.publish_bind));
+  UPMESH_RETURN_IF_ERROR(publisher_.Bind(config_.publish_bind, security_.curve));
   UPMESH_RETURN_IF_ERROR(listener_.Bind(config_.config_address, config_.config_port));
   LOG_INFO("frontends on %s, workers on %s", config_.frontend_bind.c_str(), config_.worker_bind.c_str());
   return Status::Ok();
@@ -117,13 +129,15 @@ void RouterServer::Run() {
     }
     zmq::pollitem_t items[] = {{frontends_.handle(), 0, ZMQ_POLLIN, 0},
                                {workers_.handle(), 0, ZMQ_POLLIN, 0},
-                               {listener_.handle(), 0, ZMQ_POLLIN, 0}};
+                               {listener_.handle(), 0, ZMQ_POLLIN, 0},
+                               {zap_ ? zap_->handle() : nullptr, 0, ZMQ_POLLIN, 0}};
     int64_t timeout = std::max<int64_t>(0, next_heartbeat - NowMs());
-    int ready = zmq_poll(items, 3, static_cast<long>(timeout));
+    int ready = zmq_poll(items, zap_ ? 4 : 3, static_cast<long>(timeout));
     if (ready < 0 && zmq_errno() != EINTR) {
       LOG_ERROR("zmq_poll: %s", zmq_strerror(zmq_errno()));
       break;
     }
+    if (ready > 0 && zap_ && (items[3].revents & ZMQ_POLLIN)) zap_->OnReadable(NowMs());
     // Workers first: replies free capacity for the requests that follow.
     if (ready > 0 && (items[1].revents & ZMQ_POLLIN)) ReadWorkers();
     if (ready > 0 && (items[0].revents & ZMQ_POLLIN)) ReadFrontends();
@@ -133,6 +147,7 @@ void RouterServer::Run() {
     if (now >= next_heartbeat) {
       SendHeartbeats();
       Sweep(now);
+      if (handshakes_) handshakes_->Poll(now);
       next_heartbeat = now + config_.heartbeat_ms;
     }
   }

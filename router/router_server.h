@@ -20,6 +20,11 @@
 // holds or releases a GRADUAL ramp. RollbackTimelines note when each worker
 // applied a rollback; the finished evidence record is logged as one JSON line.
 //
+// Security (both optional, RouterSecurity): the config API may require a
+// bearer token; with CURVE every mesh socket is a CURVE server and the
+// ZapAuthenticator lets in only the allowed client keys (the HandshakeMonitor
+// logs handshakes that fail before ZAP is asked).
+//
 // The router keeps each in-flight request (ZeroMQ messages share their
 // buffers, so this costs no copy). When a worker dies, its idempotent
 // requests are given to another worker; the others get a 502, since a
@@ -29,6 +34,8 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -38,10 +45,13 @@
 #include "router/config_api.h"
 #include "router/config_listener.h"
 #include "router/config_publisher.h"
+#include "router/handshake_monitor.h"
 #include "router/rollback_timeline.h"
 #include "router/version_monitor.h"
 #include "router/worker_registry.h"
+#include "router/zap_authenticator.h"
 #include "shared/config.h"
+#include "shared/curve.h"
 #include "shared/status.h"
 
 namespace upmesh::router {
@@ -55,11 +65,18 @@ struct HeldRequest {
   std::string worker_id;  // empty while queued
 };
 
+// What the router demands of its peers; the defaults demand nothing.
+struct RouterSecurity {
+  std::string api_token;  // empty: the config API needs no token
+  CurveServerKeys curve;  // disabled: no CURVE on the mesh sockets
+  std::set<std::string> allowed_client_keys;  // Z85 public keys of frontends and workers
+};
+
 class RouterServer {
  public:
   // `initial`: the cluster to seed the table with when the state file does
   // not exist yet (may be null).
-  RouterServer(const RouterConfig& config, const Cluster* initial);
+  RouterServer(const RouterConfig& config, const Cluster* initial, RouterSecurity security = {});
   // Loads (or seeds) the state file, then binds every socket. A corrupt
   // state file or a busy endpoint is an error.
   Status Start();
@@ -92,7 +109,10 @@ class RouterServer {
   RouterConfig config_;
   bool has_initial_cluster_;
   Cluster initial_cluster_;
+  RouterSecurity security_;
   zmq::context_t context_;
+  std::unique_ptr<ZapAuthenticator> zap_;  // with CURVE only
+  std::unique_ptr<HandshakeMonitor> handshakes_;  // with CURVE only
   zmq::socket_t frontends_;  // ROUTER
   zmq::socket_t workers_;    // ROUTER, ROUTER_MANDATORY so a vanished worker is an error, not a silent drop
   WorkerRegistry registry_;

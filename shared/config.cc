@@ -30,6 +30,22 @@ Status ParseEndpoint(JsonObjectReader& reader, const std::string& key, std::stri
   return ValidateEndpoint(reader.PathOf(key), *out);
 }
 
+// "mesh": {"curve": {...}}: the key files of the mesh's CURVE security.
+Status ParseMeshSecurity(const json& mesh_object, CurveConfig* curve) {
+  JsonObjectReader mesh(mesh_object, "mesh");
+  const json* object = nullptr;
+  UPMESH_RETURN_IF_ERROR(SubObject(mesh, "curve", &object));
+  if (object) {
+    JsonObjectReader r(*object, "mesh.curve");
+    UPMESH_RETURN_IF_ERROR(r.ReadString("serverSecretKeyFile", &curve->server_secret_key_file));
+    UPMESH_RETURN_IF_ERROR(r.ReadString("serverPublicKeyFile", &curve->server_public_key_file));
+    UPMESH_RETURN_IF_ERROR(r.ReadString("allowedClientKeys", &curve->allowed_client_keys));
+    UPMESH_RETURN_IF_ERROR(r.ReadString("clientSecretKeyFile", &curve->client_secret_key_file));
+    UPMESH_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
+  }
+  return mesh.CheckNoUnknownKeys();
+}
+
 Status ParseRoot(const json& root, MeshConfig* config) {
   if (!root.is_object()) return Status::InvalidArgument("the top level must be a JSON object");
   JsonObjectReader reader(root, "");
@@ -48,6 +64,7 @@ Status ParseRoot(const json& root, MeshConfig* config) {
     UPMESH_RETURN_IF_ERROR(service.ReadInt("port", 1, 65535, &config->router.config_port));
     UPMESH_RETURN_IF_ERROR(service.ReadString("address", &config->router.config_address));
     UPMESH_RETURN_IF_ERROR(service.ReadString("stateFile", &config->router.state_file));
+    UPMESH_RETURN_IF_ERROR(service.ReadString("tokenFile", &config->router.token_file));
     UPMESH_RETURN_IF_ERROR(service.CheckNoUnknownKeys());
   }
   UPMESH_RETURN_IF_ERROR(SubObject(reader, "cluster", &object));
@@ -102,6 +119,8 @@ Status ParseRoot(const json& root, MeshConfig* config) {
     UPMESH_RETURN_IF_ERROR(r.ReadInt("drainTimeoutMs", 0, kMaxMs, &w.drain_timeout_ms));
     UPMESH_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
+  UPMESH_RETURN_IF_ERROR(SubObject(reader, "mesh", &object));
+  if (object) UPMESH_RETURN_IF_ERROR(ParseMeshSecurity(*object, &config->curve));
   if (const json* level = reader.Find("logLevel")) {
     static const std::set<std::string> kLevels = {"error", "warn", "info", "debug"};
     if (!level->is_string() || !kLevels.count(level->get<std::string>())) {

@@ -2,12 +2,13 @@
 //
 //   {
 //     "proxy":         {"port": 8080, "address": "0.0.0.0"},      // frontend's client port
-//     "configService": {"port": 9090, "stateFile": "upmesh-state.json"},  // router's REST API
+//     "configService": {"port": 9090, "stateFile": "upmesh-state.json", "tokenFile": ...},  // router's REST API
 //     "cluster":       {"version": 1, "servers": [{"ip": "127.0.0.1", "port": 8001}]},
 //     "frontend":      {"routerEndpoint": "tcp://127.0.0.1:5550", ...limits},
-//     "router":        {"frontendBind": "tcp://*:5550", "workerBind": "tcp://*:5551",
-//                       "publishBind": "tcp://*:5552", ...},
+//     "router":        {"frontendBind": "tcp://127.0.0.1:5550", "workerBind": "tcp://127.0.0.1:5551",
+//                       "publishBind": "tcp://127.0.0.1:5552", ...},
 //     "worker":        {"routerEndpoint": "tcp://127.0.0.1:5551", "configEndpoint": "tcp://127.0.0.1:5552", ...},
+//     "mesh":          {"curve": {...key files}},                 // CURVE on every mesh socket
 //     "logLevel":      "info"
 //   }
 //
@@ -41,13 +42,16 @@ struct FrontendConfig {
   int drain_timeout_ms = 10000;   // on SIGTERM, how long in-flight work may take
 };
 
+// Everything the router binds defaults to loopback: other hosts reach it
+// only through an endpoint an operator opened on purpose.
 struct RouterConfig {
-  std::string frontend_bind = "tcp://*:5550";
-  std::string worker_bind = "tcp://*:5551";
+  std::string frontend_bind = "tcp://127.0.0.1:5550";
+  std::string worker_bind = "tcp://127.0.0.1:5551";
   uint16_t config_port = 9090;  // configService.port: the REST config API
-  std::string config_address = "0.0.0.0";  // configService.address
+  std::string config_address = "127.0.0.1";  // configService.address
+  std::string token_file;  // configService.tokenFile: the API's bearer token (empty: no token)
   std::string state_file = "upmesh-state.json";  // configService.stateFile: API changes persist here
-  std::string publish_bind = "tcp://*:5552";  // config broadcast (PUB)
+  std::string publish_bind = "tcp://127.0.0.1:5552";  // config broadcast (PUB)
   int heartbeat_ms = 500;
   int heartbeat_liveness = 3;  // missed heartbeats before a worker is dropped
   size_t max_queued = 10000;   // requests waiting for a worker with capacity
@@ -69,10 +73,22 @@ struct WorkerConfig {
   int drain_timeout_ms = 10000;
 };
 
+// mesh.curve: ZeroMQ CURVE on every mesh socket (shared/curve.h). All empty:
+// CURVE is off. The router needs server_secret_key_file and
+// allowed_client_keys; a frontend or worker needs client_secret_key_file and
+// server_public_key_file.
+struct CurveConfig {
+  std::string server_secret_key_file;  // the router's secret key
+  std::string server_public_key_file;  // the router's public key (the router checks it matches its secret)
+  std::string allowed_client_keys;     // router: a directory of *.pub files, or a file of keys, one a line
+  std::string client_secret_key_file;  // a frontend's or worker's own secret key
+};
+
 struct MeshConfig {
   FrontendConfig frontend;
   RouterConfig router;
   WorkerConfig worker;
+  CurveConfig curve;  // mesh.curve
   Cluster cluster;  // the initial cluster version (router); see has_cluster
   bool has_cluster = false;
   std::string log_level = "info";

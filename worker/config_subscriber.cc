@@ -9,8 +9,8 @@
 
 namespace upmesh::worker {
 
-ConfigSubscriber::ConfigSubscriber(zmq::context_t* context, std::string endpoint)
-    : context_(context), endpoint_(std::move(endpoint)) {}
+ConfigSubscriber::ConfigSubscriber(zmq::context_t* context, std::string endpoint, CurveClientKeys curve)
+    : context_(context), endpoint_(std::move(endpoint)), curve_(std::move(curve)) {}
 
 ConfigSubscriber::~ConfigSubscriber() {
   if (socket_ && epoll_fd_ >= 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, zmq_fd_, nullptr);
@@ -20,6 +20,7 @@ Status ConfigSubscriber::Open(int epoll_fd) {
   epoll_fd_ = epoll_fd;
   try {
     socket_ = zmq::socket_t(*context_, zmq::socket_type::sub);
+    ApplyCurveClient(socket_, curve_);
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::reconnect_ivl, 100);
     socket_.set(zmq::sockopt::reconnect_ivl_max, 1000);

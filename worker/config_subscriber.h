@@ -9,13 +9,14 @@
 
 #include <zmq.hpp>
 
+#include "shared/curve.h"
 #include "shared/status.h"
 
 namespace upmesh::worker {
 
 class ConfigSubscriber {
  public:
-  ConfigSubscriber(zmq::context_t* context, std::string endpoint);
+  ConfigSubscriber(zmq::context_t* context, std::string endpoint, CurveClientKeys curve = {});
   ~ConfigSubscriber();
   ConfigSubscriber(const ConfigSubscriber&) = delete;
   ConfigSubscriber& operator=(const ConfigSubscriber&) = delete;
@@ -27,6 +28,7 @@ class ConfigSubscriber {
  private:
   zmq::context_t* context_;
   const std::string endpoint_;
+  const CurveClientKeys curve_;
   zmq::socket_t socket_;
   int epoll_fd_ = -1;
   int zmq_fd_ = -1;

@@ -8,6 +8,7 @@
 
 #include "shared/command_line.h"
 #include "shared/config.h"
+#include "shared/curve.h"
 #include "shared/log.h"
 #include "shared/shutdown_signal.h"
 #include "worker/backend_pool.h"
@@ -39,7 +40,11 @@ int main(int argc, char** argv) {
       ("capacity", po::value<int64_t>()->value_name("N"),
        "requests in flight at once (default 256, or worker.capacity)")
       ("name", po::value<std::string>()->value_name("NAME"),
-       "worker id, also sent as X-Upmesh-Worker (default <hostname>-<pid>)");
+       "worker id, also sent as X-Upmesh-Worker (default <hostname>-<pid>)")
+      ("curve-secret-key", po::value<std::string>()->value_name("FILE"),
+       "CURVE: this worker's secret key (mesh.curve.clientSecretKeyFile)")
+      ("curve-server-key", po::value<std::string>()->value_name("FILE"),
+       "CURVE: the router's public key (mesh.curve.serverPublicKeyFile)");
   upmesh::ProgramInfo info{
       kProgram, "forwards requests from the upmesh router to the backend servers of each cluster version",
       "The cluster versions come from the router (a snapshot at start, then its config broadcast);\n"
@@ -72,6 +77,11 @@ int main(int argc, char** argv) {
   upmesh::worker::WorkerOptions worker_options;
   worker_options.name = name;
   worker_options.config = worker_config;
+  upmesh::CurveConfig& curve = config.curve;
+  if (flags.count("curve-secret-key")) curve.client_secret_key_file = flags["curve-secret-key"].as<std::string>();
+  if (flags.count("curve-server-key")) curve.server_public_key_file = flags["curve-server-key"].as<std::string>();
+  upmesh::Status keys = upmesh::LoadCurveClientKeys(curve, &worker_options.curve);
+  if (!keys.ok()) ExitWithConfigError(kProgram, keys.message());
 
   upmesh::InstallShutdownHandlers();
   upmesh::worker::Worker worker(std::move(worker_options));

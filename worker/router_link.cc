@@ -33,6 +33,7 @@ Status RouterLink::Open(int epoll_fd, int64_t now_ms) {
 Status RouterLink::Connect(int64_t now_ms) {
   try {
     socket_ = zmq::socket_t(*context_, zmq::socket_type::dealer);
+    ApplyCurveClient(socket_, options_.curve);
     socket_.set(zmq::sockopt::routing_id, options_.routing_id);
     socket_.set(zmq::sockopt::linger, kLingerMs);
     socket_.set(zmq::sockopt::sndhwm, kHighWaterMark);

@@ -25,6 +25,7 @@
 
 #include <zmq.hpp>
 
+#include "shared/curve.h"
 #include "shared/status.h"
 
 namespace upmesh::worker {
@@ -38,6 +39,7 @@ class RouterLink {
     int heartbeat_ms = 500;
     int heartbeat_liveness = 3;
     std::function<std::string()> stats;  // the stats-json frame of each HB
+    CurveClientKeys curve;  // applied to every socket it makes, when enabled
   };
 
   RouterLink(zmq::context_t* context, Options options);

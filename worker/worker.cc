@@ -101,8 +101,9 @@ Worker::Worker(WorkerOptions options)
       context_(1),
       link_(&context_, RouterLink::Options{options_.config.router_endpoint, options_.name,
                                            options_.config.capacity, options_.config.heartbeat_ms,
-                                           options_.config.heartbeat_liveness, [this] { return StatsJson(); }}),
-      subscriber_(&context_, options_.config.config_endpoint),
+                                           options_.config.heartbeat_liveness, [this] { return StatsJson(); },
+                                           options_.curve}),
+      subscriber_(&context_, options_.config.config_endpoint, options_.curve),
       read_buffer_(new char[kReadBufferBytes]) {}
 
 Worker::~Worker() {

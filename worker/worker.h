@@ -37,6 +37,7 @@
 #include <zmq.hpp>
 
 #include "shared/config.h"
+#include "shared/curve.h"
 #include "shared/status.h"
 #include "worker/backend_pool.h"
 #include "worker/cluster_replica.h"
@@ -50,6 +51,7 @@ namespace upmesh::worker {
 struct WorkerOptions {
   std::string name;  // routing id, and the X-Upmesh-Worker value
   WorkerConfig config;
+  CurveClientKeys curve;  // CURVE on both router sockets when enabled
 };
 
 class Worker {
