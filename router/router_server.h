@@ -42,6 +42,7 @@
 #include "router/version_monitor.h"
 #include "router/worker_registry.h"
 #include "shared/config.h"
+#include "shared/quiet_warning.h"
 #include "shared/status.h"
 
 namespace upmesh::router {
@@ -105,6 +106,8 @@ class RouterServer {
   std::deque<std::string> queue_;  // keys of held requests waiting for a worker, oldest first
   bool draining_ = false;
   int64_t drain_deadline_ms_ = 0;
+  // A router nobody serves for says so, naming where workers should connect.
+  QuietWarning no_workers_warning_{5000, 30000};
 };
 
 }  // namespace upmesh::router
