@@ -8,6 +8,7 @@ file's default place."""
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -260,6 +261,36 @@ class CliTest(mesh.MeshTestCase):
         self.assertTrue(os.path.isfile(state_file), router.log_text())
         self.assertIn("state file %s created" % state_file, router.log_text())
         self.assertEqual(os.listdir(cwd), [], "the router wrote into its current directory")
+        self.assertEqual(router.stop(), 0)
+
+    def test_state_file_of_an_ordinary_user_is_in_the_xdg_state_home(self):
+        """Not root, no STATE_DIRECTORY, no writable /var/lib/upmesh: ~/.local/state/upmesh.
+        As root the router is run as nobody (setpriv), in a home of its own."""
+        if os.access("/var/lib/upmesh", os.W_OK) and os.geteuid() != 0:
+            self.skipTest("/var/lib/upmesh is writable by this user, so the router would use it")
+        home = tempfile.mkdtemp(prefix="upmesh-home-")
+        self.addCleanup(subprocess.run, ["rm", "-rf", home])
+        prefix = []
+        if os.geteuid() == 0:
+            if not shutil.which("setpriv"):
+                self.skipTest("running as root and setpriv is missing")
+            os.chown(home, 65534, 65534)
+            prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        env = {k: v for k, v in os.environ.items() if k not in ("STATE_DIRECTORY", "XDG_STATE_HOME")}
+        env["HOME"] = home
+        ports = [free_port() for _ in range(4)]
+        argv = prefix + [mesh.binary("upmesh-router"),
+                         "--frontend-bind", "tcp://127.0.0.1:%d" % ports[0],
+                         "--worker-bind", "tcp://127.0.0.1:%d" % ports[1],
+                         "--publish-bind", "tcp://127.0.0.1:%d" % ports[2],
+                         "--config-address", "127.0.0.1", "--config-port", str(ports[3])]
+        router = mesh.Process("router-user-state", argv, self._log_dir, env=env, cwd=home)
+        self.mesh.processes.append(router)
+        router.wait_port(ports[3])
+        state_file = os.path.join(home, ".local", "state", "upmesh", "router-state.json")
+        self.assertTrue(os.path.isfile(state_file), router.log_text())
+        self.assertIn("state file %s created" % state_file, router.log_text())
+        self.assertEqual(sorted(os.listdir(home)), [".local"], "the router wrote into its current directory")
         self.assertEqual(router.stop(), 0)
 
     def test_flags_override_config_file(self):
