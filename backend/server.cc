@@ -52,7 +52,7 @@ Status Server::Listen() {
   int on = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   if (bind(listen_fd_, found->ai_addr, found->ai_addrlen) != 0) {
-    return Status::IoError("cannot bind " + where + ": " + ErrnoText());
+    return Status::IoError("cannot bind " + where + " (--address / --port): " + ErrnoText());
   }
   if (listen(listen_fd_, SOMAXCONN) != 0) return Status::IoError("listen on " + where + ": " + ErrnoText());
 

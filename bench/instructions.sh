@@ -19,6 +19,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench_dir="$repo_root/bench"
 # shellcheck source=bench/lib.sh
 source "$bench_dir/lib.sh"
+install_bench_deps
 bin_dir="${UPMESH_BIN_DIR:-$repo_root/build/bin}"
 few="${BENCH_FEW:-500}"
 many="${BENCH_MANY:-2500}"
@@ -27,7 +28,7 @@ v1_port=$base v2_port=$((base + 1)) frontend_port=$((base + 3)) config_port=$((b
 router_frontend_port=$((base + 470)) router_worker_port=$((base + 471)) publish_port=$((base + 472))
 
 for tool in valgrind callgrind_annotate curl python3; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is needed (apt-get install valgrind curl python3)" >&2; exit 1; }
+  command -v "$tool" >/dev/null || { echo "bench: $tool is needed (bash scripts/install-deps.sh --bench)" >&2; exit 1; }
 done
 require_free_ports "$v1_port" "$v2_port" "$frontend_port" "$config_port" "$router_frontend_port" \
   "$router_worker_port" "$publish_port"

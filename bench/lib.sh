@@ -8,6 +8,14 @@ warmup="${BENCH_WARMUP:-3s}"
 connections="${BENCH_CONNECTIONS:-64}"
 threads="${BENCH_THREADS:-2}"
 
+# install_bench_deps: nginx, HAProxy, wrk and valgrind when missing (the build
+# dependencies too), through scripts/install-deps.sh --bench, which starts no
+# service and leaves none enabled (the benchmarks start their own nginx and
+# HAProxy on loopback ports and stop them).
+install_bench_deps() {
+  bash "$(dirname "${BASH_SOURCE[0]}")/../scripts/install-deps.sh" --bench >&2
+}
+
 # stop_pid PID [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 5).
 stop_pid() {
   local pid=$1 seconds=${2:-5}

@@ -66,6 +66,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench_dir="$repo_root/bench"
 # shellcheck source=bench/lib.sh
 source "$bench_dir/lib.sh"
+install_bench_deps
 
 trials="${BENCH_TRIALS:-10}"
 fault_trials="${BENCH_FAULT_TRIALS:-5}"
@@ -107,7 +108,7 @@ url="http://127.0.0.1:$frontend_port/"
 
 for tool in curl python3; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "bench: '$tool' not found; run: bash scripts/install-deps.sh" >&2
+    echo "bench: '$tool' not found; run: bash scripts/install-deps.sh --bench" >&2
     exit 1
   fi
 done

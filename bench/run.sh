@@ -10,7 +10,7 @@
 # Prints a table (target | req/s | p50 | p99 | errors) plus the ratios
 # upmesh/nginx and upmesh/haproxy, and writes it to bench/results/latest.md.
 #
-# Needs nginx, haproxy and wrk (bash scripts/install-deps.sh) and the upmesh
+# Needs nginx, haproxy and wrk (bash scripts/install-deps.sh --bench) and the upmesh
 # binaries (bash scripts/build.sh). Settings, all optional:
 #   BENCH_DURATION=10s BENCH_WARMUP=3s BENCH_CONNECTIONS=64 BENCH_THREADS=2
 #   BENCH_PROXY_WORKERS=1   nginx worker_processes / HAProxy nbthread
@@ -24,6 +24,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench_dir="$repo_root/bench"
 # shellcheck source=bench/lib.sh
 source "$bench_dir/lib.sh"
+install_bench_deps
 
 proxy_workers="${BENCH_PROXY_WORKERS:-1}"
 bin_dir="${UPMESH_BIN_DIR:-$repo_root/build/bin}"
@@ -42,7 +43,7 @@ upmesh_publish_port=$((base_port + 472))
 
 for tool in nginx haproxy wrk curl; do
   if ! command -v "$tool" >/dev/null 2>&1 && [[ ! -x "/usr/sbin/$tool" ]]; then
-    echo "bench: '$tool' not found; run: bash scripts/install-deps.sh" >&2
+    echo "bench: '$tool' not found; run: bash scripts/install-deps.sh --bench" >&2
     exit 1
   fi
 done

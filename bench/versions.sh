@@ -38,6 +38,7 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench_dir="$repo_root/bench"
 # shellcheck source=bench/lib.sh
 source "$bench_dir/lib.sh"
+install_bench_deps
 
 changes="${BENCH_CHANGES:-20}"
 bin_dir="${UPMESH_BIN_DIR:-$repo_root/build/bin}"
@@ -58,7 +59,7 @@ url="http://127.0.0.1:$frontend_port/"
 
 for tool in wrk curl python3; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "bench: '$tool' not found; run: bash scripts/install-deps.sh" >&2
+    echo "bench: '$tool' not found; run: bash scripts/install-deps.sh --bench" >&2
     exit 1
   fi
 done

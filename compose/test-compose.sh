@@ -4,7 +4,10 @@
 # 127.0.0.1 endpoints (docker-compose.hostnet.yml), so nothing leaves loopback.
 #
 #   1. installs what it needs (docker.io, docker-compose, debootstrap, curl,
-#      python3) when missing; starts a Docker daemon when none answers;
+#      python3) when missing, through scripts/install-deps.sh --containers,
+#      which starts no service (Debian would start dockerd and containerd)
+#      and leaves none enabled; starts its own Docker daemon when none
+#      answers, and stops it at the end;
 #   2. builds the images (compose/build-images.sh: Debian 12 base from the
 #      apt mirror via debootstrap, cached, then the multi-stage upmesh image);
 #   3. brings the stack up with 3 workers and sends 300 requests: all 200,
@@ -164,10 +167,8 @@ command -v python3 >/dev/null || missing+=(python3)
 if [[ ${#missing[@]} -gt 0 ]]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   [[ $(id -u) == 0 ]] || skip "missing ${missing[*]} and not root, so they cannot be installed"
-  say "installing ${missing[*]}"
-  if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
-       >"$run_dir/apt.log" 2>&1; then
+  say "installing ${missing[*]} (scripts/install-deps.sh --containers: no service started or left enabled)"
+  if ! bash "$compose_dir/../scripts/install-deps.sh" --containers >"$run_dir/apt.log" 2>&1; then
     tail -n 20 "$run_dir/apt.log" >&2
     if ! command -v dockerd >/dev/null && ! docker_answers; then
       skip "could not install ${missing[*]} (apt-get failed, log above)"

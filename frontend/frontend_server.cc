@@ -89,7 +89,8 @@ Status FrontendServer::Start() {
   try {
     clients_.bind(endpoint);
   } catch (const zmq::error_t& e) {
-    return Status::IoError("cannot listen on " + endpoint + ": " + e.what());
+    return Status::IoError("cannot listen on " + endpoint + " (proxy.address / proxy.port, --address / --port): " +
+                           e.what());
   }
   LOG_INFO("listening on %s, router %s", endpoint.c_str(), config_.router_endpoint.c_str());
   return Status::Ok();

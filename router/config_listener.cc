@@ -31,7 +31,9 @@ Status ConfigListener::Bind(const std::string& address, uint16_t port) {
   try {
     socket_.bind(endpoint);
   } catch (const zmq::error_t& e) {
-    return Status::IoError("cannot bind the config API (configService.address/port) on " + endpoint + ": " + e.what());
+    return Status::IoError("cannot bind the config API on " + endpoint +
+                           " (configService.address / configService.port, --config-address / --config-port): " +
+                           e.what());
   }
   LOG_INFO("config API on %s", endpoint.c_str());
   return Status::Ok();

@@ -14,7 +14,7 @@ Status ConfigPublisher::Bind(const std::string& endpoint, const CurveServerKeys&
   try {
     socket_.bind(endpoint);
   } catch (const zmq::error_t& e) {
-    return Status::IoError("cannot bind router.publishBind " + endpoint + ": " + e.what());
+    return Status::IoError("cannot bind " + endpoint + " (router.publishBind / --publish-bind): " + e.what());
   }
   LOG_INFO("config broadcast on %s", endpoint.c_str());
   return Status::Ok();

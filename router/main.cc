@@ -11,6 +11,7 @@
 #include "shared/curve.h"
 #include "shared/log.h"
 #include "shared/shutdown_signal.h"
+#include "shared/state_path.h"
 
 namespace {
 
@@ -120,7 +121,8 @@ int main(int argc, char** argv) {
        "CURVE: directory of *.pub files or file of public keys allowed to join (mesh.curve.allowedClientKeys)")
       ("config-port", po::value<int64_t>()->value_name("PORT"), "port of the REST config API (default 9090)")
       ("state-file", po::value<std::string>()->value_name("FILE"),
-       "where the cluster table persists (default ./upmesh-state.json)")
+       "where the cluster table persists (default: $STATE_DIRECTORY, /var/lib/upmesh as root, else\n"
+       "~/.local/state/upmesh; file router-state.json)")
       ("server", po::value<std::vector<std::string>>()->value_name("HOST:PORT")->composing(),
        "a server of the initial cluster (repeatable; replaces the config file's cluster.servers)")
       ("cluster-version", po::value<std::string>()->value_name("VERSION"),
@@ -145,6 +147,14 @@ int main(int argc, char** argv) {
   if (flags.count("state-file")) {
     router.state_file = flags["state-file"].as<std::string>();
     if (router.state_file.empty()) ExitWithConfigError(info.name, "--state-file: must not be empty");
+  }
+  if (router.state_file.empty()) {
+    router.state_file = DefaultStateFile();
+    if (router.state_file.empty()) {
+      ExitWithConfigError(info.name, "no state file: set configService.stateFile or --state-file (HOME is not set)");
+    }
+    Status created = CreateParentDirectory(router.state_file);
+    if (!created.ok()) ExitWithConfigError(info.name, created.message() + " (set configService.stateFile or --state-file)");
   }
   ApplyClusterFlags(flags, info.name, &config);
   router::RouterSecurity security = LoadSecurity(flags, info.name, &config);

@@ -101,12 +101,13 @@ Status RouterServer::Start() {
   try {
     frontends_.bind(config_.frontend_bind);
   } catch (const zmq::error_t& e) {
-    return Status::IoError("cannot bind router.frontendBind " + config_.frontend_bind + ": " + e.what());
+    return Status::IoError("cannot bind " + config_.frontend_bind + " (router.frontendBind / --frontend-bind): " +
+                           e.what());
   }
   try {
     workers_.bind(config_.worker_bind);
   } catch (const zmq::error_t& e) {
-    return Status::IoError("cannot bind router.workerBind " + config_.worker_bind + ": " + e.what());
+    return Status::IoError("cannot bind " + config_.worker_bind + " (router.workerBind / --worker-bind): " + e.what());
   }
   UPMESH_RETURN_IF_ERROR(publisher_.Bind(config_.publish_bind, security_.curve));
   UPMESH_RETURN_IF_ERROR(listener_.Bind(config_.config_address, config_.config_port));
@@ -486,6 +487,10 @@ void RouterServer::Sweep(int64_t now) {
   listener_.Sweep(now);
   JudgeVersions(now);
   for (const std::string& id : registry_.Expired(now)) WorkerLost(id, "no heartbeat");
+  if (no_workers_warning_.Due(registry_.size() == 0, now)) {
+    LOG_WARN("no worker attached for %lld s; workers connect to %s (router.workerBind / --worker-bind)",
+             static_cast<long long>(no_workers_warning_.waited_ms(now) / 1000), config_.worker_bind.c_str());
+  }
   // Requests that waited too long for a worker.
   while (!queue_.empty()) {
     auto it = held_.find(queue_.front());

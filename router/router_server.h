@@ -52,6 +52,7 @@
 #include "router/zap_authenticator.h"
 #include "shared/config.h"
 #include "shared/curve.h"
+#include "shared/quiet_warning.h"
 #include "shared/status.h"
 
 namespace upmesh::router {
@@ -127,6 +128,8 @@ class RouterServer {
   std::deque<std::string> queue_;  // keys of held requests waiting for a worker, oldest first
   bool draining_ = false;
   int64_t drain_deadline_ms_ = 0;
+  // A router nobody serves for says so, naming where workers should connect.
+  QuietWarning no_workers_warning_{5000, 30000};
 };
 
 }  // namespace upmesh::router

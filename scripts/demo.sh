@@ -29,7 +29,7 @@ publish_port="${UPMESH_PUBLISH_PORT:-5552}"
 config_port="${UPMESH_CONFIG_PORT:-9090}"
 
 if [[ "${UPMESH_SKIP_BUILD:-0}" != 1 ]]; then
-  bash "$repo_root/scripts/build.sh"
+  bash "$repo_root/scripts/build.sh" --no-tests  # the executables only; scripts/test.sh builds the tests
 fi
 for binary in upmesh-backend upmesh-router upmesh-worker upmesh-frontend; do
   if [[ ! -x "$bin_dir/$binary" ]]; then

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# README command 2: installs dependencies, builds, and runs every test
-# (Catch2 unit tests and Python integration tests) through CTest.
-# Exits with CTest's status.
+# README command 2: installs the build and test dependencies (scripts/build.sh:
+# install-deps.sh --test), builds everything, and runs every test through
+# CTest: Catch2 unit tests, Python integration tests (processes on loopback
+# ports 20000-32000), the packaging test (a .deb made and unpacked into a
+# temporary directory), and the container test, which as root installs
+# docker.io, docker-compose and debootstrap and runs a dockerd of its own that
+# it stops at the end (compose/test-compose.sh). No system service is started
+# or left enabled. Exits with CTest's status.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -3,10 +3,39 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "shared/log.h"
+#include "shared/suggest.h"
 
 namespace upmesh {
+
+namespace {
+
+// "; did you mean --port?" for a misspelt flag ("--prot", "prot"), or "".
+std::string DidYouMean(const std::string& typed, const po::options_description& options) {
+  size_t start = typed.find_first_not_of('-');
+  std::string name = start == std::string::npos ? "" : typed.substr(start);
+  std::vector<std::string> names;
+  for (const auto& option : options.options()) names.push_back(option->long_name());
+  std::string meant = ClosestName(name, names);
+  return meant.empty() ? "" : "; did you mean --" + meant + "?";
+}
+
+// The programs take options only: a stray word ("upmesh-frontend help") must
+// not start a server that silently ignores it.
+void RefuseArguments(const po::parsed_options& parsed, const po::options_description& options,
+                     const std::string& program) {
+  for (const po::option& option : parsed.options) {
+    if (option.position_key < 0) continue;
+    std::string word = option.original_tokens.empty() ? "" : option.original_tokens.front();
+    ExitWithConfigError(program, "unexpected argument \"" + word + "\": " + program + " takes options only" +
+                                     DidYouMean(word, options) + " (see --help)");
+  }
+}
+
+}  // namespace
 
 void ExitWithConfigError(const std::string& program, const std::string& message) {
   std::fprintf(stderr, "%s: %s\n", program.c_str(), message.c_str());
@@ -28,8 +57,12 @@ po::variables_map ParseCommandLine(int argc, char** argv, const ProgramInfo& inf
 
   po::variables_map flags;
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).run(), flags);
+    po::parsed_options parsed = po::command_line_parser(argc, argv).options(all).run();
+    RefuseArguments(parsed, all, info.name);
+    po::store(parsed, flags);
     po::notify(flags);
+  } catch (const po::unknown_option& e) {
+    ExitWithConfigError(info.name, std::string(e.what()) + DidYouMean(e.get_option_name(), all) + " (see --help)");
   } catch (const po::error& e) {
     ExitWithConfigError(info.name, std::string(e.what()) + " (see --help)");
   }

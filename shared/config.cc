@@ -1,5 +1,7 @@
 #include "shared/config.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -142,8 +144,12 @@ Status ParseConfig(const std::string& text, const std::string& origin, MeshConfi
 }
 
 Status LoadConfigFile(const std::string& path, MeshConfig* config) {
+  errno = 0;
   std::ifstream in(path);
-  if (!in) return Status::IoError(path + ": cannot open config file");
+  if (!in) {
+    std::string reason = errno != 0 ? std::strerror(errno) : "unreadable";
+    return Status::IoError("cannot open config file " + path + ": " + reason);
+  }
   std::ostringstream text;
   text << in.rdbuf();
   return ParseConfig(text.str(), path, config);

@@ -2,7 +2,7 @@
 //
 //   {
 //     "proxy":         {"port": 8080, "address": "0.0.0.0"},      // frontend's client port
-//     "configService": {"port": 9090, "stateFile": "upmesh-state.json", "tokenFile": ...},  // router's REST API
+//     "configService": {"port": 9090, "stateFile": "/var/lib/upmesh/router-state.json", "tokenFile": ...},  // router's REST API
 //     "cluster":       {"version": 1, "servers": [{"ip": "127.0.0.1", "port": 8001}]},
 //     "frontend":      {"routerEndpoint": "tcp://127.0.0.1:5550", ...limits},
 //     "router":        {"frontendBind": "tcp://127.0.0.1:5550", "workerBind": "tcp://127.0.0.1:5551",
@@ -50,7 +50,8 @@ struct RouterConfig {
   uint16_t config_port = 9090;  // configService.port: the REST config API
   std::string config_address = "127.0.0.1";  // configService.address
   std::string token_file;  // configService.tokenFile: the API's bearer token (empty: no token)
-  std::string state_file = "upmesh-state.json";  // configService.stateFile: API changes persist here
+  // configService.stateFile: API changes persist here; empty: DefaultStateFile() (shared/state_path.h).
+  std::string state_file;
   std::string publish_bind = "tcp://127.0.0.1:5552";  // config broadcast (PUB)
   int heartbeat_ms = 500;
   int heartbeat_liveness = 3;  // missed heartbeats before a worker is dropped

@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "shared/status.h"
+#include "shared/suggest.h"
 
 namespace upmesh {
 
@@ -72,9 +74,15 @@ class JsonObjectReader {
     return Status::Ok();
   }
 
+  // Every key this object may have was looked up (Find) before this call, so
+  // the keys seen are the ones to suggest from: "proxy.prot: unknown key; did
+  // you mean proxy.port?".
   Status CheckNoUnknownKeys() const {
     for (auto it = object_.begin(); it != object_.end(); ++it) {
-      if (!seen_.count(it.key())) return Status::InvalidArgument(PathOf(it.key()) + ": unknown key");
+      if (seen_.count(it.key())) continue;
+      std::string meant = ClosestName(it.key(), std::vector<std::string>(seen_.begin(), seen_.end()));
+      return Status::InvalidArgument(PathOf(it.key()) + ": unknown key" +
+                                     (meant.empty() ? "" : "; did you mean " + PathOf(meant) + "?"));
     }
     return Status::Ok();
   }

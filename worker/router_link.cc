@@ -117,6 +117,10 @@ bool RouterLink::SendControl(std::string_view command, bool with_capacity) {
 
 void RouterLink::Tick(int64_t now_ms) {
   if (said_bye_ || !socket_) return;
+  if (unreachable_warning_.Due(!ready_sent_, now_ms)) {
+    LOG_WARN("no router reachable at %s for %lld s (worker.routerEndpoint / --router); still trying",
+             options_.endpoint.c_str(), static_cast<long long>(unreachable_warning_.waited_ms(now_ms) / 1000));
+  }
   if (!ready_sent_) {
     // ZeroMQ keeps trying to connect by itself; until it has, there is no
     // router to miss.

@@ -26,6 +26,7 @@
 #include <zmq.hpp>
 
 #include "shared/curve.h"
+#include "shared/quiet_warning.h"
 #include "shared/status.h"
 
 namespace upmesh::worker {
@@ -94,6 +95,8 @@ class RouterLink {
   bool router_silent_ = false;  // the current silence was already logged
   bool said_bye_ = false;
   bool just_connected_ = false;
+  // No connection to any router: said after a few seconds, then now and then.
+  QuietWarning unreachable_warning_{5000, 30000};
 };
 
 }  // namespace upmesh::worker

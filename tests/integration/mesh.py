@@ -8,8 +8,8 @@ and ends with `mesh.main()`, which takes --bin-dir off the command line and
 hands the rest to unittest.
 
 What lives here:
-  * free_port()            a loopback port nobody is listening on (and that this
-                           process has not handed out before).
+  * free_port()            a loopback port in 20000..32000 nobody is bound to (and
+                           that this process has not handed out before).
   * Process                one started executable: its stderr/stdout go to a log
                            file; stopped by PID (SIGTERM, then SIGKILL).
   * Mesh                   starts backends, a router, frontends and workers on
@@ -41,6 +41,7 @@ import hashlib
 import http.client
 import json
 import os
+import random
 import select
 import shutil
 import signal
@@ -64,17 +65,28 @@ _PORT_LOCK = threading.Lock()
 # Ports and waiting
 
 
+# Below 32768: Linux hands out ephemeral (outgoing) ports from 32768 up, so a
+# port up there may be taken by a client connection between check and use.
+_PORT_RANGE = (20000, 32000)
+_RANDOM = random.Random()  # seeded from the OS: parallel test runs pick different ports
+
+
 def free_port():
-    """A loopback TCP port that is free right now and was not handed out before."""
+    """A loopback TCP port in 20000..32000 that is free right now (a bind succeeds)
+    and that this process has not handed out before."""
     with _PORT_LOCK:
-        for _ in range(100):
+        for _ in range(1000):
+            port = _RANDOM.randint(*_PORT_RANGE)
+            if port in _PORTS_HANDED_OUT:
+                continue
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
-            if port not in _PORTS_HANDED_OUT:
-                _PORTS_HANDED_OUT.add(port)
-                return port
-    raise RuntimeError("no free loopback port found")
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _PORTS_HANDED_OUT.add(port)
+            return port
+    raise RuntimeError("no free loopback port found in %d..%d" % _PORT_RANGE)
 
 
 def port_accepting(port, host="127.0.0.1"):
@@ -117,13 +129,13 @@ class ProcessExited(AssertionError):
 class Process:
     """One started executable. Its stdout and stderr go to `log_path`."""
 
-    def __init__(self, label, argv, log_dir):
+    def __init__(self, label, argv, log_dir, env=None, cwd=None):
         self.label = label
         self.argv = argv
         self.log_path = os.path.join(log_dir, "%s.%d.log" % (label, len(os.listdir(log_dir))))
         self._log_file = open(self.log_path, "wb")
         self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log_file,
-                                      stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+                                      stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, env=env, cwd=cwd)
         self.pid = self.popen.pid
         _ALL_PROCESSES.append(self)
 
@@ -137,6 +149,11 @@ class Process:
     def signal(self, signum):
         if self.alive():
             os.kill(self.pid, signum)
+
+    def wait_log(self, text, timeout=10.0):
+        """Waits until `text` appears in the process's log; returns the log."""
+        return wait_until(lambda: self.log_text() if text in self.log_text() else None, timeout,
+                          interval=0.05, what="%r in the log of %s" % (text, self.label))
 
     def wait_exit(self, timeout):
         """Waits for the process to exit; returns its exit code, or None on timeout."""
@@ -237,8 +254,8 @@ class Mesh:
 
     # --- single processes -------------------------------------------------
 
-    def _start(self, label, name, args):
-        process = Process(label, [binary(name)] + [str(a) for a in args], self.log_dir)
+    def _start(self, label, name, args, env=None, cwd=None):
+        process = Process(label, [binary(name)] + [str(a) for a in args], self.log_dir, env=env, cwd=cwd)
         self.processes.append(process)
         return process
 
@@ -304,13 +321,15 @@ class Mesh:
         return process
 
     def start_standard(self, backends=1, workers=1, frontend_args=(), worker_args=(), router_args=()):
-        """backend(s) v1.., one router, one frontend, worker(s) w1..; waits until GET / is 200."""
+        """backend(s) v1.., one router, one frontend, worker(s) w1..; waits until every worker
+        has joined the router and GET / is 200."""
         for i in range(backends):
             self.backends.append(self.start_backend(name="v%d" % (i + 1)))
         self.router = self.start_router(extra=router_args)
         self.frontend = self.start_frontend(extra=frontend_args)
         for i in range(workers):
             self.start_worker("w%d" % (i + 1), extra=worker_args)
+        self.wait_workers_joined()
         self.wait_serving()
         return self
 
@@ -339,6 +358,25 @@ class Mesh:
         except TimeoutError as e:
             raise TimeoutError("%s (last: %s)" % (e, last[0]))
         return time.monotonic() - start
+
+    def wait_workers_joined(self, names=None, timeout=15.0):
+        """Waits until the router has logged "worker NAME joined" for every name (default:
+        every live worker of this Mesh), i.e. it dispatches to all of them. One worker
+        answering GET / says nothing about the others, which may still be connecting."""
+        if names is None:
+            names = [w.worker_name for w in self.workers if w.alive()]
+        router = self.router
+
+        def missing():
+            if not router.alive():
+                raise ProcessExited("%s exited with code %s:\n%s"
+                                    % (router.label, router.returncode, router.log_text(50)))
+            log = router.log_text()
+            return [n for n in names if " worker %s joined (" % n not in log]
+        try:
+            wait_until(lambda: not missing(), timeout, interval=0.05, what="workers %s to join" % sorted(names))
+        except TimeoutError as e:
+            raise TimeoutError("%s (not joined: %s)" % (e, missing()))
 
     def wait_workers_seen(self, names, timeout=10.0):
         """Waits until every worker in `names` has answered a request (X-Upmesh-Worker).
@@ -377,6 +415,7 @@ class Mesh:
         self.frontend = self.start_frontend()
         for i in range(workers):
             self.start_worker("w%d" % (i + 1), extra=worker_args)
+        self.wait_workers_joined()
         if initial:
             self.wait_serving()
             if workers > 1:
@@ -423,7 +462,8 @@ class Mesh:
 
     def restart_router(self, servers=(), stop=True):
         """Stops the router (SIGTERM, or SIGKILL when stop is False) and starts a new one on the
-        same ports with the same state file; waits until the mesh serves again."""
+        same ports with the same state file; waits until every live worker has joined it again
+        and the mesh serves."""
         old = self.router
         if stop:
             old.stop()
@@ -432,6 +472,7 @@ class Mesh:
         self.router = self.start_router(frontend_port=old.frontend_port, worker_port=old.worker_port,
                                         publish_port=old.publish_port, config_port=old.config_port,
                                         servers=list(servers), state_file=old.state_file)
+        self.wait_workers_joined()
         self.wait_serving(timeout=15)
         return self.router
 

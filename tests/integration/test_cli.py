@@ -1,11 +1,18 @@
 """Command-line contract of every executable: --help, --version, and bad
-flags or config files refused with exit status 2 before anything starts."""
+flags, stray arguments or config files refused with exit status 2 before
+anything starts; messages an operator can act on (the reason a file cannot be
+opened, the key and flag of a port that is taken, the key or flag meant by a
+typo, a worker without a router and a router without workers); the state
+file's default place."""
 
 import json
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -94,13 +101,20 @@ class CliTest(mesh.MeshTestCase):
         path = self.write_file("unknown.json", json.dumps({"proxy": {"port": 8080, "prot": 1}}))
         for program in OPTIONS:
             with self.subTest(program=program):
-                self.assertRefusedToStart(program, ["--config", path], "proxy.prot")
+                self.assertRefusedToStart(program, ["--config", path],
+                                          "proxy.prot: unknown key; did you mean proxy.port?")
+
+    def test_config_unknown_key_far_from_any_gets_no_suggestion(self):
+        path = self.write_file("unknown-far.json", json.dumps({"worker": {"zzzzzz": 1}}))
+        self.assertRefusedToStart("upmesh-worker", ["--config", path], "worker.zzzzzz: unknown key")
+        result = run_binary("upmesh-worker", ["--config", path])
+        self.assertNotIn("did you mean", result.stderr)
 
     def test_config_unknown_top_level_key(self):
         path = self.write_file("unknown-top.json", json.dumps({"workers": {}}))
         for program in OPTIONS:
             with self.subTest(program=program):
-                self.assertRefusedToStart(program, ["--config", path], "workers")
+                self.assertRefusedToStart(program, ["--config", path], "workers: unknown key; did you mean worker?")
 
     def test_config_port_out_of_range(self):
         path = self.write_file("port.json", json.dumps({"proxy": {"port": 70000}}))
@@ -112,12 +126,40 @@ class CliTest(mesh.MeshTestCase):
         path = os.path.join(self._log_dir, "does-not-exist.json")
         for program in OPTIONS:
             with self.subTest(program=program):
-                self.assertRefusedToStart(program, ["--config", path], "does-not-exist.json")
+                self.assertRefusedToStart(program, ["--config", path],
+                                          "cannot open config file %s: No such file or directory" % path)
+
+    def test_config_file_unreadable_gives_the_reason(self):
+        if os.geteuid() == 0:
+            self.skipTest("root reads any file")
+        path = self.write_file("secret.json", "{}")
+        os.chmod(path, 0)
+        self.assertRefusedToStart("upmesh-frontend", ["--config", path],
+                                  "cannot open config file %s: Permission denied" % path)
 
     def test_unknown_flag(self):
         for program in OPTIONS:
             with self.subTest(program=program):
                 self.assertRefusedToStart(program, ["--no-such-flag"], "no-such-flag")
+
+    def test_misspelt_flag_suggests_the_flag_meant(self):
+        cases = [
+            ("upmesh-frontend", ["--prot", "8080"], "did you mean --port?"),
+            ("upmesh-router", ["--worker-bnd", "tcp://127.0.0.1:1"], "did you mean --worker-bind?"),
+            ("upmesh-worker", ["--capacty", "3"], "did you mean --capacity?"),
+            ("upmesh-backend", ["--nmae", "v1"], "did you mean --name?"),
+        ]
+        for program, args, mention in cases:
+            with self.subTest(program=program, args=args):
+                self.assertRefusedToStart(program, args, mention)
+
+    def test_stray_arguments_are_refused(self):
+        """`upmesh-frontend help` must not start a server that ignores the word."""
+        for program in OPTIONS:
+            with self.subTest(program=program):
+                self.assertRefusedToStart(program, ["help"], 'unexpected argument "help"')
+                self.assertRefusedToStart(program, ["help"], "did you mean --help?")
+        self.assertRefusedToStart("upmesh-frontend", ["--port", "8080", "extra"], 'unexpected argument "extra"')
 
     def test_bad_flag_values(self):
         cases = [
@@ -133,6 +175,123 @@ class CliTest(mesh.MeshTestCase):
         for program, args, mention in cases:
             with self.subTest(program=program, args=args):
                 self.assertRefusedToStart(program, args, mention)
+
+    # --- ports already taken ---------------------------------------------------
+
+    def assertPortClashNamed(self, program, args, port, mention):
+        """Runs `program` while something else listens on `port`: it must exit non-zero,
+        naming the endpoint, the config key and the flag, and the system's reason."""
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+            holder.bind(("127.0.0.1", port))
+            holder.listen(1)
+            result = run_binary(program, args)
+        context = "%s %s -> exit %s\nstderr: %r" % (program, args, result.returncode, result.stderr)
+        self.assertNotEqual(result.returncode, 0, context)
+        self.assertIn(mention, result.stderr, context)
+        self.assertIn("Address already in use", result.stderr, context)
+
+    def test_port_clash_names_the_key_and_the_flag(self):
+        port = free_port()
+        self.assertPortClashNamed("upmesh-frontend", ["--address", "127.0.0.1", "--port", str(port)], port,
+                                  "cannot listen on tcp://127.0.0.1:%d (proxy.address / proxy.port, "
+                                  "--address / --port)" % port)
+        self.assertPortClashNamed("upmesh-backend", ["--address", "127.0.0.1", "--port", str(port)], port,
+                                  "cannot bind 127.0.0.1 port %d (--address / --port)" % port)
+        router_ports = {name: free_port() for name in ("frontend", "worker", "publish", "config")}
+
+        def router_args():
+            return ["--frontend-bind", "tcp://127.0.0.1:%d" % router_ports["frontend"],
+                    "--worker-bind", "tcp://127.0.0.1:%d" % router_ports["worker"],
+                    "--publish-bind", "tcp://127.0.0.1:%d" % router_ports["publish"],
+                    "--config-address", "127.0.0.1", "--config-port", str(router_ports["config"]),
+                    "--state-file", os.path.join(self._log_dir, "clash-state.json")]
+        expected = {
+            "frontend": "cannot bind tcp://127.0.0.1:%d (router.frontendBind / --frontend-bind)",
+            "worker": "cannot bind tcp://127.0.0.1:%d (router.workerBind / --worker-bind)",
+            "publish": "cannot bind tcp://127.0.0.1:%d (router.publishBind / --publish-bind)",
+            "config": "cannot bind the config API on tcp://127.0.0.1:%d (configService.address / "
+                      "configService.port, --config-address / --config-port)",
+        }
+        for name, mention in expected.items():
+            with self.subTest(router_socket=name):
+                taken = router_ports[name]
+                self.assertPortClashNamed("upmesh-router", router_args(), taken, mention % taken)
+
+    # --- waiting for the other side ----------------------------------------------
+
+    def test_router_without_workers_and_worker_without_router_warn(self):
+        m = self.mesh
+        router = m.router = m.start_router()
+        log = router.wait_log("no worker attached for", timeout=10)
+        self.assertIn("no worker attached for 5 s; workers connect to tcp://127.0.0.1:%d "
+                      "(router.workerBind / --worker-bind)" % router.worker_port, log)
+
+        nowhere = free_port()
+        lonely = m._start("worker-lonely", "upmesh-worker",
+                          ["--router", "tcp://127.0.0.1:%d" % nowhere,
+                           "--config-endpoint", "tcp://127.0.0.1:%d" % free_port(), "--name", "lonely"])
+        log = lonely.wait_log("no router reachable", timeout=10)
+        self.assertIn("no router reachable at tcp://127.0.0.1:%d for 5 s (worker.routerEndpoint / --router); "
+                      "still trying" % nowhere, log)
+
+        # A worker that reaches its router says nothing of the kind, nor does the router afterwards.
+        joined = m.start_worker("joined")
+        m.wait_workers_joined(["joined"])
+        warnings_before = router.log_text().count("no worker attached")
+        time.sleep(6)
+        self.assertNotIn("no router reachable", joined.log_text())
+        self.assertEqual(router.log_text().count("no worker attached"), warnings_before, router.log_text())
+
+    # --- the state file's default place -----------------------------------------
+
+    def test_state_file_defaults_to_the_state_directory_never_the_current_one(self):
+        m = self.mesh
+        state_dir = os.path.join(self._log_dir, "state", "upmesh")  # created by the router
+        cwd = tempfile.mkdtemp(prefix="upmesh-cwd-", dir=self._log_dir)
+        env = dict(os.environ, STATE_DIRECTORY=state_dir)
+        ports = [free_port() for _ in range(4)]
+        router = m._start("router-default-state", "upmesh-router",
+                          ["--frontend-bind", "tcp://127.0.0.1:%d" % ports[0],
+                           "--worker-bind", "tcp://127.0.0.1:%d" % ports[1],
+                           "--publish-bind", "tcp://127.0.0.1:%d" % ports[2],
+                           "--config-address", "127.0.0.1", "--config-port", ports[3],
+                           "--server", "127.0.0.1:8001"], env=env, cwd=cwd)
+        router.wait_port(ports[3])
+        state_file = os.path.join(state_dir, "router-state.json")
+        self.assertTrue(os.path.isfile(state_file), router.log_text())
+        self.assertIn("state file %s created" % state_file, router.log_text())
+        self.assertEqual(os.listdir(cwd), [], "the router wrote into its current directory")
+        self.assertEqual(router.stop(), 0)
+
+    def test_state_file_of_an_ordinary_user_is_in_the_xdg_state_home(self):
+        """Not root, no STATE_DIRECTORY, no writable /var/lib/upmesh: ~/.local/state/upmesh.
+        As root the router is run as nobody (setpriv), in a home of its own."""
+        if os.access("/var/lib/upmesh", os.W_OK) and os.geteuid() != 0:
+            self.skipTest("/var/lib/upmesh is writable by this user, so the router would use it")
+        home = tempfile.mkdtemp(prefix="upmesh-home-")
+        self.addCleanup(subprocess.run, ["rm", "-rf", home])
+        prefix = []
+        if os.geteuid() == 0:
+            if not shutil.which("setpriv"):
+                self.skipTest("running as root and setpriv is missing")
+            os.chown(home, 65534, 65534)
+            prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        env = {k: v for k, v in os.environ.items() if k not in ("STATE_DIRECTORY", "XDG_STATE_HOME")}
+        env["HOME"] = home
+        ports = [free_port() for _ in range(4)]
+        argv = prefix + [mesh.binary("upmesh-router"),
+                         "--frontend-bind", "tcp://127.0.0.1:%d" % ports[0],
+                         "--worker-bind", "tcp://127.0.0.1:%d" % ports[1],
+                         "--publish-bind", "tcp://127.0.0.1:%d" % ports[2],
+                         "--config-address", "127.0.0.1", "--config-port", str(ports[3])]
+        router = mesh.Process("router-user-state", argv, self._log_dir, env=env, cwd=home)
+        self.mesh.processes.append(router)
+        router.wait_port(ports[3])
+        state_file = os.path.join(home, ".local", "state", "upmesh", "router-state.json")
+        self.assertTrue(os.path.isfile(state_file), router.log_text())
+        self.assertIn("state file %s created" % state_file, router.log_text())
+        self.assertEqual(sorted(os.listdir(home)), [".local"], "the router wrote into its current directory")
+        self.assertEqual(router.stop(), 0)
 
     def test_flags_override_config_file(self):
         """A valid config file is accepted, and --port wins over proxy.port."""

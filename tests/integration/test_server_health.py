@@ -27,6 +27,7 @@ class ServerHealthTest(mesh.MeshTestCase):
         m.frontend = m.start_frontend()
         for i in range(workers):
             m.start_worker("w%d" % (i + 1))
+        m.wait_workers_joined()
         m.wait_serving()
         return a, b
 

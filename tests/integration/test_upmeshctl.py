@@ -289,7 +289,7 @@ class UpmeshctlTest(mesh.MeshTestCase):
 
     def test_silent_api_times_out_with_exit_3(self):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
-            listener.bind(("127.0.0.1", 0))
+            listener.bind(("127.0.0.1", free_port()))
             listener.listen(1)  # accepts (in the kernel) but never answers
             address = "127.0.0.1:%d" % listener.getsockname()[1]
             start = time.monotonic()

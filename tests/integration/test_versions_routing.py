@@ -228,7 +228,9 @@ class VersionRoutingTest(mesh.MeshTestCase):
     def test_bad_api_input_is_refused_naming_the_field(self):
         m = self.mesh
         m.start_versions(names=("v1",), initial=("v1",))
-        listed_before = m.clusters()
+        # The table, not its live figures: the readiness request's HEALTH report
+        # may reach the router's window after this listing.
+        listed_before = [e["cluster"] for e in m.clusters()]
         server = [{"ip": "127.0.0.1", "port": m.backends[0].port}]
         cases = [
             ("no servers", {"cluster": {"version": 2, "servers": []}}, "servers"),
@@ -266,7 +268,7 @@ class VersionRoutingTest(mesh.MeshTestCase):
             self.assertEqual(response.status, 400, response)
 
         # Nothing was half-applied.
-        self.assertEqual(m.clusters(), listed_before)
+        self.assertEqual([e["cluster"] for e in m.clusters()], listed_before)
         for refused in refused_uuids:
             self.assertEqual(m.api("GET", "/configuration/cluster/%s" % refused).status, 404)
         self.assertEqual(self.version_answering("/after-bad-input"), "v1")

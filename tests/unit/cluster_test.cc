@@ -95,7 +95,7 @@ TEST_CASE("every validation error names its field", "[cluster]") {
   CHECK(ErrorOf(R"({"servers": [{"ip": "a", "port": 1}], "upgradeTransition": {"mode": "GRADUAL"}})") == both_or_neither);
   CHECK(ErrorOf(R"({"servers": [{"ip": "a", "port": 1}], "upgradeTransition": {"mode": "GRADUAL",
                    "percentageTransitionPerRequest": 5, "durationSeconds": 60}})") == both_or_neither);
-  CHECK(ErrorOf(R"({"servers": [{"ip": "a", "port": 1}], "versoin": 2})") == "cluster.versoin: unknown key");
+  CHECK(ErrorOf(R"({"servers": [{"ip": "a", "port": 1}], "versoin": 2})") == "cluster.versoin: unknown key; did you mean cluster.version?");
   CHECK(ErrorOf(R"({"servers": [{"ip": "a", "port": 1}], "version": -1})").rfind("cluster.version:", 0) == 0);
   CHECK(ErrorOf(R"({"servers": [{"ip": "a", "port": 1}], "uuid": "a/b"})").rfind("cluster.uuid:", 0) == 0);
   CHECK(ErrorOf(R"([1, 2])").rfind("cluster: must be an object", 0) == 0);
@@ -186,7 +186,9 @@ TEST_CASE("monitor: every field is validated with a message naming it", "[cluste
     CHECK(message.size() >= std::string(c.bad).size());
     CHECK(message.compare(message.size() - std::string(c.bad).size(), std::string::npos, c.bad) == 0);
   }
-  CHECK(MonitorErrorOf(R"({"windowSecs": 5})") == prefix + "windowSecs: unknown key");
+  CHECK(MonitorErrorOf(R"({"windowSecs": 5})") ==
+        prefix + "windowSecs: unknown key; did you mean " + prefix + "windowSeconds?");
+  CHECK(MonitorErrorOf(R"({"nothingLikeIt": 5})") == prefix + "nothingLikeIt: unknown key");
   CHECK(MonitorErrorOf("[]") == "cluster.upgradeTransition.monitor: must be an object, got []");
   CHECK(MonitorErrorOf("null") == "cluster.upgradeTransition.monitor: must be an object, got null");
   CHECK(MonitorErrorOf("true") == "cluster.upgradeTransition.monitor: must be an object, got true");
