@@ -11,8 +11,9 @@ packages=(
   build-essential cmake pkg-config
   libzmq3-dev cppzmq-dev libhttp-parser-dev nlohmann-json3-dev
   libboost-program-options-dev
-  # tests (Catch2 v2 unit tests, Python integration tests, curl in the demo)
-  catch2 python3 curl
+  # tests (Catch2 v2 unit tests, Python integration tests, curl in the demo;
+  # clang and its libFuzzer/sanitizer runtimes for scripts/fuzz.sh)
+  catch2 python3 curl clang libclang-rt-14-dev
   # benchmarks (bench/run.sh, bench/versions.sh, bench/instructions.sh)
   nginx-light haproxy wrk valgrind
 )
