@@ -44,7 +44,8 @@ std::string ForwardedFor(const std::string& client_ip) {
 }  // namespace
 
 RequestAssembler::RequestAssembler(const RequestLimits& limits)
-    : limits_(limits), scanner_(http::MessageScanner::Kind::kRequest, limits.max_header_bytes) {
+    : limits_(limits),
+      scanner_(http::MessageScanner::Kind::kRequest, limits.max_header_bytes, limits.max_target_bytes) {
   http_parser_init(&parser_, HTTP_REQUEST);
   parser_.data = this;
   http_parser_settings_init(&settings_);
@@ -129,12 +130,8 @@ int RequestAssembler::OnMessageBegin(http_parser* parser) {
 }
 
 int RequestAssembler::OnUrl(http_parser* parser, const char* at, size_t len) {
-  RequestAssembler* self = Self(parser);
-  if (self->current_.target.size() + len > self->limits_.max_target_bytes) {
-    self->Fail(414, "request target longer than " + std::to_string(self->limits_.max_target_bytes) + " bytes");
-    return 1;
-  }
-  self->current_.target.append(at, len);
+  // The scanner has bounded the target to limits_.max_target_bytes.
+  Self(parser)->current_.target.append(at, len);
   return 0;
 }
 

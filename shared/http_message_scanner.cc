@@ -52,7 +52,8 @@ bool IsStatusLine(std::string_view line) {
 
 }  // namespace
 
-MessageScanner::MessageScanner(Kind kind, size_t max_head_bytes) : kind_(kind), max_head_bytes_(max_head_bytes) {}
+MessageScanner::MessageScanner(Kind kind, size_t max_head_bytes, size_t max_target_bytes)
+    : kind_(kind), max_head_bytes_(max_head_bytes), max_target_bytes_(max_target_bytes) {}
 
 void MessageScanner::Reset() {
   state_ = State::kIdle;
@@ -61,6 +62,8 @@ void MessageScanner::Reset() {
   head_bytes_ = 0;
   section_bytes_ = 0;
   start_line_.clear();
+  start_line_spaces_ = 0;
+  target_bytes_ = 0;
   remaining_ = 0;
   chunk_size_seen_ = false;
 }
@@ -163,6 +166,11 @@ bool MessageScanner::StepStartLine(char c) {
       }
       if (c == '\n') return Refuse("bare LF in the start line");
       if (IsForbiddenControl(c)) return Refuse("control character in the start line");
+      if (c == ' ') {
+        ++start_line_spaces_;
+      } else if (kind_ == Kind::kRequest && start_line_spaces_ == 1 && ++target_bytes_ > max_target_bytes_) {
+        return Refuse("request target too long", 414);
+      }
       start_line_.push_back(c);
       return true;
     case State::kStartLineLf:
@@ -182,6 +190,8 @@ bool MessageScanner::EndStartLine() {
     return Refuse("status line is not \"HTTP/x.y SP 3DIGIT SP reason\"");
   }
   start_line_.clear();
+  start_line_spaces_ = 0;
+  target_bytes_ = 0;
   state_ = State::kLineStart;
   return true;
 }
@@ -288,10 +298,10 @@ bool MessageScanner::StepChunkLine(char c) {
       // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
       if (c == '"') state_ = State::kExtAfterValue;
       else if (c == '\\') state_ = State::kExtQuotedPair;
-      else if (IsForbiddenControl(c) || c == '\r' || c == '\n') return Refuse("invalid chunk extension");
+      else if (IsForbiddenControl(c)) return Refuse("invalid chunk extension");  // CR and LF included
       return true;
     case State::kExtQuotedPair:
-      if (IsForbiddenControl(c) || c == '\r' || c == '\n') return Refuse("invalid chunk extension");
+      if (IsForbiddenControl(c)) return Refuse("invalid chunk extension");
       state_ = State::kExtQuoted;
       return true;
     case State::kChunkLineLf:

@@ -18,7 +18,11 @@
 //     ( token / quoted-string ) ] ) CRLF` (RFC 9112 7.1.1: so `3 \r\n` is
 //     refused), chunk data not followed by CRLF;
 //   - a header section (start line through the blank line) or a trailer
-//     section of more than max_head_bytes -> 431.
+//     section of more than max_head_bytes -> 431;
+//   - a request target of more than max_target_bytes -> 414.
+// The sizes are checked here, byte by byte, rather than in the parser's
+// callbacks: http-parser calls those when a piece of input ends, so a limit
+// checked there trips at a point that depends on the split.
 //
 // The caller feeds bytes through Scan() and gives the parser exactly the
 // bytes Scan() passed, so the parser never sees a byte after the first one
@@ -39,7 +43,7 @@ class MessageScanner {
   enum class Kind { kRequest, kResponse };
   enum class Body { kNone, kLength, kChunked, kUntilClose };
 
-  MessageScanner(Kind kind, size_t max_head_bytes);
+  MessageScanner(Kind kind, size_t max_head_bytes, size_t max_target_bytes = SIZE_MAX);
 
   // Returns how many of the `len` bytes may go to the parser now: all of
   // them, or fewer when the scan stops at the end of the header section, at
@@ -55,7 +59,7 @@ class MessageScanner {
   void Reset();
 
   bool failed() const { return error_status_ != 0; }
-  int error_status() const { return error_status_; }  // 400 or 431
+  int error_status() const { return error_status_; }  // 400, 414 or 431
   const std::string& error() const { return error_; }
 
   // A byte of the start line arrived (empty lines before it do not count).
@@ -94,12 +98,15 @@ class MessageScanner {
 
   const Kind kind_;
   const size_t max_head_bytes_;
+  const size_t max_target_bytes_;
   State state_ = State::kIdle;
   bool in_trailers_ = false;
   bool head_complete_ = false;
   size_t head_bytes_ = 0;
   size_t section_bytes_ = 0;  // of the header or trailer section being read
   std::string start_line_;
+  int start_line_spaces_ = 0;
+  size_t target_bytes_ = 0;
   uint64_t remaining_ = 0;  // body or chunk data bytes still to pass
   bool chunk_size_seen_ = false;
   int error_status_ = 0;

@@ -337,6 +337,14 @@ TEST_CASE("limits: the first error in the byte stream decides, whatever the spli
   for (size_t i = 0; i <= bytes.size(); ++i) {
     REQUIRE(FeedPieces({bytes.substr(0, i), bytes.substr(i)}, limits).error_status == 400);
   }
+  // A target over its limit before http-parser finds it invalid (found by fuzzing):
+  // 414 however split, not 400 when it came whole.
+  RequestLimits short_target;
+  short_target.max_target_bytes = 8;
+  std::string long_target = "POST " + std::string(40, 'f') + "/2 HTTP/1.1\r\nHost: a\r\n\r\n";
+  for (size_t i = 0; i <= long_target.size(); ++i) {
+    REQUIRE(FeedPieces({long_target.substr(0, i), long_target.substr(i)}, short_target).error_status == 414);
+  }
   // Over the limit before a bare CR: 431 however split.
   std::string late_cr = "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(200, 'x') + "\rx\r\n\r\n";
   for (size_t i = 0; i <= late_cr.size(); ++i) {
