@@ -9,10 +9,6 @@
 namespace upmesh::frontend {
 namespace {
 
-// The scanner and http-parser disagree on where a message ends: a defect in
-// one of them, never a client's fault; refused rather than guessed at.
-constexpr char kParsersDisagree[] = "framing checks disagree (internal error)";
-
 RequestAssembler* Self(http_parser* parser) { return static_cast<RequestAssembler*>(parser->data); }
 
 bool IsIdempotent(http_method method) {
@@ -77,7 +73,7 @@ size_t RequestAssembler::Feed(const char* data, size_t len) {
     }
     if (passed == 0 && !ready_) {
       // The scanner waits for framing the parser did not report.
-      Fail(400, kParsersDisagree);
+      Fail(400, http::kScannerParserDisagree);
       return len;
     }
   }
@@ -90,7 +86,7 @@ size_t RequestAssembler::Parse(const char* data, size_t len) {
   if (error == HPE_PAUSED) {
     // OnMessageComplete pauses the parser so that Feed stops after one request.
     http_parser_pause(&parser_, 0);
-    if (!scanner_.message_complete()) Fail(400, kParsersDisagree);
+    if (!scanner_.message_complete()) Fail(400, http::kScannerParserDisagree);
     scanner_.Reset();
     return consumed;
   }

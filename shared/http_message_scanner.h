@@ -38,6 +38,11 @@
 
 namespace upmesh::http {
 
+// The error a parser built on the scanner gives when the scanner and
+// http-parser disagree on where a message ends: a defect in one of them,
+// never the peer's fault; refused rather than guessed at.
+inline constexpr char kScannerParserDisagree[] = "framing checks disagree (internal error)";
+
 class MessageScanner {
  public:
   enum class Kind { kRequest, kResponse };

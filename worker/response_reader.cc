@@ -10,10 +10,6 @@ ResponseReader* ReaderOf(http_parser* parser) { return static_cast<ResponseReade
 
 bool HasNoBody(int status) { return status / 100 == 1 || status == 204 || status == 304; }
 
-// The scanner and http-parser disagree on where a message ends: a defect in
-// one of them; refused rather than guessed at.
-constexpr char kParsersDisagree[] = "framing checks disagree (internal error)";
-
 }  // namespace
 
 ResponseReader::ResponseReader(std::string worker_name)
@@ -76,7 +72,7 @@ ResponseReader::Result ResponseReader::Feed(const char* data, size_t size, size_
     *consumed = offset;
     if (message_complete_) {
       // OnMessageComplete paused the parser so that it stops right after this message.
-      if (!scanner_.message_complete()) return Fail(kParsersDisagree);
+      if (!scanner_.message_complete()) return Fail(http::kScannerParserDisagree);
       if (!interim_) {
         BuildHead();
         return Result::kComplete;
@@ -93,7 +89,7 @@ ResponseReader::Result ResponseReader::Feed(const char* data, size_t size, size_
     if (scanner_.failed()) {
       return Fail(std::string("invalid response from backend: ") + scanner_.error());
     }
-    if (passed == 0) return Fail(kParsersDisagree);  // the scanner waits for framing the parser did not report
+    if (passed == 0) return Fail(http::kScannerParserDisagree);  // the scanner waits for framing the parser did not report
   }
   return Result::kIncomplete;
 }
