@@ -387,6 +387,7 @@ bool FrontendServer::FlushReadySlots(ClientConnection& connection) {
       StartClosing(connection, bytes);
       for (const ResponseSlot& dropped : connection.slots) pending_.erase(dropped.request_id);
       connection.slots.clear();
+      connection.held.reset();
       return false;
     }
   }

@@ -15,7 +15,10 @@ build_dir="${FUZZ_BUILD_DIR:-$repo_root/build-fuzz}"
 seconds="${FUZZ_SECONDS:-30}"
 max_len="${FUZZ_MAX_LEN:-4096}"
 
-CC=clang CXX=clang++ cmake -S "$repo_root" -B "$build_dir" -DUPMESH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+mkdir -p "$build_dir"
+build_log="$build_dir/fuzz-build.log"
+CC=clang CXX=clang++ cmake -S "$repo_root" -B "$build_dir" -DUPMESH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  >"$build_log" 2>&1 || { cat "$build_log" >&2; exit 1; }
 targets=()
 for source in "$repo_root"/tests/fuzz/*_fuzz.cc; do
   name=$(basename "$source" _fuzz.cc)
@@ -28,7 +31,9 @@ if [[ ${#targets[@]} -eq 0 ]]; then
 fi
 build_targets=()
 for name in "${targets[@]}"; do build_targets+=("upmesh_${name}_fuzz"); done
-cmake --build "$build_dir" -j"${UPMESH_BUILD_JOBS:-2}" --target "${build_targets[@]}" >/dev/null
+echo "fuzz: building ${build_targets[*]} in $build_dir (clang, ASan, UBSan)"
+cmake --build "$build_dir" -j"${UPMESH_BUILD_JOBS:-2}" --target "${build_targets[@]}" >>"$build_log" 2>&1 ||
+  { tail -50 "$build_log" >&2; exit 1; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
