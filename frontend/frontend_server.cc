@@ -193,13 +193,39 @@ void FrontendServer::OnClientData(ClientConnection& connection, const char* data
     connection.unparsed.clear();
     connection.reading_stopped = true;
     if (connection.slots.empty()) StartClosing(connection, 0);
+    else if (connection.held) connection.held->keep_alive = false;  // close once it is answered
     else connection.slots.back().close_after = true;
   }
   Pump(connection);
 }
 
+// RFC 9112 9.3.2: pipelined requests may be processed in parallel only while
+// they all have safe methods. An unsafe request goes to the mesh once every
+// earlier one is answered, and the requests after it once it is answered.
+bool FrontendServer::MayDispatch(const ClientConnection& connection, const Request& request) const {
+  for (const ResponseSlot& slot : connection.slots) {
+    if (!slot.ready && (slot.unsafe || !request.safe)) return false;
+  }
+  return true;
+}
+
+bool FrontendServer::UnsafeInFlight(const ClientConnection& connection) const {
+  for (const ResponseSlot& slot : connection.slots) {
+    if (!slot.ready && slot.unsafe) return true;
+  }
+  return false;
+}
+
+void FrontendServer::DispatchHeld(ClientConnection& connection) {
+  if (!connection.held || !MayDispatch(connection, *connection.held)) return;
+  Request request = std::move(*connection.held);
+  connection.held.reset();
+  Dispatch(connection, std::move(request));
+}
+
 void FrontendServer::Pump(ClientConnection& connection) {
   do {
+    DispatchHeld(connection);
     if (!connection.unparsed.empty() && !connection.reading_stopped) {
       size_t consumed = FeedRequests(connection, connection.unparsed.data(), connection.unparsed.size());
       connection.unparsed.erase(0, consumed);
@@ -210,7 +236,7 @@ void FrontendServer::Pump(ClientConnection& connection) {
 size_t FrontendServer::FeedRequests(ClientConnection& connection, const char* data, size_t len) {
   size_t offset = 0;
   RequestAssembler& assembler = connection.assembler;
-  while (offset < len && !connection.reading_stopped &&
+  while (offset < len && !connection.reading_stopped && !connection.held && !UnsafeInFlight(connection) &&
          connection.slots.size() < static_cast<size_t>(config_.max_pipelined)) {
     offset += assembler.Feed(data + offset, len - offset);
     int64_t now = NowMs();
@@ -229,7 +255,12 @@ size_t FrontendServer::FeedRequests(ClientConnection& connection, const char* da
     if (assembler.request_ready()) {
       connection.message_start_ms = 0;
       connection.body_start_ms = 0;
-      Dispatch(connection, assembler.TakeRequest());
+      Request request = assembler.TakeRequest();
+      if (MayDispatch(connection, request)) {
+        Dispatch(connection, std::move(request));
+      } else {
+        connection.held = std::move(request);
+      }
     }
   }
   return offset;
@@ -240,6 +271,7 @@ void FrontendServer::Dispatch(ClientConnection& connection, Request request) {
   slot.request_id = next_request_id_++;
   slot.http10 = request.version_minor == 0;
   slot.is_head = request.is_head;
+  slot.unsafe = !request.safe;
   slot.close_after = !request.keep_alive || draining_;
   slot.sent_at_ms = NowMs();
   if (slot.close_after) connection.reading_stopped = true;  // nothing after this request will be answered
@@ -358,10 +390,13 @@ bool FrontendServer::FlushReadySlots(ClientConnection& connection) {
       StartClosing(connection, bytes);
       for (const ResponseSlot& dropped : connection.slots) pending_.erase(dropped.request_id);
       connection.slots.clear();
+      connection.held.reset();
       return false;
     }
   }
-  if (draining_ && connection.slots.empty() && !connection.close_at_ms) StartClosing(connection, 0);
+  if (draining_ && connection.slots.empty() && !connection.held && !connection.close_at_ms) {
+    StartClosing(connection, 0);
+  }
   return progressed;
 }
 
@@ -456,7 +491,9 @@ void FrontendServer::BeginDrain() {
   for (auto& [routing_id, connection] : connections_) {
     connection->reading_stopped = true;
     connection->unparsed.clear();
-    if (connection->slots.empty()) {
+    if (connection->held) {
+      // Dispatch() closes after it, since draining_ is set.
+    } else if (connection->slots.empty()) {
       if (!connection->close_at_ms) StartClosing(*connection, 0);
     } else {
       connection->slots.back().close_after = true;
@@ -466,7 +503,7 @@ void FrontendServer::BeginDrain() {
 
 bool FrontendServer::Drained() const {
   for (const auto& [routing_id, connection] : connections_) {
-    if (!connection->slots.empty() || !connection->outbox.empty()) return false;
+    if (!connection->slots.empty() || connection->held || !connection->outbox.empty()) return false;
   }
   return true;
 }

@@ -4,7 +4,10 @@
 // through a RequestAssembler; only whole requests leave, as REQ messages on a
 // DEALER socket to the router (see shared/wire.h). Replies come back on the
 // same DEALER, are matched to their connection by request id, and are
-// written back in request order (pipelining). Nothing here blocks: a client
+// written back in request order (pipelining); pipelined requests go to the
+// mesh in parallel only while they all have safe methods (RFC 9112 9.3.2),
+// an unsafe one waits for every earlier answer and holds up the ones after
+// it until it is answered. Nothing here blocks: a client
 // whose socket is full gets its bytes queued in its own outbox, so one slow
 // reader never holds up the others.
 //
@@ -47,6 +50,9 @@ class FrontendServer {
 
   // Parses buffered input and sends ready responses until neither moves.
   void Pump(ClientConnection& connection);
+  bool MayDispatch(const ClientConnection& connection, const Request& request) const;
+  bool UnsafeInFlight(const ClientConnection& connection) const;
+  void DispatchHeld(ClientConnection& connection);
   size_t FeedRequests(ClientConnection& connection, const char* data, size_t len);
   void Dispatch(ClientConnection& connection, Request request);
   bool SendToRouter(uint64_t request_id, const Request& request, const std::string& client_ip);

@@ -1,6 +1,10 @@
 #include "frontend/request_assembler.h"
 
+#include <algorithm>
+#include <string_view>
 #include <utility>
+
+#include "frontend/request_target.h"
 
 namespace upmesh::frontend {
 namespace {
@@ -21,10 +25,23 @@ bool IsSafe(http_method method) {
   return method == HTTP_GET || method == HTTP_HEAD || method == HTTP_OPTIONS || method == HTTP_TRACE;
 }
 
+// The list fields BuildUpstreamHead rewrites with this hop's entry appended.
+bool IsListWeExtend(std::string_view name) {
+  return http::EqualsIgnoreCase(name, "via") || http::EqualsIgnoreCase(name, "x-forwarded-for") ||
+         http::EqualsIgnoreCase(name, "forwarded");
+}
+
+// RFC 7239 forwarded-element for the client: IPv6 addresses in quotes and brackets.
+std::string ForwardedFor(const std::string& client_ip) {
+  if (client_ip.find(':') == std::string::npos) return "for=" + client_ip;
+  return "for=\"[" + client_ip + "]\"";
+}
+
 }  // namespace
 
 RequestAssembler::RequestAssembler(const RequestLimits& limits)
-    : limits_(limits), scanner_(limits.max_header_bytes) {
+    : limits_(limits),
+      scanner_(http::MessageScanner::Kind::kRequest, limits.max_header_bytes, limits.max_target_bytes) {
   http_parser_init(&parser_, HTTP_REQUEST);
   parser_.data = this;
   http_parser_settings_init(&settings_);
@@ -45,15 +62,31 @@ void RequestAssembler::Fail(int status, std::string detail) {
 }
 
 size_t RequestAssembler::Feed(const char* data, size_t len) {
-  if (int status = scanner_.Scan(data, len)) {
-    Fail(status, status == 431 ? "header section too large" : "obsolete line folding in a header field");
-    return len;
+  size_t offset = 0;
+  while (offset < len && !ready_ && !failed()) {
+    size_t passed = scanner_.Scan(data + offset, len - offset);
+    if (passed > 0) offset += Parse(data + offset, passed);
+    if (failed()) return len;
+    if (scanner_.failed()) {
+      Fail(scanner_.error_status(), scanner_.error());
+      return len;
+    }
+    if (passed == 0 && !ready_) {
+      // The scanner waits for framing the parser did not report.
+      Fail(400, http::kScannerParserDisagree);
+      return len;
+    }
   }
+  return offset;
+}
+
+size_t RequestAssembler::Parse(const char* data, size_t len) {
   size_t consumed = http_parser_execute(&parser_, &settings_, data, len);
   http_errno error = HTTP_PARSER_ERRNO(&parser_);
   if (error == HPE_PAUSED) {
     // OnMessageComplete pauses the parser so that Feed stops after one request.
     http_parser_pause(&parser_, 0);
+    if (!scanner_.message_complete()) Fail(400, http::kScannerParserDisagree);
     scanner_.Reset();
     return consumed;
   }
@@ -65,9 +98,8 @@ size_t RequestAssembler::Feed(const char* data, size_t len) {
     return len;
   }
   if (parser_.upgrade) {
-    // CONNECT (refused in CheckHeaders) or an Upgrade request whose message
-    // completed; Upgrade is hop-by-hop, so the request is served as plain HTTP.
-    // http-parser stops at the upgrade point: continue with the bytes after it.
+    // An Upgrade request whose message completed; Upgrade is hop-by-hop, so
+    // the request is served as plain HTTP and the next bytes are a request.
     parser_.upgrade = 0;
   }
   return consumed;
@@ -94,17 +126,14 @@ int RequestAssembler::OnMessageBegin(http_parser* parser) {
 }
 
 int RequestAssembler::OnUrl(http_parser* parser, const char* at, size_t len) {
-  RequestAssembler* self = Self(parser);
-  if (self->current_.target.size() + len > self->limits_.max_target_bytes) {
-    self->Fail(414, "request target longer than " + std::to_string(self->limits_.max_target_bytes) + " bytes");
-    return 1;
-  }
-  self->current_.target.append(at, len);
+  // The scanner has bounded the target to limits_.max_target_bytes.
+  Self(parser)->current_.target.append(at, len);
   return 0;
 }
 
 int RequestAssembler::OnHeaderField(http_parser* parser, const char* at, size_t len) {
   RequestAssembler* self = Self(parser);
+  if (self->headers_done_) return 0;  // a trailer field: dropped (RFC 9110 6.5.1)
   if (self->last_was_value_ || self->current_.fields.empty()) self->current_.fields.emplace_back();
   self->current_.fields.back().name.append(at, len);
   self->last_was_value_ = false;
@@ -113,6 +142,7 @@ int RequestAssembler::OnHeaderField(http_parser* parser, const char* at, size_t 
 
 int RequestAssembler::OnHeaderValue(http_parser* parser, const char* at, size_t len) {
   RequestAssembler* self = Self(parser);
+  if (self->headers_done_) return 0;
   self->current_.fields.back().value.append(at, len);
   self->last_was_value_ = true;
   return 0;
@@ -141,10 +171,21 @@ int RequestAssembler::CheckHeaders() {
     Fail(400, hosts > 1 ? "more than one Host field" : "missing Host field");
     return 400;
   }
+  const std::string* host = http::FindField(request.fields, "host");
+  if (host && !IsValidHostValue(*host)) {
+    Fail(400, "invalid Host field");
+    return 400;
+  }
+  if (int status = CheckTarget()) return status;
   const std::string* transfer_encoding = http::FindField(request.fields, "transfer-encoding");
   if (transfer_encoding) {
     if (http::FindField(request.fields, "content-length")) {
       Fail(400, "both Content-Length and Transfer-Encoding");
+      return 400;
+    }
+    if (parser_.http_minor == 0) {
+      // RFC 9112 6.1: HTTP/1.0 has no transfer codings; the framing is faulty.
+      Fail(400, "Transfer-Encoding in an HTTP/1.0 request");
       return 400;
     }
     std::vector<std::string> codings;
@@ -154,6 +195,10 @@ int RequestAssembler::CheckHeaders() {
     }
     if (codings.empty() || codings.back() != "chunked") {
       Fail(400, "Transfer-Encoding must end in chunked");
+      return 400;
+    }
+    if (std::count(codings.begin(), codings.end(), "chunked") > 1) {
+      Fail(400, "chunked applied more than once");  // RFC 9112 7.1
       return 400;
     }
     if (codings.size() > 1) {
@@ -176,6 +221,26 @@ int RequestAssembler::CheckHeaders() {
   return 0;
 }
 
+int RequestAssembler::CheckTarget() {
+  Request& request = current_;
+  TargetForm form = ParseRequestTarget(http_method_str(static_cast<http_method>(parser_.method)), request.target);
+  if (!form.error.empty()) {
+    Fail(400, form.error);
+    return 400;
+  }
+  request.target = std::move(form.origin_form);
+  if (form.authority.empty()) return 0;
+  // RFC 9112 3.2.2: the target's authority wins over any Host field.
+  for (http::Field& field : request.fields) {
+    if (http::EqualsIgnoreCase(field.name, "host")) {
+      field.value = form.authority;
+      return 0;
+    }
+  }
+  request.fields.push_back({"Host", form.authority});
+  return 0;
+}
+
 int RequestAssembler::OnHeadersComplete(http_parser* parser) {
   RequestAssembler* self = Self(parser);
   if (self->CheckHeaders() != 0) return -1;  // any non-zero value stops the parser with an error
@@ -189,6 +254,13 @@ int RequestAssembler::OnHeadersComplete(http_parser* parser) {
   request.keep_alive = http_should_keep_alive(parser) != 0;
   request.had_framing = (parser->flags & (F_CONTENTLENGTH | F_CHUNKED)) != 0;
   self->headers_done_ = true;
+  if (parser->flags & F_CHUNKED) {
+    self->scanner_.SetBody(http::MessageScanner::Body::kChunked);
+  } else if (parser->flags & F_CONTENTLENGTH) {
+    self->scanner_.SetBody(http::MessageScanner::Body::kLength, parser->content_length);
+  } else {
+    self->scanner_.SetBody(http::MessageScanner::Body::kNone);
+  }
   if (self->continue_wanted_ && !(parser->flags & F_CHUNKED) && parser->content_length == 0) {
     self->continue_wanted_ = false;  // nothing to wait for
   }
@@ -220,21 +292,20 @@ std::string BuildUpstreamHead(const Request& request, const std::string& client_
   head.reserve(256 + request.target.size() + request.fields.size() * 48);
   head.append(request.method).append(" ").append(request.target).append(" HTTP/1.1\r\n");
   http::HopByHop hop_by_hop(request.fields);
-  std::string forwarded_for;  // earlier proxies' entries, in order, then this client
   for (const http::Field& field : request.fields) {
     if (hop_by_hop.Contains(field.name) || http::EqualsIgnoreCase(field.name, "content-length")) continue;
     if (http::EqualsIgnoreCase(field.name, "expect")) continue;  // the body is already here
-    if (http::EqualsIgnoreCase(field.name, "x-forwarded-for")) {
-      forwarded_for.append(field.value).append(", ");
-      continue;
-    }
+    if (IsListWeExtend(field.name)) continue;
     http::AppendField(&head, field.name, field.value);
   }
   if (request.had_framing || !request.body.empty()) {
     http::AppendField(&head, "Content-Length", std::to_string(request.body.size()));
   }
-  http::AppendField(&head, "Via", request.version_minor == 0 ? "1.0 upmesh" : "1.1 upmesh");
-  http::AppendField(&head, "X-Forwarded-For", forwarded_for + client_ip);
+  http::AppendListField(&head, request.fields, "Via", request.version_minor == 0 ? "1.0 upmesh" : "1.1 upmesh");
+  // The client's own entries are passed on as they came: only the last entry
+  // of each list is upmesh's word (docs/http-conformance.md).
+  http::AppendListField(&head, request.fields, "X-Forwarded-For", client_ip);
+  http::AppendListField(&head, request.fields, "Forwarded", ForwardedFor(client_ip));
   return head;
 }
 

@@ -25,8 +25,9 @@ build_packages=(
   curl  # the demo waits for its mesh with curl
 )
 # Catch2 v2 unit tests, Python integration tests, systemd-analyze for the
-# packaged units (tests/packaging/test-package.sh)
-test_packages=(catch2 python3 systemd)
+# packaged units (tests/packaging/test-package.sh), clang and its
+# libFuzzer/sanitizer runtimes (scripts/fuzz.sh)
+test_packages=(catch2 python3 systemd clang libclang-rt-14-dev)
 # bench/run.sh, bench/versions.sh, bench/rollback.sh, bench/instructions.sh
 bench_packages=(nginx-light haproxy wrk valgrind python3)
 # compose/test-compose.sh: a Docker engine, Compose, and debootstrap for the base image

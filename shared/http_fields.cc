@@ -123,6 +123,18 @@ void AppendField(std::string* out, std::string_view name, std::string_view value
   out->append("\r\n");
 }
 
+void AppendListField(std::string* out, const FieldList& fields, std::string_view name, std::string_view entry) {
+  out->append(name);
+  out->append(": ");
+  for (const Field& field : fields) {
+    if (!EqualsIgnoreCase(field.name, name) || field.value.empty()) continue;
+    out->append(field.value);
+    out->append(", ");
+  }
+  out->append(entry);
+  out->append("\r\n");
+}
+
 SimpleResponse MakeSimpleResponse(int status, std::string_view detail) {
   SimpleResponse response;
   response.body = std::to_string(status) + " " + ReasonPhrase(status);

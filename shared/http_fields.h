@@ -49,6 +49,12 @@ const char* ReasonPhrase(int status);
 // Appends "name: value\r\n".
 void AppendField(std::string* out, std::string_view name, std::string_view value);
 
+// Appends one field "name: v1, v2, entry\r\n": the values of every field of
+// `fields` called `name`, in order, then `entry`. How a proxy adds its own
+// entry to a list field (Via, X-Forwarded-For, Forwarded); the caller leaves
+// the original fields out.
+void AppendListField(std::string* out, const FieldList& fields, std::string_view name, std::string_view entry);
+
 // A complete response that upmesh itself produces: the head (status line,
 // Content-Type: text/plain, Content-Length, without the final blank line, as
 // on the wire between mesh processes) and a short one-line body.

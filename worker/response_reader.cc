@@ -12,7 +12,8 @@ bool HasNoBody(int status) { return status / 100 == 1 || status == 204 || status
 
 }  // namespace
 
-ResponseReader::ResponseReader(std::string worker_name) : worker_name_(std::move(worker_name)) {
+ResponseReader::ResponseReader(std::string worker_name)
+    : worker_name_(std::move(worker_name)), scanner_(http::MessageScanner::Kind::kResponse, SIZE_MAX) {
   http_parser_settings_init(&settings_);
   settings_.on_status = OnStatus;
   settings_.on_header_field = OnHeaderField;
@@ -27,6 +28,7 @@ void ResponseReader::Start(bool head_request, size_t max_response_bytes) {
   head_request_ = head_request;
   max_response_bytes_ = max_response_bytes;
   bytes_received_ = 0;
+  interim_head_bytes_ = 0;
   head_.clear();
   error_.clear();
   keep_alive_ = false;
@@ -36,11 +38,12 @@ void ResponseReader::Start(bool head_request, size_t max_response_bytes) {
 void ResponseReader::ResetMessage() {
   http_parser_init(&parser_, HTTP_RESPONSE);
   parser_.data = this;
+  scanner_.Reset();
   reason_.clear();
   fields_.clear();
   in_value_ = false;
   headers_done_ = false;
-  header_bytes_ = 0;
+  version_minor_ = 1;
   message_complete_ = false;
   interim_ = false;
   callback_error_.clear();
@@ -54,7 +57,8 @@ ResponseReader::Result ResponseReader::Fail(std::string message) {
 }
 
 bool ResponseReader::OverLimit(size_t extra) const {
-  return header_bytes_ + body_.size() + extra > max_response_bytes_;
+  size_t used = interim_head_bytes_ + scanner_.head_bytes() + body_.size();
+  return used > max_response_bytes_ || extra > max_response_bytes_ - used;
 }
 
 ResponseReader::Result ResponseReader::Feed(const char* data, size_t size, size_t* consumed) {
@@ -62,30 +66,38 @@ ResponseReader::Result ResponseReader::Feed(const char* data, size_t size, size_
   if (size == 0) return Result::kIncomplete;
   bytes_received_ += size;
   size_t offset = 0;
-  for (;;) {
-    offset += http_parser_execute(&parser_, &settings_, data + offset, size - offset);
+  while (offset < size) {
+    size_t passed = scanner_.Scan(data + offset, size - offset);
+    if (passed > 0) offset += Parse(data + offset, passed);
+    *consumed = offset;
     if (message_complete_) {
-      // OnMessageComplete paused the parser so that it stops right after
-      // this message.
-      if (interim_) {
-        ResetMessage();
-        if (offset < size) continue;
-        *consumed = offset;
-        return Result::kIncomplete;
+      // OnMessageComplete paused the parser so that it stops right after this message.
+      if (!scanner_.message_complete()) return Fail(http::kScannerParserDisagree);
+      if (!interim_) {
+        BuildHead();
+        return Result::kComplete;
       }
-      *consumed = offset;
-      BuildHead();
-      return Result::kComplete;
+      interim_head_bytes_ += scanner_.head_bytes();
+      ResetMessage();
+      continue;
     }
     if (HTTP_PARSER_ERRNO(&parser_) != HPE_OK) {
-      *consumed = offset;
       if (!callback_error_.empty()) return Fail(callback_error_);
       return Fail(std::string("invalid response from backend: ") +
                   http_errno_description(HTTP_PARSER_ERRNO(&parser_)));
     }
-    *consumed = offset;
-    return Result::kIncomplete;
+    if (scanner_.failed()) {
+      return Fail(std::string("invalid response from backend: ") + scanner_.error());
+    }
+    if (passed == 0) return Fail(http::kScannerParserDisagree);  // the scanner waits for framing the parser did not report
   }
+  return Result::kIncomplete;
+}
+
+size_t ResponseReader::Parse(const char* data, size_t size) {
+  size_t used = http_parser_execute(&parser_, &settings_, data, size);
+  if (HTTP_PARSER_ERRNO(&parser_) == HPE_PAUSED) http_parser_pause(&parser_, 0);
+  return used;
 }
 
 ResponseReader::Result ResponseReader::FeedEof() {
@@ -103,7 +115,6 @@ ResponseReader::Result ResponseReader::FeedEof() {
 int ResponseReader::OnStatus(http_parser* parser, const char* at, size_t length) {
   ResponseReader* self = ReaderOf(parser);
   self->reason_.append(at, length);
-  self->header_bytes_ += length;
   return 0;
 }
 
@@ -115,7 +126,6 @@ int ResponseReader::OnHeaderField(http_parser* parser, const char* at, size_t le
     self->in_value_ = false;
   }
   self->fields_.back().name.append(at, length);
-  self->header_bytes_ += length + 4;  // ": " and CRLF
   return 0;
 }
 
@@ -124,7 +134,6 @@ int ResponseReader::OnHeaderValue(http_parser* parser, const char* at, size_t le
   if (self->headers_done_) return 0;
   self->in_value_ = true;
   self->fields_.back().value.append(at, length);
-  self->header_bytes_ += length;
   return 0;
 }
 
@@ -134,6 +143,15 @@ int ResponseReader::OnHeadersComplete(http_parser* parser) {
   ResponseReader* self = ReaderOf(parser);
   self->headers_done_ = true;
   self->status_ = parser->status_code;
+  self->version_minor_ = parser->http_minor;
+  if (self->status_ < 100 || self->status_ > 599) {
+    self->callback_error_ = "backend sent status " + std::to_string(self->status_) + ", outside 100..599";
+    return -1;
+  }
+  if (self->OverLimit(0)) {
+    self->callback_error_ = "backend response is larger than maxResponseBytes";
+    return -1;
+  }
   if (self->status_ == 101) {
     // upmesh strips Upgrade from requests, so this is a backend bug.
     self->callback_error_ = "backend switched protocols (101) although no upgrade was asked for";
@@ -149,6 +167,7 @@ int ResponseReader::OnHeadersComplete(http_parser* parser) {
   }
   if (self->status_ / 100 == 1) {
     self->interim_ = true;
+    self->scanner_.SetBody(http::MessageScanner::Body::kNone);
     return 1;
   }
   self->chunked_ = (parser->flags & F_CHUNKED) != 0;
@@ -158,13 +177,22 @@ int ResponseReader::OnHeadersComplete(http_parser* parser) {
     self->callback_error_ = "backend used a transfer-coding other than chunked";
     return -1;
   }
-  if (self->head_request_ || HasNoBody(self->status_)) return 1;
-  if (!(parser->flags & F_CHUNKED) && parser->content_length != ULLONG_MAX) {
-    if (parser->content_length > self->max_response_bytes_ || self->OverLimit(parser->content_length)) {
+  using Body = http::MessageScanner::Body;
+  if (self->head_request_ || HasNoBody(self->status_)) {
+    self->scanner_.SetBody(Body::kNone);
+    return 1;
+  }
+  if (self->chunked_) {
+    self->scanner_.SetBody(Body::kChunked);
+  } else if (parser->content_length != ULLONG_MAX) {
+    if (parser->content_length > SIZE_MAX || self->OverLimit(static_cast<size_t>(parser->content_length))) {
       self->callback_error_ = "backend response is larger than maxResponseBytes";
       return -1;
     }
     self->body_.reserve(parser->content_length);
+    self->scanner_.SetBody(Body::kLength, parser->content_length);
+  } else {
+    self->scanner_.SetBody(Body::kUntilClose);
   }
   return 0;
 }
@@ -189,7 +217,7 @@ int ResponseReader::OnMessageComplete(http_parser* parser) {
 
 void ResponseReader::BuildHead() {
   head_.clear();
-  head_.reserve(header_bytes_ + 128);
+  head_.reserve(scanner_.head_bytes() + 128);
   head_.append("HTTP/1.1 ");
   head_.append(std::to_string(status_));
   head_.push_back(' ');
@@ -198,6 +226,7 @@ void ResponseReader::BuildHead() {
   http::HopByHop hop_by_hop(fields_);
   for (const http::Field& field : fields_) {
     if (hop_by_hop.Contains(field.name) || http::EqualsIgnoreCase(field.name, "content-length")) continue;
+    if (http::EqualsIgnoreCase(field.name, "via")) continue;  // extended below
     http::AppendField(&head_, field.name, field.value);
   }
   if (status_ == 304 || (head_request_ && status_ != 204)) {
@@ -208,7 +237,7 @@ void ResponseReader::BuildHead() {
   } else if (status_ != 204) {
     http::AppendField(&head_, "Content-Length", std::to_string(body_.size()));
   }
-  head_.append("Via: 1.1 upmesh\r\n");
+  http::AppendListField(&head_, fields_, "Via", version_minor_ == 0 ? "1.0 upmesh" : "1.1 upmesh");
   http::AppendField(&head_, "X-Upmesh-Worker", worker_name_);
 }
 

@@ -134,7 +134,89 @@ TEST_CASE("response reader: HTTP/1.0 response is not kept alive and becomes 1.1"
   Outcome outcome = ParseEverySplit("HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nabc");
   REQUIRE(outcome.responses.size() == 1);
   CHECK_FALSE(outcome.responses[0].keep_alive);
-  CHECK(outcome.responses[0].head == std::string("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n") + kTail);
+  // Via names the version received (RFC 9110 7.6.3).
+  CHECK(outcome.responses[0].head ==
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nVia: 1.0 upmesh\r\nX-Upmesh-Worker: w1\r\n");
+}
+
+TEST_CASE("response reader: our Via entry joins the backend's Via list", "[response_reader]") {
+  Outcome outcome = ParseEverySplit(
+      "HTTP/1.1 200 OK\r\nVia: 1.0 fred\r\nX-A: 1\r\nVia: 1.1 barney\r\nContent-Length: 0\r\n\r\n");
+  REQUIRE(outcome.responses.size() == 1);
+  CHECK(outcome.responses[0].head ==
+        "HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 0\r\nVia: 1.0 fred, 1.1 barney, 1.1 upmesh\r\n"
+        "X-Upmesh-Worker: w1\r\n");
+}
+
+TEST_CASE("response reader: status codes outside 100..599 are errors", "[response_reader]") {
+  for (const char* status : {"003", "099", "600", "999", "000"}) {
+    INFO(status);
+    Outcome outcome = ParseEverySplit(std::string("HTTP/1.1 ") + status + " Odd\r\nContent-Length: 0\r\n\r\n");
+    CHECK(outcome.error);
+    CHECK(outcome.error_text.find("outside 100..599") != std::string::npos);
+  }
+  for (const char* status : {"100", "599"}) {
+    INFO(status);
+    Outcome outcome = ParseEverySplit(std::string("HTTP/1.1 ") + status + " Edge\r\nContent-Length: 0\r\n\r\n"
+                                      "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    CHECK_FALSE(outcome.error);
+  }
+}
+
+TEST_CASE("response reader: status line without a reason is accepted", "[response_reader]") {
+  Outcome outcome = ParseEverySplit("HTTP/1.1 200\r\nContent-Length: 1\r\n\r\nx");
+  REQUIRE(outcome.responses.size() == 1);
+  CHECK(outcome.responses[0].head.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+}
+
+TEST_CASE("response reader: grammar errors are errors however split", "[response_reader]") {
+  std::vector<std::string> bad = {
+      "HTTP/1.1 200 OK\r\nX: a\rb\r\nContent-Length: 0\r\n\r\n",          // bare CR in a value
+      "HTTP/1.1 200 OK\r\nX:\r\r\nContent-Length: 0\r\n\r\n",              // bare CR ending a field
+      "HTTP/1.1 200 OK\nContent-Length: 0\n\n",                               // lone LF
+      std::string("HTTP/1.1 200 OK\r\nX: a") + '\0' + "\r\nContent-Length: 0\r\n\r\n",  // NUL
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3 \r\nabc\r\n0\r\n\r\n",  // space after size
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;a\nabc\r\n0\r\n\r\n",   // LF in an extension
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY0\r\n\r\n",     // data without CRLF
+      "HTTP/1.1  200 OK\r\nContent-Length: 0\r\n\r\n",                     // two spaces
+      "HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",                     // four digits
+      "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n",                       // two digits
+      "HTTP/1.1 200 OK\r\n X: folded\r\nContent-Length: 0\r\n\r\n",       // obs-fold
+  };
+  for (const std::string& raw : bad) {
+    INFO(raw);
+    Outcome outcome = ParseEverySplit(raw, false, true);
+    CHECK(outcome.error);
+    CHECK(outcome.responses.empty());
+  }
+}
+
+TEST_CASE("response reader: the size limit counts head bytes exactly, for every split", "[response_reader]") {
+  struct Sized {
+    std::string raw;
+    size_t counted;  // header sections as received plus de-chunked body
+  };
+  std::string head = "HTTP/1.1 200 OK\r\nX-Pad: 0123456789\r\nContent-Length: 10\r\n\r\n";
+  std::string chunked_head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string interim = "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n";
+  std::string empty = "HTTP/1.1 204 No Content\r\nX-Pad: 0123456789\r\n\r\n";
+  std::vector<Sized> cases = {
+      {head + "abcdefghij", head.size() + 10},
+      {chunked_head + "4\r\nabcd\r\n6;x=y\r\nefghij\r\n0\r\n\r\n", chunked_head.size() + 10},
+      {interim + head + "abcdefghij", interim.size() + head.size() + 10},
+      {empty, empty.size()},
+  };
+  for (const Sized& c : cases) {
+    INFO(c.raw);
+    for (size_t limit : {c.counted, c.counted - 1}) {
+      Outcome whole = Parse(c.raw, {}, false, false, limit);
+      CHECK(whole.error == (limit < c.counted));
+      for (size_t i = 0; i <= c.raw.size(); ++i) {
+        INFO("limit " << limit << ", split at " << i);
+        REQUIRE(Parse(c.raw, {i}, false, false, limit) == whole);
+      }
+    }
+  }
 }
 
 TEST_CASE("response reader: HEAD response has no body and keeps its Content-Length", "[response_reader]") {
