@@ -8,6 +8,7 @@
 //     "router":        {"frontendBind": "tcp://*:5550", "workerBind": "tcp://*:5551",
 //                       "publishBind": "tcp://*:5552", ...},
 //     "worker":        {"routerEndpoint": "tcp://127.0.0.1:5551", "configEndpoint": "tcp://127.0.0.1:5552", ...},
+//     "backendNetworks": {"allow": [], "deny": ["169.254.0.0/16", "fe80::/10"]},  // router and worker
 //     "logLevel":      "info"
 //   }
 //
@@ -22,6 +23,8 @@
 #include <vector>
 
 #include "shared/cluster.h"
+#include "shared/cluster_limits.h"
+#include "shared/network_policy.h"
 #include "shared/status.h"
 
 namespace upmesh {
@@ -47,6 +50,8 @@ struct RouterConfig {
   uint16_t config_port = 9090;  // configService.port: the REST config API
   std::string config_address = "0.0.0.0";  // configService.address
   std::string state_file = "upmesh-state.json";  // configService.stateFile: API changes persist here
+  ClusterLimits limits;  // configService.max*: what the API accepts and the table holds
+  NetworkPolicy backend_networks = NetworkPolicy::Default();  // backendNetworks: checked at PUT
   std::string publish_bind = "tcp://*:5552";  // config broadcast (PUB)
   int heartbeat_ms = 500;
   int heartbeat_liveness = 3;  // missed heartbeats before a worker is dropped
@@ -67,6 +72,7 @@ struct WorkerConfig {
   int heartbeat_ms = 500;
   int heartbeat_liveness = 3;
   int drain_timeout_ms = 10000;
+  NetworkPolicy backend_networks = NetworkPolicy::Default();  // backendNetworks: checked when resolved
 };
 
 struct MeshConfig {

@@ -338,8 +338,14 @@ void Worker::ReceiveConfig() {
       continue;
     }
     if (command != wire::kUpdate || frames.size() != 4) continue;
-    nlohmann::json change = nlohmann::json::parse(View(frames[3]), nullptr, /*allow_exceptions=*/false);
+    nlohmann::json change;
     std::string error;
+    if (Status parsed = ParseJson(View(frames[3]), wire::kClusterFrameLimits, &change); !parsed.ok()) {
+      LOG_WARN("config update %llu is not valid JSON (%s): fetching a snapshot", static_cast<unsigned long long>(seq),
+               parsed.message().c_str());
+      WantSnapshot();
+      continue;
+    }
     switch (replica_.ApplyUpdate(seq, change, &error)) {
       case ClusterReplica::UpdateResult::kApplied:
         LOG_INFO("config seq %llu applied: %zu cluster version(s)", static_cast<unsigned long long>(seq),
@@ -370,8 +376,9 @@ void Worker::OnSnapshot(std::vector<zmq::message_t>& frames) {
     return;
   }
   uint64_t seq = std::strtoull(std::string(View(frames[2])).c_str(), nullptr, 10);
-  nlohmann::json clusters = nlohmann::json::parse(View(frames[3]), nullptr, /*allow_exceptions=*/false);
-  Status status = replica_.ApplySnapshot(seq, clusters);
+  nlohmann::json clusters;
+  Status status = ParseJson(View(frames[3]), wire::kClusterFrameLimits, &clusters);
+  if (status.ok()) status = replica_.ApplySnapshot(seq, clusters);
   if (!status.ok()) {
     LOG_ERROR("snapshot from the router not understood: %s", status.message().c_str());
     return;
@@ -415,8 +422,9 @@ size_t Worker::PoolFor(const ServerAddress& address, bool* resolved) {
   *resolved = true;
   if (found != pool_by_label_.end()) return found->second;
   BackendServer server;
-  Status status = ResolveServer(address, &server);
+  Status status = ResolveServer(address, options_.config.backend_networks, &server);
   if (!status.ok()) {
+    LOG_WARN("%s; will try again", status.message().c_str());
     *resolved = false;
     return 0;
   }
@@ -443,8 +451,7 @@ void Worker::RebuildRoutes() {
       if (resolved) {
         route.pools.push_back(pool);
       } else {
-        LOG_WARN("cluster %s: cannot resolve %s; will try again", cluster.uuid.c_str(), server.host.c_str());
-        routes_incomplete_ = true;
+        routes_incomplete_ = true;  // PoolFor said why
       }
     }
     for (const Route& old : routes_) {
