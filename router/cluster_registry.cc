@@ -308,7 +308,7 @@ Status ClusterRegistry::Put(Cluster cluster, int64_t now_wall_ms, json* change) 
   return Status::Ok();
 }
 
-Status ClusterRegistry::Remove(const std::string& uuid, json* change) {
+Status ClusterRegistry::Remove(std::string uuid, json* change) {
   if (!table_.Find(uuid)) return Status::NotFound("no cluster with uuid " + uuid);
   ClusterTable next = table_;
   next.Remove(uuid);
@@ -326,7 +326,7 @@ Status ClusterRegistry::Remove(const std::string& uuid, json* change) {
   return Status::Ok();
 }
 
-Status ClusterRegistry::RollBack(const std::string& uuid, json record, json* change) {
+Status ClusterRegistry::RollBack(std::string uuid, json record, json* change) {
   const Cluster* cluster = table_.Find(uuid);
   if (!cluster) return Status::NotFound("no cluster with uuid " + uuid);
   if (cluster->rolled_back) return Status::InvalidArgument("cluster " + uuid + " is already rolled back");

@@ -92,13 +92,15 @@ class ClusterRegistry {
 
   // Removes a cluster. NotFound if there is none; IoError if the state file
   // cannot be written (nothing changes). *change: {"op":"delete","uuid":u}.
-  Status Remove(const std::string& uuid, nlohmann::json* change);
+  // `uuid` is taken by value: a caller may pass a cluster's own uuid, which
+  // the removal destroys.
+  Status Remove(std::string uuid, nlohmann::json* change);
 
   // Marks a version rolled back, keeping `record` (the evidence) with it.
   // Persists, then applies; *change: {"op":"rollback","uuid":u}. NotFound if
   // there is no such version; InvalidArgument if it is rolled back already
   // or is the last version that can serve; IoError (nothing changes).
-  Status RollBack(const std::string& uuid, nlohmann::json record, nlohmann::json* change);
+  Status RollBack(std::string uuid, nlohmann::json record, nlohmann::json* change);  // uuid: as Remove
   // Replaces the evidence record of a rolled-back version (its timeline
   // grew). Written without fsync: the rollback itself is already durable.
   Status UpdateRollbackRecord(const std::string& uuid, nlohmann::json record);

@@ -271,3 +271,17 @@ TEST_CASE("a state file nested too deep is refused naming the file", "[cluster-r
   CHECK(status.message() == path + ": corrupt state file (fix or remove it): line 1, column 87: nesting deeper than 64 levels");
   std::system(("rm -rf '" + dir + "'").c_str());
 }
+
+TEST_CASE("Remove and RollBack take a cluster's own uuid safely", "[cluster-registry][limits]") {
+  // Found by tests/fuzz/config_api_fuzz.cc: Remove(table().clusters().front().uuid)
+  // read the uuid after the removal had destroyed it.
+  Fixture f{ClusterLimits()};
+  REQUIRE(f.Put("{\"uuid\": \"first\", " + Servers(1) + "}").status == 202);
+  REQUIRE(f.Put("{\"uuid\": \"second\", " + Servers(1) + "}").status == 202);
+  json change;
+  REQUIRE(f.registry.RollBack(f.registry.table().clusters().front().uuid, json::object(), &change).ok());
+  CHECK(change["uuid"] == "second");
+  REQUIRE(f.registry.Remove(f.registry.table().clusters().front().uuid, &change).ok());
+  CHECK(change["uuid"] == "second");
+  CHECK(f.registry.table().clusters().size() == 1);
+}
