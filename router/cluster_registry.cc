@@ -215,7 +215,7 @@ Status ClusterRegistry::Load(const std::string& text, std::vector<std::string>* 
     if (!gradual->is_object()) return Status::InvalidArgument("gradual: must be an object");
     for (auto it = gradual->begin(); it != gradual->end(); ++it) {
       if (!it.value().is_number_unsigned()) {
-        return Status::InvalidArgument("gradual." + KeyForMessage(it.key()) + ": must be a non-negative integer");
+        return Status::InvalidArgument("gradual." + NameForMessage(it.key()) + ": must be a non-negative integer");
       }
       if (!table.Find(it.key())) continue;  // a ramp of a cluster that is gone
       // hi/lo: continue from the reservation, so the share never goes back.
@@ -237,7 +237,7 @@ Status ClusterRegistry::Load(const std::string& text, std::vector<std::string>* 
       const json& hold = it.value();
       if (!hold.is_object() || !hold.value("heldMs", json()).is_number_integer() ||
           !hold.value("sinceMs", json()).is_number_integer()) {
-        return Status::InvalidArgument("holds." + KeyForMessage(it.key()) + ": must be {\"heldMs\": n, \"sinceMs\": n}");
+        return Status::InvalidArgument("holds." + NameForMessage(it.key()) + ": must be {\"heldMs\": n, \"sinceMs\": n}");
       }
       if (table.Find(it.key())) holds[it.key()] = Hold{hold["heldMs"].get<int64_t>(), hold["sinceMs"].get<int64_t>()};
     }
@@ -458,7 +458,7 @@ Status ClusterRegistry::RecordWorkerStats(const std::string& worker_id, const js
   }
   for (auto it = served->begin(); it != served->end(); ++it) {
     if (!it.value().is_number_unsigned()) {
-      return Status::InvalidArgument("stats.served." + KeyForMessage(it.key()) + ": must be a non-negative integer");
+      return Status::InvalidArgument("stats.served." + NameForMessage(it.key()) + ": must be a non-negative integer");
     }
   }
   std::map<std::string, uint64_t>& last = last_worker_stats_[worker_id];

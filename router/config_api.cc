@@ -32,7 +32,7 @@ ApiResponse Json(int status, const json& value) {
 }
 
 ApiResponse MethodNotAllowed(const std::string& method, const char* allow) {
-  ApiResponse response = Text(405, "method " + method + " not allowed here; allowed: " + allow);
+  ApiResponse response = Text(405, "method " + NameForMessage(method) + " not allowed here; allowed: " + allow);
   response.extra_fields.push_back({"Allow", allow});
   return response;
 }

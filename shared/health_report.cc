@@ -153,7 +153,7 @@ Status DecodeHealthReport(std::string_view text, HealthReport* report) {
                                    std::to_string(kMaxVersionsPerReport) + " versions");
   }
   for (auto it = versions->begin(); it != versions->end(); ++it) {
-    std::string path = "health report.versions." + KeyForMessage(it.key());
+    std::string path = "health report.versions." + NameForMessage(it.key());
     VersionReport version;
     UPMESH_RETURN_IF_ERROR(HealthFiguresFromJson(it.value(), path, &version.figures));
     UPMESH_RETURN_IF_ERROR(ReadUnsigned(it.value(), "failureRun", path, &version.failure_run));
@@ -180,7 +180,7 @@ Status DecodeHealthReport(std::string_view text, HealthReport* report) {
     }
     for (auto it = servers->begin(); it != servers->end(); ++it) {
       if (!it.value().is_object() || !it.value().value("state", json()).is_string()) {
-        return Status::InvalidArgument("health report.servers." + KeyForMessage(it.key()) + ": must be an object with a \"state\"");
+        return Status::InvalidArgument("health report.servers." + NameForMessage(it.key()) + ": must be an object with a \"state\"");
       }
     }
     result.servers = *servers;

@@ -125,7 +125,7 @@ std::string QuoteForMessage(std::string_view text) {
   return out;
 }
 
-std::string KeyForMessage(const std::string& key) {
+std::string NameForMessage(const std::string& key) {
   bool plain = !key.empty() && key.size() <= kMaxQuotedBytes;
   for (char c : key) plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.');
   return plain ? key : QuoteForMessage(key);

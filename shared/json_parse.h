@@ -42,9 +42,10 @@ Status ParseJson(std::string_view text, const JsonLimits& limits, nlohmann::json
 // kMaxQuotedBytes, control characters and invalid UTF-8 escaped, "..." when
 // cut. QuoteForMessage adds double quotes around it.
 std::string QuoteForMessage(std::string_view text);
-// An object key as an error message shows it in a path: as it is when it
-// is a short name of letters, digits, '_', '-' and '.', else quoted.
-std::string KeyForMessage(const std::string& key);
+// A name (an object key in a path, an HTTP method) as an error message
+// shows it: as it is when it is a short name of letters, digits, '_', '-'
+// and '.', else as QuoteForMessage.
+std::string NameForMessage(const std::string& key);
 // A value as an error message shows it: strings as QuoteForMessage,
 // other scalars and small containers dumped ("[1,2]"), larger containers
 // named ("an array of 300", "an object").

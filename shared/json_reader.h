@@ -75,7 +75,7 @@ class JsonObjectReader {
 
   Status CheckNoUnknownKeys() const {
     for (auto it = object_.begin(); it != object_.end(); ++it) {
-      if (!seen_.count(it.key())) return Status::InvalidArgument(PathOf(KeyForMessage(it.key())) + ": unknown key");
+      if (!seen_.count(it.key())) return Status::InvalidArgument(PathOf(NameForMessage(it.key())) + ": unknown key");
     }
     return Status::Ok();
   }
