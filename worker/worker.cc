@@ -176,9 +176,9 @@ Status Worker::Run() {
     }
     AdmitWaitingForCapacity();
     ServeWaitingForConnection();
-    for (BackendPool& pool : pools_) pool.FreeRetired();
+    FreeRetiredConnections();
   }
-  for (BackendPool& pool : pools_) pool.FreeRetired();
+  FreeRetiredConnections();
   return Status::Ok();
 }
 
@@ -872,6 +872,7 @@ void Worker::Dispatch(Exchange* exchange, bool fresh_connection) {
   }
   exchange->phase = Exchange::Phase::kWaitingForConnection;
   exchange->deadline_ms = now_ms_ + options_.config.response_timeout_ms;
+  pools_waiting_.insert(exchange->server);
   if (fresh_connection) {
     pool.waiting().push_front(exchange);  // a retry has waited once already
   } else {
@@ -880,7 +881,10 @@ void Worker::Dispatch(Exchange* exchange, bool fresh_connection) {
 }
 
 void Worker::ServeWaitingForConnection() {
-  for (BackendPool& pool : pools_) {
+  // Only the pools that have had waiting requests: a table at its limits
+  // has thousands of pools, and this runs on every turn of the loop.
+  for (auto it = pools_waiting_.begin(); it != pools_waiting_.end();) {
+    BackendPool& pool = pools_[*it];
     // Idle connections are handed to waiting requests as they come back, so
     // here only new connections are missing (one closed since).
     while (!pool.waiting().empty() && pool.CanOpen()) {
@@ -888,7 +892,13 @@ void Worker::ServeWaitingForConnection() {
       pool.waiting().pop_front();
       OpenConnectionFor(exchange);
     }
+    it = pool.waiting().empty() ? pools_waiting_.erase(it) : std::next(it);
   }
+}
+
+void Worker::FreeRetiredConnections() {
+  for (size_t pool : pools_retired_) pools_[pool].FreeRetired();
+  pools_retired_.clear();
 }
 
 void Worker::OpenConnectionFor(Exchange* exchange) {
@@ -1175,6 +1185,7 @@ void Worker::CloseConnection(BackendConnection* connection) {
   close(connection->fd);  // also removes it from the epoll set
   connection->fd = -1;
   pools_[connection->server].Retire(connection);
+  pools_retired_.insert(connection->server);
 }
 
 // ---------------------------------------------------------------------------
