@@ -144,7 +144,10 @@ Status ClusterRegistry::SetAsideRefused(const std::string& text, const std::vect
     return Status::IoError(state_file_ + ": " + std::to_string(refused.size()) +
                            " version(s) break the limits and the file cannot be set aside: " + saved.message());
   }
-  UPMESH_RETURN_IF_ERROR(Persist(table_, seq_, ramps_));
+  // A new seq: workers still holding the table as the file had it at the
+  // old seq must fetch this one.
+  UPMESH_RETURN_IF_ERROR(Persist(table_, seq_ + 1, ramps_));
+  seq_++;
   LOG_WARN("%s: loaded %zu version(s), refused %zu (over the limits or invalid); the original file is %s",
            state_file_.c_str(), table_.clusters().size(), refused.size(), aside.c_str());
   return Status::Ok();

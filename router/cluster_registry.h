@@ -67,7 +67,7 @@ class ClusterRegistry {
   // that are invalid or break `limits` (an older build wrote them) are not
   // loaded: each is logged as an error naming the file and the limit, the
   // file as found is kept as STATE_FILE.refused-<now_wall_ms>, and the state file is
-  // rewritten with the versions that fit, newest first. Otherwise seeds
+  // rewritten with the versions that fit, newest first, at seq + 1. Otherwise seeds
   // the table with `initial` (may be null: no cluster at all) and writes
   // the file, with seq = now_wall_ms (so seq never goes back, even when a
   // state file is lost). *loaded tells which happened.

@@ -1,5 +1,6 @@
 #include "shared/json_parse.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 
