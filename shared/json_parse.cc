@@ -86,6 +86,20 @@ std::string Describe(const std::string& what) {
   return text;
 }
 
+// Drops nlohmann's "[json.exception.X] " prefix and cuts what it quotes
+// between the first and the last "'".
+std::string CutQuote(const std::string& what) {
+  std::string text = what;
+  if (size_t prefix_end = text.find("] "); text.rfind("[json.exception.", 0) == 0 && prefix_end != std::string::npos) {
+    text = text.substr(prefix_end + 2);
+  }
+  size_t open = text.find('\'');
+  size_t close = text.rfind('\'');
+  if (open == std::string::npos || close == open) return text.substr(0, 2 * kMaxQuotedBytes);
+  return text.substr(0, open) + QuoteForMessage(std::string_view(text).substr(open + 1, close - open - 1)) +
+         text.substr(close + 1, kMaxQuotedBytes);
+}
+
 }  // namespace
 
 Status ParseJson(std::string_view text, const JsonLimits& limits, nlohmann::json* out) {
@@ -102,7 +116,8 @@ Status ParseJson(std::string_view text, const JsonLimits& limits, nlohmann::json
     // e.byte counts the bytes read, the offending one included.
     return Status::InvalidArgument(At(PositionOf(text, e.byte == 0 ? 0 : e.byte - 1)) + Describe(e.what()));
   } catch (const nlohmann::json::exception& e) {
-    return Status::InvalidArgument(Describe(e.what()));
+    // e.g. "[json.exception.out_of_range.406] number overflow parsing '1e999...'"
+    return Status::InvalidArgument(CutQuote(e.what()));
   }
   return Status::Ok();
 }

@@ -76,3 +76,12 @@ TEST_CASE("QuoteForMessage and JsonForMessage bound what they show") {
   CHECK(upmesh::JsonForMessage(json(70000)) == "70000");
   CHECK(upmesh::JsonForMessage(json("x\ny")) == "\"x\\x0ay\"");
 }
+
+TEST_CASE("ParseJson cuts a number too large for a double in its message") {
+  // Found by tests/fuzz/cluster_json_fuzz.cc: nlohmann's out_of_range error
+  // quoted the whole number.
+  std::string message = ErrorOf("[1" + std::string(5000, '9') + "]");
+  CHECK(message.size() < 200);
+  CHECK(message.rfind("number overflow parsing \"1999", 0) == 0);
+  CHECK(message.find("\"...") != std::string::npos);
+}
