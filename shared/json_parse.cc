@@ -71,16 +71,25 @@ std::string Describe(const std::string& what) {
   }
   constexpr std::string_view kLastRead = "; last read: '";
   if (size_t last = text.find(kLastRead); last != std::string::npos) {
-    // "...; last read: 'TOKEN'" or "...; last read: 'TOKEN'; expected X"
+    // "...; last read: 'TOKEN'" or "...; last read: 'TOKEN'; expected X",
+    // X one of nlohmann's token names. TOKEN is input: it may contain
+    // anything, "'; expected " included, so X is matched from the end.
+    static const char* const kTokenNames[] = {"true literal", "false literal", "null literal", "string literal",
+                                              "number literal", "'['", "'{'", "']'", "'}'", "':'", "','",
+                                              "end of input", "'[', '{', or a literal", "<parse error>",
+                                              "unknown token", "<uninitialized>"};
     std::string_view token(text);
     token = token.substr(last + kLastRead.size());
     std::string expected;
-    if (size_t end = token.rfind("'; expected "); end != std::string_view::npos) {
-      expected = std::string(token.substr(end + 1));
-      token = token.substr(0, end);
-    } else if (!token.empty() && token.back() == '\'') {
-      token.remove_suffix(1);
+    for (const char* name : kTokenNames) {
+      std::string suffix = std::string("'; expected ") + name;
+      if (token.size() >= suffix.size() && token.substr(token.size() - suffix.size()) == suffix) {
+        expected = suffix.substr(1);
+        token.remove_suffix(suffix.size());
+        break;
+      }
     }
+    if (expected.empty() && !token.empty() && token.back() == '\'') token.remove_suffix(1);
     text = text.substr(0, last) + "; last read: " + QuoteForMessage(token) + expected;
   }
   return text;

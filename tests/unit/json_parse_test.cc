@@ -85,3 +85,14 @@ TEST_CASE("ParseJson cuts a number too large for a double in its message") {
   CHECK(message.rfind("number overflow parsing \"1999", 0) == 0);
   CHECK(message.find("\"...") != std::string::npos);
 }
+
+TEST_CASE("ParseJson's message stays short when the bad token looks like nlohmann's own text") {
+  // Found by tests/fuzz/cluster_json_fuzz.cc: a token containing "'; expected "
+  // made the message quote everything after it.
+  std::string text = "{\"a\": \"x'; expected " + std::string(2000, 'y') + "\x06\"}";
+  std::string message = ErrorOf(text);
+  CHECK(message.size() < 250);
+  CHECK(message.find("control character U+0006 (ACK) must be escaped") != std::string::npos);
+  CHECK(ErrorOf("{\"a\": tru}") == "line 1, column 10: invalid literal; last read: \"\\\"a\\\": tru}\"");
+  CHECK(ErrorOf("[1, {\"a\" 2}]") == "line 1, column 10: unexpected number literal; expected ':'");
+}
