@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "shared/cluster_limits.h"
 #include "shared/config.h"
+#include "shared/json_parse.h"
 
 namespace upmesh::ctl {
 namespace {
@@ -35,8 +37,11 @@ struct TransitionFlag {
 }  // namespace
 
 Status ClusterRequestFromText(const std::string& text, const std::string& origin, json* request) {
-  json parsed = json::parse(text, nullptr, false);
-  if (parsed.is_discarded()) return Status::InvalidArgument(origin + ": not valid JSON");
+  json parsed;
+  // The largest body any router's API could take (configService.maxBodyBytes).
+  if (Status status = ParseJson(text, {kMaxBodyBytesCeiling}, &parsed); !status.ok()) {
+    return Status::InvalidArgument(origin + ": not valid JSON: " + status.message());
+  }
   if (!parsed.is_object()) {
     return Status::InvalidArgument(origin +
                                    ": must be a JSON object, either {\"cluster\": {...}} or the cluster itself");

@@ -4,7 +4,9 @@
 #include <cstdio>
 
 #include "ctl/http_client.h"
+#include "shared/cluster_limits.h"
 #include "shared/config.h"
+#include "shared/json_parse.h"
 #include "shared/json_reader.h"
 
 namespace upmesh::ctl {
@@ -13,13 +15,16 @@ namespace {
 using nlohmann::json;
 
 constexpr char kClusters[] = "/configuration/cluster";
+// A GET of the whole table at the largest configService.maxTableBytes, with
+// the state of each version next to it.
+constexpr JsonLimits kAnswerLimits{4 * kMaxTableBytesCeiling};
 
 // The API's error text, trimmed to one paragraph: the router answers
 // text/plain ("cluster.servers: must be a non-empty array ..."); a JSON body
 // with "error" or "message" is shown by that field.
 std::string ErrorText(const std::string& body) {
-  json parsed = json::parse(body, nullptr, false);
-  if (parsed.is_object()) {
+  json parsed;
+  if (ParseJson(body, kAnswerLimits, &parsed).ok() && parsed.is_object()) {
     for (const char* key : {"error", "message"}) {
       if (parsed.contains(key) && parsed[key].is_string()) return parsed[key].get<std::string>();
     }
@@ -89,10 +94,9 @@ Status ConfigApiClient::Call(const std::string& method, const std::string& targe
 Status ConfigApiClient::CallForJson(const std::string& target, json* out) const {
   std::string body;
   UPMESH_RETURN_IF_ERROR(Call("GET", target, "", &body));
-  *out = json::parse(body, nullptr, false);
-  if (out->is_discarded()) {
+  if (Status parsed = ParseJson(body, kAnswerLimits, out); !parsed.ok()) {
     return Status::InvalidArgument("the API at " + address_.ToString() + " answered GET " + target +
-                                   " with something that is not JSON: " + ErrorText(body));
+                                   " with something that is not JSON (" + parsed.message() + "): " + ErrorText(body));
   }
   return Status::Ok();
 }

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "shared/json_parse.h"
 #include "shared/json_reader.h"
 #include "shared/log.h"
 
@@ -22,6 +23,11 @@ using nlohmann::json;
 
 constexpr int64_t kRampRetryMs = 1000;
 constexpr size_t kMaxMismatchReportBytes = 8 * 1024;
+// An older build may have written a table far over today's limits (the
+// issue's attack left 54 MB): such a file must still be read, so that the
+// versions that fit can be served. Beyond 256 MiB it is not a state file
+// any router wrote.
+constexpr JsonLimits kStateFileLimits{256 * 1024 * 1024};
 
 Status ErrnoError(const std::string& what) { return Status::IoError(what + ": " + std::strerror(errno)); }
 
@@ -71,20 +77,37 @@ Status WriteFileAtomically(const std::string& path, const std::string& text, boo
   return Status::Ok();
 }
 
-ClusterRegistry::ClusterRegistry(std::string state_file) : state_file_(std::move(state_file)) {}
+ClusterRegistry::ClusterRegistry(std::string state_file, ClusterLimits limits)
+    : state_file_(std::move(state_file)), limits_(limits) {}
+
+const std::string& ClusterRegistry::SnapshotJson() const {
+  if (!snapshot_valid_ || snapshot_seq_ != seq_) {
+    snapshot_ = table_.ToStoredJson().dump(-1, ' ', false, json::error_handler_t::replace);
+    snapshot_seq_ = seq_;
+    snapshot_valid_ = true;
+  }
+  return snapshot_;
+}
 
 Status ClusterRegistry::Open(const Cluster* initial, int64_t now_wall_ms, bool* loaded) {
   *loaded = false;
   struct stat info;
   if (::stat(state_file_.c_str(), &info) == 0) {
+    if (info.st_size > static_cast<off_t>(kStateFileLimits.max_bytes)) {
+      return Status::InvalidArgument(state_file_ + ": the state file is " + std::to_string(info.st_size) +
+                                     " bytes, more than any router reads (" +
+                                     std::to_string(kStateFileLimits.max_bytes) + "); move it away to start empty");
+    }
     std::ifstream in(state_file_, std::ios::binary);
     if (!S_ISREG(info.st_mode) || !in) return Status::IoError(state_file_ + ": cannot read the state file");
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (in.bad()) return Status::IoError(state_file_ + ": cannot read the state file");
-    Status status = Load(text);
+    std::vector<std::string> refused;
+    Status status = Load(text, &refused);
     if (!status.ok()) {
       return Status::InvalidArgument(state_file_ + ": corrupt state file (fix or remove it): " + status.message());
     }
+    if (!refused.empty()) UPMESH_RETURN_IF_ERROR(SetAsideRefused(text, refused, now_wall_ms));
     *loaded = true;
     return Status::Ok();
   }
@@ -108,23 +131,94 @@ Status ClusterRegistry::Open(const Cluster* initial, int64_t now_wall_ms, bool* 
   return Status::Ok();
 }
 
-Status ClusterRegistry::Load(const std::string& text) {
-  json root = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded()) return Status::InvalidArgument("not valid JSON");
+Status ClusterRegistry::SetAsideRefused(const std::string& text, const std::vector<std::string>& refused,
+                                        int64_t now_wall_ms) {
+  // The file as found is kept whole, so that nothing an operator stored is
+  // lost; the state file then holds what this router serves.
+  std::string aside = state_file_ + ".refused-" + std::to_string(now_wall_ms);
+  for (const std::string& reason : refused) {
+    LOG_ERROR("%s: version refused, not loaded (kept in %s): %s", state_file_.c_str(), aside.c_str(), reason.c_str());
+  }
+  Status saved = WriteFileAtomically(aside, text);
+  if (!saved.ok()) {
+    return Status::IoError(state_file_ + ": " + std::to_string(refused.size()) +
+                           " version(s) break the limits and the file cannot be set aside: " + saved.message());
+  }
+  // A new seq: workers still holding the table as the file had it at the
+  // old seq must fetch this one.
+  UPMESH_RETURN_IF_ERROR(Persist(table_, seq_ + 1, ramps_));
+  seq_++;
+  LOG_WARN("%s: loaded %zu version(s), refused %zu (over the limits or invalid); the original file is %s",
+           state_file_.c_str(), table_.clusters().size(), refused.size(), aside.c_str());
+  return Status::Ok();
+}
+
+namespace {
+
+size_t StoredBytes(const Cluster& cluster) {
+  return ClusterToStoredJson(cluster).dump(-1, ' ', false, json::error_handler_t::replace).size();
+}
+
+size_t TableBytes(const ClusterTable& table) {
+  size_t bytes = 0;
+  for (const Cluster& cluster : table.clusters()) bytes += StoredBytes(cluster);
+  return bytes;
+}
+
+// The stored clusters that are valid and fit `limits`, newest first (the
+// versions serving traffic are the ones to keep); each one left out is
+// described in *refused.
+ClusterTable FittingClusters(const json& stored, const ClusterLimits& limits, std::vector<std::string>* refused) {
+  ClusterTable all;
+  for (size_t i = 0; i < stored.size(); ++i) {
+    Cluster cluster;
+    Status status = ClusterFromStoredJson(stored[i], &cluster);
+    if (status.ok() && all.Find(cluster.uuid)) status = Status::InvalidArgument("duplicate uuid " + cluster.uuid);
+    if (!status.ok()) {
+      refused->push_back("clusters[" + std::to_string(i) + "]: " + status.message());
+      continue;
+    }
+    all.Add(std::move(cluster));
+  }
+  ClusterTable fitting;
+  size_t bytes = 0;
+  for (const Cluster& cluster : all.clusters()) {
+    std::string name = "cluster " + cluster.uuid + ": ";
+    size_t size = StoredBytes(cluster);
+    if (cluster.servers.size() > limits.max_servers_per_cluster) {
+      refused->push_back(name + std::to_string(cluster.servers.size()) + " servers, over configService.maxServersPerCluster (" +
+                         std::to_string(limits.max_servers_per_cluster) + ")");
+    } else if (fitting.clusters().size() >= limits.max_clusters) {
+      refused->push_back(name + "over configService.maxClusters (" + std::to_string(limits.max_clusters) + ")");
+    } else if (bytes + size > limits.max_table_bytes) {
+      refused->push_back(name + std::to_string(size) + " bytes, over configService.maxTableBytes (" +
+                         std::to_string(limits.max_table_bytes) + " for the table)");
+    } else {
+      bytes += size;
+      fitting.Add(cluster);
+    }
+  }
+  return fitting;
+}
+
+}  // namespace
+
+Status ClusterRegistry::Load(const std::string& text, std::vector<std::string>* refused) {
+  json root;
+  UPMESH_RETURN_IF_ERROR(ParseJson(text, kStateFileLimits, &root));
   if (!root.is_object()) return Status::InvalidArgument("the top level must be a JSON object");
   JsonObjectReader reader(root, "");
   const json* seq = reader.Find("seq");
   if (!seq || !seq->is_number_unsigned()) return Status::InvalidArgument("seq: must be a non-negative integer");
   const json* clusters = reader.Find("clusters");
-  if (!clusters) return Status::InvalidArgument("clusters: missing");
-  ClusterTable table;
-  UPMESH_RETURN_IF_ERROR(ClusterTable::FromStoredJson(*clusters, &table));
+  if (!clusters || !clusters->is_array()) return Status::InvalidArgument("clusters: must be an array");
+  ClusterTable table = FittingClusters(*clusters, limits_, refused);
   std::map<std::string, Ramp> ramps;
   if (const json* gradual = reader.Find("gradual")) {
     if (!gradual->is_object()) return Status::InvalidArgument("gradual: must be an object");
     for (auto it = gradual->begin(); it != gradual->end(); ++it) {
       if (!it.value().is_number_unsigned()) {
-        return Status::InvalidArgument("gradual." + it.key() + ": must be a non-negative integer");
+        return Status::InvalidArgument("gradual." + NameForMessage(it.key()) + ": must be a non-negative integer");
       }
       if (!table.Find(it.key())) continue;  // a ramp of a cluster that is gone
       // hi/lo: continue from the reservation, so the share never goes back.
@@ -146,13 +240,14 @@ Status ClusterRegistry::Load(const std::string& text) {
       const json& hold = it.value();
       if (!hold.is_object() || !hold.value("heldMs", json()).is_number_integer() ||
           !hold.value("sinceMs", json()).is_number_integer()) {
-        return Status::InvalidArgument("holds." + it.key() + ": must be {\"heldMs\": n, \"sinceMs\": n}");
+        return Status::InvalidArgument("holds." + NameForMessage(it.key()) + ": must be {\"heldMs\": n, \"sinceMs\": n}");
       }
       if (table.Find(it.key())) holds[it.key()] = Hold{hold["heldMs"].get<int64_t>(), hold["sinceMs"].get<int64_t>()};
     }
   }
   UPMESH_RETURN_IF_ERROR(reader.CheckNoUnknownKeys());
   table_ = std::move(table);
+  snapshot_valid_ = false;
   seq_ = seq->get<uint64_t>();
   ramps_ = std::move(ramps);
   rollbacks_ = std::move(rollbacks);
@@ -193,14 +288,20 @@ Status ClusterRegistry::Put(Cluster cluster, int64_t now_wall_ms, json* change) 
   } else if (table_.Find(cluster.uuid)) {
     return Status::InvalidArgument("cluster.uuid: a cluster with uuid " + cluster.uuid + " already exists");
   }
-  if (table_.clusters().size() >= kMaxClusters) {
-    return Status::InvalidArgument("cluster: the table already holds " + std::to_string(kMaxClusters) +
-                                   " versions; delete old ones first");
+  if (table_.clusters().size() >= limits_.max_clusters) {
+    return Status::InvalidArgument("cluster: the table already holds " + std::to_string(limits_.max_clusters) +
+                                   " versions, the limit (configService.maxClusters); delete old ones first");
   }
   uint64_t order = 0;
   for (const Cluster& existing : table_.clusters()) order = std::max(order, existing.added_order);
   cluster.added_order = order + 1;
   cluster.added_at_ms = now_wall_ms;
+  size_t bytes = TableBytes(table_) + StoredBytes(cluster);
+  if (bytes > limits_.max_table_bytes) {
+    return Status::InvalidArgument("cluster: the table would hold " + std::to_string(bytes) +
+                                   " bytes, over the limit of " + std::to_string(limits_.max_table_bytes) +
+                                   " (configService.maxTableBytes); delete old versions first");
+  }
   ClusterTable next = table_;
   next.Add(cluster);
   UPMESH_RETURN_IF_ERROR(Persist(next, seq_ + 1, ramps_));
@@ -210,7 +311,7 @@ Status ClusterRegistry::Put(Cluster cluster, int64_t now_wall_ms, json* change) 
   return Status::Ok();
 }
 
-Status ClusterRegistry::Remove(const std::string& uuid, json* change) {
+Status ClusterRegistry::Remove(std::string uuid, json* change) {
   if (!table_.Find(uuid)) return Status::NotFound("no cluster with uuid " + uuid);
   ClusterTable next = table_;
   next.Remove(uuid);
@@ -228,7 +329,7 @@ Status ClusterRegistry::Remove(const std::string& uuid, json* change) {
   return Status::Ok();
 }
 
-Status ClusterRegistry::RollBack(const std::string& uuid, json record, json* change) {
+Status ClusterRegistry::RollBack(std::string uuid, json record, json* change) {
   const Cluster* cluster = table_.Find(uuid);
   if (!cluster) return Status::NotFound("no cluster with uuid " + uuid);
   if (cluster->rolled_back) return Status::InvalidArgument("cluster " + uuid + " is already rolled back");
@@ -360,7 +461,7 @@ Status ClusterRegistry::RecordWorkerStats(const std::string& worker_id, const js
   }
   for (auto it = served->begin(); it != served->end(); ++it) {
     if (!it.value().is_number_unsigned()) {
-      return Status::InvalidArgument("stats.served." + it.key() + ": must be a non-negative integer");
+      return Status::InvalidArgument("stats.served." + NameForMessage(it.key()) + ": must be a non-negative integer");
     }
   }
   std::map<std::string, uint64_t>& last = last_worker_stats_[worker_id];
@@ -388,7 +489,7 @@ Status ClusterRegistry::RecordMismatch(const std::string& worker_id, const json&
   } else if (const Cluster* newest = table_.NewestLive()) {
     uuid = newest->uuid;
   }
-  if (!table_.Find(uuid)) return Status::InvalidArgument("mismatch report: no cluster with uuid \"" + uuid + "\"");
+  if (!table_.Find(uuid)) return Status::InvalidArgument("mismatch report: no cluster with uuid " + QuoteForMessage(uuid));
   Mismatches& log = mismatches_[uuid];
   log.count++;
   json stored = report;

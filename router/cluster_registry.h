@@ -36,10 +36,12 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "shared/cluster.h"
+#include "shared/cluster_limits.h"
 #include "shared/status.h"
 #include "shared/wire.h"
 
@@ -57,12 +59,15 @@ class ClusterRegistry {
  public:
   static constexpr uint64_t kRampBlock = 1000;   // ramp counts reserved per state-file write
   static constexpr size_t kRecentMismatches = 10;  // mismatch reports kept per cluster
-  static constexpr size_t kMaxClusters = 256;    // versions the table holds at most
 
-  explicit ClusterRegistry(std::string state_file);
+  explicit ClusterRegistry(std::string state_file, ClusterLimits limits = ClusterLimits());
 
   // Loads the state file if it exists; a corrupt or unreadable one is an
-  // error naming the file (and the file is left untouched). Otherwise seeds
+  // error naming the file (and the file is left untouched). Versions in it
+  // that are invalid or break `limits` (an older build wrote them) are not
+  // loaded: each is logged as an error naming the file and the limit, the
+  // file as found is kept as STATE_FILE.refused-<now_wall_ms>, and the state file is
+  // rewritten with the versions that fit, newest first, at seq + 1. Otherwise seeds
   // the table with `initial` (may be null: no cluster at all) and writes
   // the file, with seq = now_wall_ms (so seq never goes back, even when a
   // state file is lost). *loaded tells which happened.
@@ -71,23 +76,31 @@ class ClusterRegistry {
   const std::string& state_file() const { return state_file_; }
   const ClusterTable& table() const { return table_; }
   uint64_t seq() const { return seq_; }
+  const ClusterLimits& limits() const { return limits_; }
+
+  // The table as a SNAPSHOT carries it (stored clusters, compact JSON).
+  // Encoded once per seq: workers ask for it on join and after a gap.
+  const std::string& SnapshotJson() const;
 
   // Adds a validated cluster (ParseCluster). Assigns a uuid when it has
   // none, the added order and added_at_ms. Persists, then applies; on error
   // nothing changes. *change receives the broadcast change-json
   // {"op":"put","cluster":{stored}}. Errors: InvalidArgument (the uuid
-  // exists, or the table is full), IoError (the state file).
+  // exists, or the table would break limits().max_clusters or
+  // max_table_bytes), IoError (the state file).
   Status Put(Cluster cluster, int64_t now_wall_ms, nlohmann::json* change);
 
   // Removes a cluster. NotFound if there is none; IoError if the state file
   // cannot be written (nothing changes). *change: {"op":"delete","uuid":u}.
-  Status Remove(const std::string& uuid, nlohmann::json* change);
+  // `uuid` is taken by value: a caller may pass a cluster's own uuid, which
+  // the removal destroys.
+  Status Remove(std::string uuid, nlohmann::json* change);
 
   // Marks a version rolled back, keeping `record` (the evidence) with it.
   // Persists, then applies; *change: {"op":"rollback","uuid":u}. NotFound if
   // there is no such version; InvalidArgument if it is rolled back already
   // or is the last version that can serve; IoError (nothing changes).
-  Status RollBack(const std::string& uuid, nlohmann::json record, nlohmann::json* change);
+  Status RollBack(std::string uuid, nlohmann::json record, nlohmann::json* change);  // uuid: as Remove
   // Replaces the evidence record of a rolled-back version (its timeline
   // grew). Written without fsync: the rollback itself is already durable.
   Status UpdateRollbackRecord(const std::string& uuid, nlohmann::json record);
@@ -148,7 +161,10 @@ class ClusterRegistry {
   // The state file's JSON for a table, seq and ramp reservations (with the
   // current rollbacks and holds).
   nlohmann::json StateJson(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps) const;
-  Status Load(const std::string& text);
+  Status Load(const std::string& text, std::vector<std::string>* refused);
+  // Keeps the state file as found in STATE_FILE.refused-<now_wall_ms> and
+  // persists the loaded table; `refused` says what was left out and why.
+  Status SetAsideRefused(const std::string& text, const std::vector<std::string>& refused, int64_t now_wall_ms);
   Status Persist(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps,
                  bool sync = true);
   bool HeldNow(const std::string& uuid) const;
@@ -157,6 +173,7 @@ class ClusterRegistry {
   double RequestShare(const Cluster& cluster) const;
 
   std::string state_file_;
+  ClusterLimits limits_;
   ClusterTable table_;
   uint64_t seq_ = 0;
   std::map<std::string, Ramp> ramps_;  // by uuid
@@ -166,6 +183,9 @@ class ClusterRegistry {
   std::map<std::string, Mismatches> mismatches_;  // by cluster uuid
   std::map<std::string, nlohmann::json> rollbacks_;  // evidence by cluster uuid
   std::map<std::string, Hold> holds_;                // by cluster uuid
+  mutable std::string snapshot_;  // SnapshotJson() at snapshot_seq_
+  mutable uint64_t snapshot_seq_ = 0;
+  mutable bool snapshot_valid_ = false;
 };
 
 }  // namespace upmesh::router

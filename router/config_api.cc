@@ -1,5 +1,8 @@
 #include "router/config_api.h"
 
+#include <array>
+
+#include "shared/json_parse.h"
 #include "shared/json_reader.h"
 #include "shared/log.h"
 
@@ -29,18 +32,28 @@ ApiResponse Json(int status, const json& value) {
 }
 
 ApiResponse MethodNotAllowed(const std::string& method, const char* allow) {
-  ApiResponse response = Text(405, "method " + method + " not allowed here; allowed: " + allow);
+  ApiResponse response = Text(405, "method " + NameForMessage(method) + " not allowed here; allowed: " + allow);
   response.extra_fields.push_back({"Allow", allow});
   return response;
 }
 
+ApiResponse BadPathId(const std::string& id) {
+  return Text(400, "path: the cluster id must be 1.." + std::to_string(kMaxClusterId) +
+                       " of A-Z a-z 0-9 . _ - and not \".\" or \"..\", got " + QuoteForMessage(id));
+}
+
 }  // namespace
 
-ConfigApi::ConfigApi(ClusterRegistry* registry, const VersionMonitor* monitor, ChangeListener on_change)
-    : registry_(registry), monitor_(monitor), on_change_(std::move(on_change)) {}
+ConfigApi::ConfigApi(ClusterRegistry* registry, const VersionMonitor* monitor, ChangeListener on_change,
+                     NetworkPolicy backend_networks)
+    : registry_(registry),
+      monitor_(monitor),
+      on_change_(std::move(on_change)),
+      backend_networks_(std::move(backend_networks)) {}
 
-ApiResponse ConfigApi::BodyTooLarge() {
-  return Text(400, "body: larger than the limit of " + std::to_string(kMaxBodyBytes) + " bytes");
+ApiResponse ConfigApi::BodyTooLarge() const {
+  return Text(413, "body: larger than the limit of " + std::to_string(max_body_bytes()) +
+                       " bytes (configService.maxBodyBytes)");
 }
 
 ApiResponse ConfigApi::Handle(const ApiRequest& request, int64_t now_wall_ms) {
@@ -57,23 +70,27 @@ ApiResponse ConfigApi::Handle(const ApiRequest& request, int64_t now_wall_ms) {
       path.compare(path.size() - kRollback.size(), kRollback.size(), kRollback) == 0 &&
       path.find('/', prefix.size()) == path.size() - kRollback.size()) {
     std::string uuid = path.substr(prefix.size(), path.size() - prefix.size() - kRollback.size());
+    if (!IsValidClusterId(uuid)) return BadPathId(uuid);
     if (request.method == "POST") return RollBackCluster(uuid, now_wall_ms);
     return MethodNotAllowed(request.method, "POST");
   }
   if (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
       path.find('/', prefix.size()) == std::string::npos) {
     std::string uuid = path.substr(prefix.size());
+    if (!IsValidClusterId(uuid)) return BadPathId(uuid);
     if (is_get) return GetCluster(uuid, now_wall_ms);
     if (request.method == "DELETE") return DeleteCluster(uuid);
     return MethodNotAllowed(request.method, "GET, HEAD, DELETE");
   }
-  return Text(404, "no such resource: " + path + " (the API is under " + std::string(kCollection) + ")");
+  return Text(404, "no such resource: " + QuoteForMessage(path) + " (the API is under " + std::string(kCollection) + ")");
 }
 
 ApiResponse ConfigApi::PutCluster(const std::string& body, int64_t now_wall_ms) {
-  if (body.size() > kMaxBodyBytes) return BodyTooLarge();
-  json root = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded()) return Text(400, "body: not valid JSON; expected {\"cluster\": {...}}");
+  if (body.size() > max_body_bytes()) return BodyTooLarge();
+  json root;
+  if (Status parsed = ParseJson(body, {max_body_bytes()}, &root); !parsed.ok()) {
+    return Text(400, "body: not valid JSON (" + parsed.message() + "); expected {\"cluster\": {...}}");
+  }
   if (!root.is_object()) return Text(400, "body: must be a JSON object {\"cluster\": {...}}");
   JsonObjectReader reader(root, "");
   const json* object = reader.Find("cluster");
@@ -81,6 +98,7 @@ ApiResponse ConfigApi::PutCluster(const std::string& body, int64_t now_wall_ms) 
   if (Status known = reader.CheckNoUnknownKeys(); !known.ok()) return Text(400, known.message());
   Cluster cluster;
   if (Status valid = ParseCluster(*object, "cluster", &cluster); !valid.ok()) return Text(400, valid.message());
+  if (Status allowed = CheckServers(cluster); !allowed.ok()) return Text(400, allowed.message());
   if (!cluster.uuid.empty() && registry_->table().Find(cluster.uuid)) {
     return Text(409, "cluster.uuid: a cluster with uuid " + cluster.uuid + " already exists");
   }
@@ -96,6 +114,26 @@ ApiResponse ConfigApi::PutCluster(const std::string& body, int64_t now_wall_ms) 
            static_cast<unsigned long long>(registry_->seq()));
   if (on_change_) on_change_(registry_->seq(), change);
   return Text(202, uuid);
+}
+
+Status ConfigApi::CheckServers(const Cluster& cluster) const {
+  size_t limit = registry_->limits().max_servers_per_cluster;
+  if (cluster.servers.size() > limit) {
+    return Status::InvalidArgument("cluster.servers: " + std::to_string(cluster.servers.size()) +
+                                   " servers, more than the limit of " + std::to_string(limit) +
+                                   " (configService.maxServersPerCluster)");
+  }
+  for (size_t i = 0; i < cluster.servers.size(); ++i) {
+    const ServerAddress& server = cluster.servers[i];
+    std::array<uint8_t, 16> address;
+    // Hostnames are checked by the workers, on every address they resolve to.
+    if (server.is_hostname || !ParseIpAddress(server.host, &address)) continue;
+    Status allowed = backend_networks_.Check(address, server.host);
+    if (!allowed.ok()) {
+      return Status::InvalidArgument("cluster.servers[" + std::to_string(i) + "].ip: " + allowed.message());
+    }
+  }
+  return Status::Ok();
 }
 
 json ConfigApi::StateOf(const Cluster& cluster, int64_t now_wall_ms) const {

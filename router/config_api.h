@@ -14,8 +14,13 @@
 //                                           last version that can serve
 //   HEAD is answered like GET (the listener drops the body).
 //   Other methods on these paths -> 405 with Allow; other paths -> 404.
-//   Invalid input -> 400 with one line naming the field; an existing uuid
-//   -> 409; the state file cannot be written -> 500 and nothing changed.
+//   Invalid input -> 400 with one line naming the field (a cluster with
+//   more servers than the limit, or a server address the backend network
+//   policy refuses, too); a body over the limit -> 413; an existing uuid,
+//   or a table that would break its limits (versions, stored bytes) -> 409;
+//   the state file cannot be written -> 500 and nothing changed. The limits
+//   are the registry's (shared/cluster_limits.h). Error bodies quote at
+//   most a few dozen bytes of the input.
 //
 // Each cluster's "state" joins the registry's (served, ramp, mismatches,
 // rollback record) and the monitor's (health, window figures).
@@ -34,6 +39,7 @@
 #include "router/cluster_registry.h"
 #include "router/version_monitor.h"
 #include "shared/http_fields.h"
+#include "shared/network_policy.h"
 
 namespace upmesh::router {
 
@@ -52,17 +58,18 @@ struct ApiResponse {
 
 class ConfigApi {
  public:
-  static constexpr size_t kMaxBodyBytes = 1024 * 1024;
-
   using ChangeListener = std::function<void(uint64_t seq, const nlohmann::json& change)>;
 
-  ConfigApi(ClusterRegistry* registry, const VersionMonitor* monitor, ChangeListener on_change);
+  // `backend_networks` is checked for every "ip" server of a PUT.
+  ConfigApi(ClusterRegistry* registry, const VersionMonitor* monitor, ChangeListener on_change,
+            NetworkPolicy backend_networks = NetworkPolicy::Default());
 
   ApiResponse Handle(const ApiRequest& request, int64_t now_wall_ms);
 
-  // The 400 for a body over kMaxBodyBytes (also used by the listener, which
-  // refuses such a body before it has arrived whole).
-  static ApiResponse BodyTooLarge();
+  size_t max_body_bytes() const { return registry_->limits().max_body_bytes; }
+  // The 413 for a body over max_body_bytes() (also used by the listener,
+  // which refuses such a body before it has arrived whole).
+  ApiResponse BodyTooLarge() const;
 
   // Rolls a version back with the monitor's evidence (`reason`: the rule
   // that fired, or "operator"), then hands the change to the listener.
@@ -77,9 +84,13 @@ class ConfigApi {
   ApiResponse RollBackCluster(const std::string& uuid, int64_t now_wall_ms);
   nlohmann::json StateOf(const Cluster& cluster, int64_t now_wall_ms) const;
 
+  // 400 naming the server when a limit or the network policy refuses one.
+  Status CheckServers(const Cluster& cluster) const;
+
   ClusterRegistry* registry_;
   const VersionMonitor* monitor_;
   ChangeListener on_change_;
+  NetworkPolicy backend_networks_;
 };
 
 }  // namespace upmesh::router

@@ -19,7 +19,7 @@ const char* Reason(int status) {
 
 ConfigListener::ConfigListener(zmq::context_t& context, ConfigApi* api)
     : socket_(context, zmq::socket_type::stream), api_(api) {
-  limits_.max_body_bytes = ConfigApi::kMaxBodyBytes;
+  limits_.max_body_bytes = api->max_body_bytes();
 }
 
 Status ConfigListener::Bind(const std::string& address, uint16_t port) {
@@ -76,7 +76,7 @@ void ConfigListener::OnData(const std::string& routing_id, Connection& connectio
     if (assembler.failed()) {
       ApiResponse refusal;
       if (assembler.error_status() == 413) {
-        refusal = ConfigApi::BodyTooLarge();
+        refusal = api_->BodyTooLarge();
       } else {
         refusal.status = assembler.error_status();
         refusal.body = assembler.error_detail() + "\n";

@@ -11,7 +11,7 @@
 // "Connection: close" and the connection is closed once the client hangs up
 // (at the latest kLingerMs later: libzmq drops unsent bytes of a STREAM peer
 // it is told to close, so it is never closed right after a response). Malformed requests get
-// the assembler's status (a body over ConfigApi::kMaxBodyBytes: 400, as the
+// the assembler's status (a body over ConfigApi::max_body_bytes(): 413, as the
 // API promises) and the connection is closed kLingerMs later (input
 // meanwhile is discarded, so the client reads the response rather than a
 // reset). A connection silent for

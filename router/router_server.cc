@@ -7,6 +7,7 @@
 
 #include "shared/clock.h"
 #include "shared/http_fields.h"
+#include "shared/json_parse.h"
 #include "shared/json_reader.h"
 #include "shared/log.h"
 #include "shared/shutdown_signal.h"
@@ -61,9 +62,10 @@ RouterServer::RouterServer(const RouterConfig& config, const Cluster* initial, R
       frontends_(context_, zmq::socket_type::router),
       workers_(context_, zmq::socket_type::router),
       registry_(static_cast<int64_t>(config.heartbeat_ms) * config.heartbeat_liveness),
-      clusters_(config.state_file),
+      clusters_(config.state_file, config.limits),
       publisher_(context_),
-      api_(&clusters_, &monitor_, [this](uint64_t seq, const nlohmann::json& change) { OnConfigChange(seq, change); }),
+      api_(&clusters_, &monitor_, [this](uint64_t seq, const nlohmann::json& change) { OnConfigChange(seq, change); },
+           config.backend_networks),
       listener_(context_, &api_) {}
 
 Status RouterServer::Start() {
@@ -261,9 +263,10 @@ void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq
       return;
     }
     if (frames.size() == 5) {
-      nlohmann::json stats = nlohmann::json::parse(View(frames[4]), nullptr, /*allow_exceptions=*/false);
-      Status recorded = stats.is_discarded() ? Status::InvalidArgument("stats: not valid JSON")
-                                             : clusters_.RecordWorkerStats(worker_id, stats);
+      nlohmann::json stats;
+      Status recorded = ParseJson(View(frames[4]), wire::kWorkerReportLimits, &stats);
+      recorded = recorded.ok() ? clusters_.RecordWorkerStats(worker_id, stats)
+                               : Status::InvalidArgument("stats: " + recorded.message());
       if (!recorded.ok()) LOG_WARN_THROTTLED("worker %s: HB %s", worker_id.c_str(), recorded.message().c_str());
       if (auto seq = stats.find("seq"); recorded.ok() && seq != stats.end() && seq->is_number_unsigned()) {
         timelines_.WorkerAt(worker_id, seq->get<uint64_t>(), WallClockMs());
@@ -284,11 +287,11 @@ void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq
   } else if (command == wire::kSnapshotRequest) {
     SendSnapshot(worker_id);
   } else if (command == wire::kMismatch) {
-    nlohmann::json report = frames.size() == 4
-                                ? nlohmann::json::parse(View(frames[3]), nullptr, /*allow_exceptions=*/false)
-                                : nlohmann::json(nlohmann::json::value_t::discarded);
-    Status recorded = report.is_discarded() ? Status::InvalidArgument("MISMATCH: expected one JSON frame")
-                                            : clusters_.RecordMismatch(worker_id, report, WallClockMs());
+    nlohmann::json report;
+    Status recorded = frames.size() == 4 ? ParseJson(View(frames[3]), wire::kWorkerReportLimits, &report)
+                                         : Status::InvalidArgument("expected one JSON frame");
+    recorded = recorded.ok() ? clusters_.RecordMismatch(worker_id, report, WallClockMs())
+                             : Status::InvalidArgument("MISMATCH: " + recorded.message());
     if (!recorded.ok()) LOG_WARN_THROTTLED("worker %s: %s", worker_id.c_str(), recorded.message().c_str());
   } else {
     LOG_WARN_THROTTLED("worker %s: unknown command", worker_id.c_str());
@@ -365,7 +368,7 @@ void RouterServer::FinishRollbackTimelines() {
 void RouterServer::SendSnapshot(const std::string& worker_id) {
   // [worker-id][UPM1][SNAPSHOT][seq][clusters-json]: the whole table at seq.
   std::string seq = std::to_string(clusters_.seq());
-  std::string table = clusters_.table().ToStoredJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string& table = clusters_.SnapshotJson();
   try {
     auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
     if (!workers_.send(zmq::buffer(worker_id), more)) {

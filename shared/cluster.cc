@@ -1,11 +1,13 @@
 #include "shared/cluster.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <random>
 
 #include "shared/json_reader.h"
+#include "shared/network_policy.h"
 
 namespace upmesh {
 namespace {
@@ -30,7 +32,7 @@ constexpr PolicyName kPolicies[] = {{UnsafeMethodPolicy::kOldOnly, "old"},
                                     {UnsafeMethodPolicy::kBoth, "both"}};
 
 Status ParseMonitor(const json& object, const std::string& path, MonitorConfig* monitor) {
-  if (!object.is_object()) return Status::InvalidArgument(path + ": must be an object, got " + object.dump());
+  if (!object.is_object()) return Status::InvalidArgument(path + ": must be an object, got " + JsonForMessage(object));
   JsonObjectReader reader(object, path);
   constexpr int64_t kDay = 24 * 3600;
   UPMESH_RETURN_IF_ERROR(reader.ReadBool("enabled", &monitor->enabled));
@@ -51,7 +53,7 @@ Status ParseMonitor(const json& object, const std::string& path, MonitorConfig* 
 }
 
 Status ParseHealthCheck(const json& object, const std::string& path, HealthCheck* check) {
-  if (!object.is_object()) return Status::InvalidArgument(path + ": must be an object, got " + object.dump());
+  if (!object.is_object()) return Status::InvalidArgument(path + ": must be an object, got " + JsonForMessage(object));
   JsonObjectReader reader(object, path);
   const json* target = reader.Find("path");
   bool valid = target && target->is_string() && !target->get<std::string>().empty() &&
@@ -71,7 +73,7 @@ Status ParseHealthCheck(const json& object, const std::string& path, HealthCheck
 }
 
 Status ParseTransition(const json& object, const std::string& path, UpgradeTransition* transition) {
-  if (!object.is_object()) return Status::InvalidArgument(path + ": must be an object, got " + object.dump());
+  if (!object.is_object()) return Status::InvalidArgument(path + ": must be an object, got " + JsonForMessage(object));
   JsonObjectReader reader(object, path);
   // The original proxy: a transition without a mode is SESSION.
   transition->mode = UpgradeMode::kSession;
@@ -85,14 +87,14 @@ Status ParseTransition(const json& object, const std::string& path, UpgradeTrans
     }
     if (!known) {
       return Status::InvalidArgument(reader.PathOf("mode") +
-                                     ": must be one of INSTANT, SESSION, GRADUAL, CONCURRENT, got " + mode->dump());
+                                     ": must be one of INSTANT, SESSION, GRADUAL, CONCURRENT, got " + JsonForMessage(*mode));
     }
   }
   UPMESH_RETURN_IF_ERROR(reader.ReadInt("sessionTimeout", 1, 10LL * 365 * 24 * 3600, &transition->session_timeout_s));
   if (const json* share = reader.Find("percentageTransitionPerRequest")) {
     if (!share->is_number() || !(share->get<double>() > 0) || share->get<double>() > 100) {
       return Status::InvalidArgument(reader.PathOf("percentageTransitionPerRequest") +
-                                     ": must be a number in (0, 100], got " + share->dump());
+                                     ": must be a number in (0, 100], got " + JsonForMessage(*share));
     }
     transition->percentage_per_request = share->get<double>();
   }
@@ -108,7 +110,7 @@ Status ParseTransition(const json& object, const std::string& path, UpgradeTrans
     }
     if (!known) {
       return Status::InvalidArgument(reader.PathOf("unsafeMethods") + ": must be one of old, new, both, got " +
-                                     unsafe->dump());
+                                     JsonForMessage(*unsafe));
     }
   }
   if (const json* monitor = reader.Find("monitor")) {
@@ -219,6 +221,11 @@ std::vector<std::string> SplitVersion(const std::string& text) {
   return segments;
 }
 
+bool IsIpLiteral(const std::string& text) {
+  std::array<uint8_t, 16> address;
+  return ParseIpAddress(text, &address);
+}
+
 bool NewerThan(const Cluster& a, const Cluster& b) {
   int order = CompareVersions(a.version, b.version);
   if (order != 0) return order > 0;
@@ -226,6 +233,39 @@ bool NewerThan(const Cluster& a, const Cluster& b) {
 }
 
 }  // namespace
+
+bool IsValidClusterId(const std::string& id) {
+  if (id.empty() || id.size() > kMaxClusterId || id == "." || id == "..") return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+bool IsValidVersionText(const std::string& text) {
+  if (text.empty() || text.size() > kMaxVersionText) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+bool IsValidHostname(const std::string& name) {
+  std::string_view rest(name);
+  if (!rest.empty() && rest.back() == '.') rest.remove_suffix(1);  // fully qualified
+  if (rest.empty() || rest.size() > 253) return false;
+  std::string_view last_label;
+  while (true) {
+    size_t dot = rest.find('.');
+    std::string_view label = rest.substr(0, dot);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+    }
+    last_label = label;
+    if (dot == std::string_view::npos) break;
+    rest.remove_prefix(dot + 1);
+  }
+  // "10.0.0.1" or "2852039166" given as a hostname would reach the resolver
+  // as an address in disguise; a real top-level label is never all digits.
+  return !std::all_of(last_label.begin(), last_label.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
 
 const char* UpgradeModeName(UpgradeMode mode) {
   for (const ModeName& m : kModes) {
@@ -235,22 +275,23 @@ const char* UpgradeModeName(UpgradeMode mode) {
 }
 
 Status ParseCluster(const json& object, const std::string& path, Cluster* cluster) {
-  if (!object.is_object()) return Status::InvalidArgument(path + ": must be an object, got " + object.dump());
+  if (!object.is_object()) return Status::InvalidArgument(path + ": must be an object, got " + JsonForMessage(object));
   JsonObjectReader reader(object, path);
   if (const json* version = reader.Find("version")) {
     bool number = version->is_number() && std::isfinite(version->get<double>()) && version->get<double>() >= 0;
-    bool text = version->is_string() && !version->get<std::string>().empty() && version->get<std::string>().size() <= 64;
+    bool text = version->is_string() && IsValidVersionText(version->get<std::string>());
     if (!number && !text) {
-      return Status::InvalidArgument(reader.PathOf("version") + ": must be a non-negative number or a string of 1..64 characters");
+      return Status::InvalidArgument(reader.PathOf("version") + ": must be a non-negative number or a string of 1.." +
+                                     std::to_string(kMaxVersionText) + " printable ASCII characters, got " +
+                                     JsonForMessage(*version));
     }
     cluster->version = *version;
   }
   UPMESH_RETURN_IF_ERROR(reader.ReadString("uuid", &cluster->uuid));
-  if (cluster->uuid.size() > 64) return Status::InvalidArgument(reader.PathOf("uuid") + ": at most 64 characters");
-  for (char c : cluster->uuid) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
-      return Status::InvalidArgument(reader.PathOf("uuid") + ": only letters, digits, '-', '_' and '.'");
-    }
+  if (!cluster->uuid.empty() && !IsValidClusterId(cluster->uuid)) {
+    return Status::InvalidArgument(reader.PathOf("uuid") + ": must be 1.." + std::to_string(kMaxClusterId) +
+                                   " of A-Z a-z 0-9 . _ - and not \".\" or \"..\", got " +
+                                   QuoteForMessage(cluster->uuid));
   }
   const json* servers = reader.Find("servers");
   if (!servers || !servers->is_array() || servers->empty()) {
@@ -268,6 +309,15 @@ Status ParseCluster(const json& object, const std::string& path, Cluster* cluste
     UPMESH_RETURN_IF_ERROR(server_reader.ReadString("hostname", &hostname));
     if (ip.empty() == hostname.empty()) {
       return Status::InvalidArgument(entry_path + ": needs exactly one of \"ip\" or \"hostname\"");
+    }
+    if (!ip.empty() && !IsIpLiteral(ip)) {
+      return Status::InvalidArgument(entry_path + ".ip: must be an IPv4 or IPv6 address (use \"hostname\" for names), got " +
+                                     QuoteForMessage(ip));
+    }
+    if (!hostname.empty() && !IsValidHostname(hostname)) {
+      return Status::InvalidArgument(entry_path +
+                                     ".hostname: must be a DNS name (labels of A-Z a-z 0-9 - _, at most 63 characters "
+                                     "each and 253 in all, not all digits at the end), got " + QuoteForMessage(hostname));
     }
     ServerAddress server;
     server.host = ip.empty() ? hostname : ip;

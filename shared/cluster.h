@@ -92,6 +92,20 @@ struct Cluster {
   bool rolled_back = false;      // kept for the record, gets no traffic
 };
 
+// Cluster ids (uuid): 1..kMaxClusterId of [A-Za-z0-9._-], not "." or "..":
+// they appear in API paths, file names of tools and log lines.
+constexpr size_t kMaxClusterId = 64;
+bool IsValidClusterId(const std::string& id);
+// Version strings: 1..kMaxVersionText printable ASCII characters (0x20-0x7e):
+// no NUL, CR, LF or other control characters, which would split log lines
+// and headers.
+constexpr size_t kMaxVersionText = 64;
+bool IsValidVersionText(const std::string& text);
+// DNS name syntax: dot-separated labels of 1..63 letters, digits, '-' or '_'
+// (not starting or ending with '-'), at most 253 characters, an optional
+// trailing dot; the last label is not all digits.
+bool IsValidHostname(const std::string& name);
+
 // Validates `json` (the object under "cluster") into *cluster. Errors name the
 // field with `path` as prefix, e.g. "cluster.servers[0].port: ...".
 // Does not assign uuid, added_order or added_at_ms.

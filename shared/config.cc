@@ -18,11 +18,14 @@ using nlohmann::json;
 
 constexpr int64_t kMaxMs = 24LL * 3600 * 1000;
 constexpr int64_t kMaxBytes = 1LL << 40;
+// A config file holds settings and at most one cluster: a few kB. 4 MiB
+// leaves room for a cluster with the most servers the ceiling allows.
+constexpr JsonLimits kConfigFileLimits{4 * 1024 * 1024};
 
 Status SubObject(JsonObjectReader& parent, const std::string& key, const json** out) {
   *out = parent.Find(key);
   if (*out && !(*out)->is_object()) {
-    return Status::InvalidArgument(parent.PathOf(key) + ": must be an object, got " + (*out)->dump());
+    return Status::InvalidArgument(parent.PathOf(key) + ": must be an object, got " + JsonForMessage(**out));
   }
   return Status::Ok();
 }
@@ -48,6 +51,41 @@ Status ParseMeshSecurity(const json& mesh_object, CurveConfig* curve) {
   return mesh.CheckNoUnknownKeys();
 }
 
+Status ParseNetworkList(JsonObjectReader& reader, const std::string& key, std::vector<Cidr>* out) {
+  const json* list = reader.Find(key);
+  if (!list) return Status::Ok();
+  if (!list->is_array()) {
+    return Status::InvalidArgument(reader.PathOf(key) + ": must be an array of networks such as \"10.0.0.0/8\"");
+  }
+  out->clear();
+  for (size_t i = 0; i < list->size(); ++i) {
+    std::string path = reader.PathOf(key) + "[" + std::to_string(i) + "]";
+    const json& entry = (*list)[i];
+    if (!entry.is_string()) return Status::InvalidArgument(path + ": must be a string such as \"10.0.0.0/8\"");
+    Cidr cidr;
+    Status status = ParseCidr(entry.get<std::string>(), &cidr);
+    if (!status.ok()) return Status::InvalidArgument(path + ": " + status.message());
+    out->push_back(std::move(cidr));
+  }
+  return Status::Ok();
+}
+
+// backendNetworks: {"allow": [CIDR...], "deny": [CIDR...]}; a list not given keeps its default.
+Status ParseNetworkPolicy(const json& object, NetworkPolicy* policy) {
+  if (!object.is_object()) {
+    return Status::InvalidArgument("backendNetworks: must be an object {\"allow\": [...], \"deny\": [...]}, got " +
+                                   JsonForMessage(object));
+  }
+  JsonObjectReader reader(object, "backendNetworks");
+  std::vector<Cidr> allow = NetworkPolicy::Default().allow();
+  std::vector<Cidr> deny = NetworkPolicy::Default().deny();
+  UPMESH_RETURN_IF_ERROR(ParseNetworkList(reader, "allow", &allow));
+  UPMESH_RETURN_IF_ERROR(ParseNetworkList(reader, "deny", &deny));
+  UPMESH_RETURN_IF_ERROR(reader.CheckNoUnknownKeys());
+  *policy = NetworkPolicy(std::move(allow), std::move(deny));
+  return Status::Ok();
+}
+
 Status ParseRoot(const json& root, MeshConfig* config) {
   if (!root.is_object()) return Status::InvalidArgument("the top level must be a JSON object");
   JsonObjectReader reader(root, "");
@@ -67,6 +105,12 @@ Status ParseRoot(const json& root, MeshConfig* config) {
     UPMESH_RETURN_IF_ERROR(service.ReadString("address", &config->router.config_address));
     UPMESH_RETURN_IF_ERROR(service.ReadString("stateFile", &config->router.state_file));
     UPMESH_RETURN_IF_ERROR(service.ReadString("tokenFile", &config->router.token_file));
+    ClusterLimits& limits = config->router.limits;
+    UPMESH_RETURN_IF_ERROR(service.ReadInt("maxBodyBytes", 1024, kMaxBodyBytesCeiling, &limits.max_body_bytes));
+    UPMESH_RETURN_IF_ERROR(
+        service.ReadInt("maxServersPerCluster", 1, kMaxServersPerClusterCeiling, &limits.max_servers_per_cluster));
+    UPMESH_RETURN_IF_ERROR(service.ReadInt("maxClusters", 1, kMaxClustersCeiling, &limits.max_clusters));
+    UPMESH_RETURN_IF_ERROR(service.ReadInt("maxTableBytes", 1024, kMaxTableBytesCeiling, &limits.max_table_bytes));
     UPMESH_RETURN_IF_ERROR(service.CheckNoUnknownKeys());
   }
   UPMESH_RETURN_IF_ERROR(SubObject(reader, "cluster", &object));
@@ -123,10 +167,16 @@ Status ParseRoot(const json& root, MeshConfig* config) {
   }
   UPMESH_RETURN_IF_ERROR(SubObject(reader, "mesh", &object));
   if (object) UPMESH_RETURN_IF_ERROR(ParseMeshSecurity(*object, &config->curve));
+  if (const json* networks = reader.Find("backendNetworks")) {
+    NetworkPolicy policy;
+    UPMESH_RETURN_IF_ERROR(ParseNetworkPolicy(*networks, &policy));
+    config->router.backend_networks = policy;
+    config->worker.backend_networks = policy;
+  }
   if (const json* level = reader.Find("logLevel")) {
     static const std::set<std::string> kLevels = {"error", "warn", "info", "debug"};
     if (!level->is_string() || !kLevels.count(level->get<std::string>())) {
-      return Status::InvalidArgument("logLevel: must be one of error, warn, info, debug, got " + level->dump());
+      return Status::InvalidArgument("logLevel: must be one of error, warn, info, debug, got " + JsonForMessage(*level));
     }
     config->log_level = level->get<std::string>();
   }
@@ -136,8 +186,10 @@ Status ParseRoot(const json& root, MeshConfig* config) {
 }  // namespace
 
 Status ParseConfig(const std::string& text, const std::string& origin, MeshConfig* config) {
-  json root = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded()) return Status::InvalidArgument(origin + ": not valid JSON");
+  json root;
+  if (Status parsed = ParseJson(text, kConfigFileLimits, &root); !parsed.ok()) {
+    return Status::InvalidArgument(origin + ": not valid JSON: " + parsed.message());
+  }
   Status status = ParseRoot(root, config);
   if (!status.ok()) return Status::InvalidArgument(origin + ": " + status.message());
   return status;

@@ -9,6 +9,7 @@
 //                       "publishBind": "tcp://127.0.0.1:5552", ...},
 //     "worker":        {"routerEndpoint": "tcp://127.0.0.1:5551", "configEndpoint": "tcp://127.0.0.1:5552", ...},
 //     "mesh":          {"curve": {...key files}},                 // CURVE on every mesh socket
+//     "backendNetworks": {"allow": [], "deny": ["169.254.0.0/16", "fe80::/10"]},  // router and worker
 //     "logLevel":      "info"
 //   }
 //
@@ -23,6 +24,8 @@
 #include <vector>
 
 #include "shared/cluster.h"
+#include "shared/cluster_limits.h"
+#include "shared/network_policy.h"
 #include "shared/status.h"
 
 namespace upmesh {
@@ -52,6 +55,8 @@ struct RouterConfig {
   std::string token_file;  // configService.tokenFile: the API's bearer token (empty: no token)
   // configService.stateFile: API changes persist here; empty: DefaultStateFile() (shared/state_path.h).
   std::string state_file;
+  ClusterLimits limits;  // configService.max*: what the API accepts and the table holds
+  NetworkPolicy backend_networks = NetworkPolicy::Default();  // backendNetworks: checked at PUT
   std::string publish_bind = "tcp://127.0.0.1:5552";  // config broadcast (PUB)
   int heartbeat_ms = 500;
   int heartbeat_liveness = 3;  // missed heartbeats before a worker is dropped
@@ -72,6 +77,7 @@ struct WorkerConfig {
   int heartbeat_ms = 500;
   int heartbeat_liveness = 3;
   int drain_timeout_ms = 10000;
+  NetworkPolicy backend_networks = NetworkPolicy::Default();  // backendNetworks: checked when resolved
 };
 
 // mesh.curve: ZeroMQ CURVE on every mesh socket (shared/curve.h). All empty:

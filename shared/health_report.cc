@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "shared/json_reader.h"
+#include "shared/wire.h"
 
 namespace upmesh {
 namespace {
@@ -139,8 +140,11 @@ std::string EncodeHealthReport(const HealthReport& report) {
 }
 
 Status DecodeHealthReport(std::string_view text, HealthReport* report) {
-  json root = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (root.is_discarded() || !root.is_object()) return Status::InvalidArgument("health report: not a JSON object");
+  json root;
+  if (Status parsed = ParseJson(text, wire::kWorkerReportLimits, &root); !parsed.ok()) {
+    return Status::InvalidArgument("health report: " + parsed.message());
+  }
+  if (!root.is_object()) return Status::InvalidArgument("health report: not a JSON object");
   HealthReport result;
   UPMESH_RETURN_IF_ERROR(ReadUnsigned(root, "seq", "health report", &result.seq));
   auto versions = root.find("versions");
@@ -149,7 +153,7 @@ Status DecodeHealthReport(std::string_view text, HealthReport* report) {
                                    std::to_string(kMaxVersionsPerReport) + " versions");
   }
   for (auto it = versions->begin(); it != versions->end(); ++it) {
-    std::string path = "health report.versions." + it.key();
+    std::string path = "health report.versions." + NameForMessage(it.key());
     VersionReport version;
     UPMESH_RETURN_IF_ERROR(HealthFiguresFromJson(it.value(), path, &version.figures));
     UPMESH_RETURN_IF_ERROR(ReadUnsigned(it.value(), "failureRun", path, &version.failure_run));
@@ -176,7 +180,7 @@ Status DecodeHealthReport(std::string_view text, HealthReport* report) {
     }
     for (auto it = servers->begin(); it != servers->end(); ++it) {
       if (!it.value().is_object() || !it.value().value("state", json()).is_string()) {
-        return Status::InvalidArgument("health report.servers." + it.key() + ": must be an object with a \"state\"");
+        return Status::InvalidArgument("health report.servers." + NameForMessage(it.key()) + ": must be an object with a \"state\"");
       }
     }
     result.servers = *servers;

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "shared/json_parse.h"
 #include "shared/status.h"
 #include "shared/suggest.h"
 
@@ -38,7 +39,7 @@ class JsonObjectReader {
     if (!value) return Status::Ok();
     if (!value->is_number_integer() || value->get<int64_t>() < min || value->get<int64_t>() > max) {
       return Status::InvalidArgument(PathOf(key) + ": must be an integer in " + std::to_string(min) + ".." +
-                                     std::to_string(max) + ", got " + value->dump());
+                                     std::to_string(max) + ", got " + JsonForMessage(*value));
     }
     *out = static_cast<Int>(value->get<int64_t>());
     return Status::Ok();
@@ -50,7 +51,7 @@ class JsonObjectReader {
     if (!value) return Status::Ok();
     if (!value->is_number() || !(value->get<double>() >= min) || !(value->get<double>() <= max)) {
       return Status::InvalidArgument(PathOf(key) + ": must be a number in " + FormatNumber(min) + ".." +
-                                     FormatNumber(max) + ", got " + value->dump());
+                                     FormatNumber(max) + ", got " + JsonForMessage(*value));
     }
     *out = value->get<double>();
     return Status::Ok();
@@ -59,7 +60,7 @@ class JsonObjectReader {
   Status ReadBool(const std::string& key, bool* out) {
     const nlohmann::json* value = Find(key);
     if (!value) return Status::Ok();
-    if (!value->is_boolean()) return Status::InvalidArgument(PathOf(key) + ": must be true or false, got " + value->dump());
+    if (!value->is_boolean()) return Status::InvalidArgument(PathOf(key) + ": must be true or false, got " + JsonForMessage(*value));
     *out = value->get<bool>();
     return Status::Ok();
   }
@@ -68,7 +69,7 @@ class JsonObjectReader {
     const nlohmann::json* value = Find(key);
     if (!value) return Status::Ok();
     if (!value->is_string() || value->get<std::string>().empty()) {
-      return Status::InvalidArgument(PathOf(key) + ": must be a non-empty string, got " + value->dump());
+      return Status::InvalidArgument(PathOf(key) + ": must be a non-empty string, got " + JsonForMessage(*value));
     }
     *out = value->get<std::string>();
     return Status::Ok();
@@ -81,7 +82,7 @@ class JsonObjectReader {
     for (auto it = object_.begin(); it != object_.end(); ++it) {
       if (seen_.count(it.key())) continue;
       std::string meant = ClosestName(it.key(), std::vector<std::string>(seen_.begin(), seen_.end()));
-      return Status::InvalidArgument(PathOf(it.key()) + ": unknown key" +
+      return Status::InvalidArgument(PathOf(NameForMessage(it.key())) + ": unknown key" +
                                      (meant.empty() ? "" : "; did you mean " + PathOf(meant) + "?"));
     }
     return Status::Ok();

@@ -45,6 +45,9 @@
 #include <string>
 #include <string_view>
 
+#include "shared/cluster_limits.h"
+#include "shared/json_parse.h"
+
 namespace upmesh::wire {
 
 constexpr std::string_view kSignature = "UPM1";
@@ -62,6 +65,15 @@ constexpr std::string_view kUpdate = "UPDATE";
 constexpr std::string_view kPublisherHeartbeat = "HUGZ";
 
 constexpr size_t kRequestIdSize = 8;
+
+// JSON frames are parsed with these bounds (shared/json_parse.h).
+// Router -> worker (UPDATE, SNAPSHOT): a SNAPSHOT is the whole table, so
+// twice the largest table configService.maxTableBytes allows (room for the
+// separators between versions).
+constexpr JsonLimits kClusterFrameLimits{2 * kMaxTableBytesCeiling};
+// Worker -> router (HB stats, HEALTH, MISMATCH): a HEALTH report of the
+// most versions and servers it may name is a few hundred kB.
+constexpr JsonLimits kWorkerReportLimits{4 * 1024 * 1024};
 
 // request-meta: 4 bytes. Byte 0 is the meta format version (1), byte 1 the
 // flags below, bytes 2-3 reserved (zero).

@@ -3,11 +3,12 @@
 #include <netdb.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 namespace upmesh::worker {
 
-Status ResolveServer(const ServerAddress& server, BackendServer* out) {
+Status ResolveServer(const ServerAddress& server, const NetworkPolicy& policy, BackendServer* out) {
   bool ipv6_literal = server.host.find(':') != std::string::npos;
   std::string host_port =
       (ipv6_literal ? "[" + server.host + "]" : server.host) + ":" + std::to_string(server.port);
@@ -19,8 +20,29 @@ Status ResolveServer(const ServerAddress& server, BackendServer* out) {
   if (error != 0) {
     return Status::NotFound("cannot resolve backend server " + host_port + ": " + gai_strerror(error));
   }
-  std::memcpy(&out->address, results->ai_addr, results->ai_addrlen);
-  out->address_length = results->ai_addrlen;
+  // The first address the policy allows; a name is resolved here, so this is
+  // where a hostname pointing at a denied network is caught.
+  const addrinfo* chosen = nullptr;
+  Status refusal;
+  for (const addrinfo* result = results; result && !chosen; result = result->ai_next) {
+    std::array<uint8_t, 16> ip;
+    if (!SockaddrToIp(result->ai_addr, &ip)) continue;
+    char shown[INET6_ADDRSTRLEN] = "?";
+    (void)getnameinfo(result->ai_addr, result->ai_addrlen, shown, sizeof shown, nullptr, 0, NI_NUMERICHOST);
+    Status allowed = policy.Check(ip, shown);
+    if (allowed.ok()) {
+      chosen = result;
+    } else if (refusal.ok()) {
+      refusal = allowed;
+    }
+  }
+  if (!chosen) {
+    freeaddrinfo(results);
+    return Status::InvalidArgument("backend server " + host_port + " refused: " +
+                                   (refusal.ok() ? std::string("no IPv4 or IPv6 address") : refusal.message()));
+  }
+  std::memcpy(&out->address, chosen->ai_addr, chosen->ai_addrlen);
+  out->address_length = chosen->ai_addrlen;
   freeaddrinfo(results);
   out->label = host_port;
   out->host_line = "Host: " + host_port + "\r\n";

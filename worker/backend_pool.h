@@ -37,8 +37,11 @@ struct BackendServer {
   socklen_t address_length = 0;
 };
 
-// Resolves `server` (IPv4 or IPv6, first address getaddrinfo returns).
-Status ResolveServer(const ServerAddress& server, BackendServer* out);
+// Resolves `server` to the first address getaddrinfo returns (IPv4 or
+// IPv6) that `policy` allows. NotFound if the name does not resolve;
+// InvalidArgument naming the address and the rule if the policy refuses
+// every address.
+Status ResolveServer(const ServerAddress& server, const NetworkPolicy& policy, BackendServer* out);
 
 struct BackendConnection {
   enum class State { kConnecting, kBusy, kIdle, kClosed };

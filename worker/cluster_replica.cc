@@ -1,5 +1,7 @@
 #include "worker/cluster_replica.h"
 
+#include "shared/json_parse.h"
+
 namespace upmesh::worker {
 
 Status ClusterReplica::ApplySnapshot(uint64_t seq, const nlohmann::json& stored_clusters) {
@@ -31,7 +33,7 @@ ClusterReplica::UpdateResult ClusterReplica::ApplyUpdate(uint64_t seq, const nlo
   } else if (op == "rollback" && change.contains("uuid") && change["uuid"].is_string()) {
     table_.MarkRolledBack(change["uuid"].get<std::string>());
   } else {
-    *error = "unknown change: " + change.dump();
+    *error = "unknown change: " + JsonForMessage(change);
     return UpdateResult::kInvalid;
   }
   seq_ = seq;

@@ -177,9 +177,9 @@ Status Worker::Run() {
     }
     AdmitWaitingForCapacity();
     ServeWaitingForConnection();
-    for (BackendPool& pool : pools_) pool.FreeRetired();
+    FreeRetiredConnections();
   }
-  for (BackendPool& pool : pools_) pool.FreeRetired();
+  FreeRetiredConnections();
   return Status::Ok();
 }
 
@@ -339,8 +339,14 @@ void Worker::ReceiveConfig() {
       continue;
     }
     if (command != wire::kUpdate || frames.size() != 4) continue;
-    nlohmann::json change = nlohmann::json::parse(View(frames[3]), nullptr, /*allow_exceptions=*/false);
+    nlohmann::json change;
     std::string error;
+    if (Status parsed = ParseJson(View(frames[3]), wire::kClusterFrameLimits, &change); !parsed.ok()) {
+      LOG_WARN("config update %llu is not valid JSON (%s): fetching a snapshot", static_cast<unsigned long long>(seq),
+               parsed.message().c_str());
+      WantSnapshot();
+      continue;
+    }
     switch (replica_.ApplyUpdate(seq, change, &error)) {
       case ClusterReplica::UpdateResult::kApplied:
         LOG_INFO("config seq %llu applied: %zu cluster version(s)", static_cast<unsigned long long>(seq),
@@ -371,8 +377,9 @@ void Worker::OnSnapshot(std::vector<zmq::message_t>& frames) {
     return;
   }
   uint64_t seq = std::strtoull(std::string(View(frames[2])).c_str(), nullptr, 10);
-  nlohmann::json clusters = nlohmann::json::parse(View(frames[3]), nullptr, /*allow_exceptions=*/false);
-  Status status = replica_.ApplySnapshot(seq, clusters);
+  nlohmann::json clusters;
+  Status status = ParseJson(View(frames[3]), wire::kClusterFrameLimits, &clusters);
+  if (status.ok()) status = replica_.ApplySnapshot(seq, clusters);
   if (!status.ok()) {
     LOG_ERROR("snapshot from the router not understood: %s", status.message().c_str());
     return;
@@ -416,8 +423,9 @@ size_t Worker::PoolFor(const ServerAddress& address, bool* resolved) {
   *resolved = true;
   if (found != pool_by_label_.end()) return found->second;
   BackendServer server;
-  Status status = ResolveServer(address, &server);
+  Status status = ResolveServer(address, options_.config.backend_networks, &server);
   if (!status.ok()) {
+    LOG_WARN("%s; will try again", status.message().c_str());
     *resolved = false;
     return 0;
   }
@@ -444,8 +452,7 @@ void Worker::RebuildRoutes() {
       if (resolved) {
         route.pools.push_back(pool);
       } else {
-        LOG_WARN("cluster %s: cannot resolve %s; will try again", cluster.uuid.c_str(), server.host.c_str());
-        routes_incomplete_ = true;
+        routes_incomplete_ = true;  // PoolFor said why
       }
     }
     for (const Route& old : routes_) {
@@ -866,6 +873,7 @@ void Worker::Dispatch(Exchange* exchange, bool fresh_connection) {
   }
   exchange->phase = Exchange::Phase::kWaitingForConnection;
   exchange->deadline_ms = now_ms_ + options_.config.response_timeout_ms;
+  pools_waiting_.insert(exchange->server);
   if (fresh_connection) {
     pool.waiting().push_front(exchange);  // a retry has waited once already
   } else {
@@ -874,7 +882,10 @@ void Worker::Dispatch(Exchange* exchange, bool fresh_connection) {
 }
 
 void Worker::ServeWaitingForConnection() {
-  for (BackendPool& pool : pools_) {
+  // Only the pools that have had waiting requests: a table at its limits
+  // has thousands of pools, and this runs on every turn of the loop.
+  for (auto it = pools_waiting_.begin(); it != pools_waiting_.end();) {
+    BackendPool& pool = pools_[*it];
     // Idle connections are handed to waiting requests as they come back, so
     // here only new connections are missing (one closed since).
     while (!pool.waiting().empty() && pool.CanOpen()) {
@@ -882,7 +893,13 @@ void Worker::ServeWaitingForConnection() {
       pool.waiting().pop_front();
       OpenConnectionFor(exchange);
     }
+    it = pool.waiting().empty() ? pools_waiting_.erase(it) : std::next(it);
   }
+}
+
+void Worker::FreeRetiredConnections() {
+  for (size_t pool : pools_retired_) pools_[pool].FreeRetired();
+  pools_retired_.clear();
 }
 
 void Worker::OpenConnectionFor(Exchange* exchange) {
@@ -1169,6 +1186,7 @@ void Worker::CloseConnection(BackendConnection* connection) {
   close(connection->fd);  // also removes it from the epoll set
   connection->fd = -1;
   pools_[connection->server].Retire(connection);
+  pools_retired_.insert(connection->server);
 }
 
 // ---------------------------------------------------------------------------

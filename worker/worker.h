@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -158,6 +159,8 @@ class Worker {
   void FinishExchange(Exchange* exchange);
   void CloseConnection(BackendConnection* connection);
   void ServeWaitingForConnection();
+  // Frees the connections retired during this turn of the loop.
+  void FreeRetiredConnections();
 
   // Time.
   void Sweep();
@@ -194,6 +197,8 @@ class Worker {
   };
 
   std::deque<BackendPool> pools_;  // one per backend server ever used (never moved)
+  std::set<size_t> pools_waiting_;  // pools that may have requests waiting for a connection
+  std::set<size_t> pools_retired_;  // pools with retired connections to free
   std::map<size_t, ActiveCheck> checks_;  // by pool index: servers whose cluster asks for healthCheck
   std::unordered_map<std::string, size_t> pool_by_label_;
 

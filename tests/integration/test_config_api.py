@@ -172,12 +172,12 @@ class ConfigApiTest(mesh.MeshTestCase):
             self.assertTrue(response.body.decode().startswith(message), (body, response.body))
         self.assertEqual(self.listed(), before)
 
-    def test_body_over_the_limit_is_400_and_the_client_reads_it(self):
+    def test_body_over_the_limit_is_413_and_the_client_reads_it(self):
         self.start_router()
         big = b'{"cluster": {"servers": [], "pad": "' + b"x" * (1024 * 1024) + b'"}}'
         with RawClient(self.router.config_port) as client:
             response = client.request("PUT", COLLECTION, body=big)
-            self.assertEqual(response.status, 400, response)
+            self.assertEqual(response.status, 413, response)
             self.assertIn(b"body: larger than the limit of 1048576 bytes", response.body)
             self.assertEqual(response.header("connection"), "close")
             self.assertClosed(client)

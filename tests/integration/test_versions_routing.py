@@ -265,7 +265,7 @@ class VersionRoutingTest(mesh.MeshTestCase):
             # Valid but for its size: 1.1 MB of servers.
             big = {"cluster": {"version": 2, "servers": server * 32000, "uuid": refused_uuids[-1]}}
             response = self._send_big(m, big)
-            self.assertEqual(response.status, 400, response)
+            self.assertEqual(response.status, 413, response)
 
         # Nothing was half-applied.
         self.assertEqual([e["cluster"] for e in m.clusters()], listed_before)

@@ -80,16 +80,16 @@ TEST_CASE("backend pool: retiring an idle connection removes it from the idle li
 
 TEST_CASE("backend pool: servers resolve to an address and a Host line", "[backend_pool]") {
   BackendServer server;
-  REQUIRE(upmesh::worker::ResolveServer({"127.0.0.1", 8001}, &server).ok());
+  REQUIRE(upmesh::worker::ResolveServer({"127.0.0.1", 8001}, upmesh::NetworkPolicy::Default(), &server).ok());
   CHECK(server.label == "127.0.0.1:8001");
   CHECK(server.host_line == "Host: 127.0.0.1:8001\r\n");
   CHECK(server.address.ss_family == AF_INET);
 
-  REQUIRE(upmesh::worker::ResolveServer({"::1", 8002}, &server).ok());
+  REQUIRE(upmesh::worker::ResolveServer({"::1", 8002}, upmesh::NetworkPolicy::Default(), &server).ok());
   CHECK(server.host_line == "Host: [::1]:8002\r\n");
   CHECK(server.address.ss_family == AF_INET6);
 
-  upmesh::Status status = upmesh::worker::ResolveServer({"no-such-host.invalid", 80}, &server);
+  upmesh::Status status = upmesh::worker::ResolveServer({"no-such-host.invalid", 80}, upmesh::NetworkPolicy::Default(), &server);
   CHECK_FALSE(status.ok());
   CHECK(status.message().find("no-such-host.invalid:80") != std::string::npos);
 }

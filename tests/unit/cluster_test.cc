@@ -76,28 +76,28 @@ TEST_CASE("every validation error names its field", "[cluster]") {
   CHECK(ErrorOf(R"({"servers": [{"ip": "127.0.0.1", "port": "80"}]})").rfind("cluster.servers[0].port:", 0) == 0);
   CHECK(ErrorOf(R"({"servers": [{"ip": "127.0.0.1"}]})") == "cluster.servers[0].port: missing");
   CHECK(ErrorOf(R"({"servers": [{"port": 80}]})") == "cluster.servers[0]: needs exactly one of \"ip\" or \"hostname\"");
-  CHECK(ErrorOf(R"({"servers": [{"ip": "a", "port": 1}], "upgradeTransition": {"mode": "FAST"}})") ==
+  CHECK(ErrorOf(R"({"servers": [{"ip": "10.0.0.1", "port": 1}], "upgradeTransition": {"mode": "FAST"}})") ==
         "cluster.upgradeTransition.mode: must be one of INSTANT, SESSION, GRADUAL, CONCURRENT, got \"FAST\"");
-  CHECK(ErrorOf(R"({"servers": [{"ip": "a", "port": 1}], "upgradeTransition": {"mode": "SESSION"}})") ==
+  CHECK(ErrorOf(R"({"servers": [{"ip": "10.0.0.1", "port": 1}], "upgradeTransition": {"mode": "SESSION"}})") ==
         "cluster.upgradeTransition.sessionTimeout: required for SESSION (seconds)");
   // A transition without a mode is SESSION, so it needs a sessionTimeout too.
-  CHECK(ErrorOf(R"({"servers": [{"ip": "a", "port": 1}], "upgradeTransition": {}})") ==
+  CHECK(ErrorOf(R"({"servers": [{"ip": "10.0.0.1", "port": 1}], "upgradeTransition": {}})") ==
         "cluster.upgradeTransition.sessionTimeout: required for SESSION (seconds)");
   for (const char* share : {"0", "-5", "100.5", "\"10\""}) {
     INFO(share);
-    CHECK(ErrorOf(std::string(R"({"servers": [{"ip": "a", "port": 1}], "upgradeTransition": {"mode": "GRADUAL", "percentageTransitionPerRequest": )") +
+    CHECK(ErrorOf(std::string(R"({"servers": [{"ip": "10.0.0.1", "port": 1}], "upgradeTransition": {"mode": "GRADUAL", "percentageTransitionPerRequest": )") +
                   share + "}}")
               .rfind("cluster.upgradeTransition.percentageTransitionPerRequest: must be a number in (0, 100]", 0) == 0);
   }
   const std::string both_or_neither =
       "cluster.upgradeTransition: GRADUAL needs exactly one of percentageTransitionPerRequest "
       "(ramp by requests) or durationSeconds (ramp by time)";
-  CHECK(ErrorOf(R"({"servers": [{"ip": "a", "port": 1}], "upgradeTransition": {"mode": "GRADUAL"}})") == both_or_neither);
-  CHECK(ErrorOf(R"({"servers": [{"ip": "a", "port": 1}], "upgradeTransition": {"mode": "GRADUAL",
+  CHECK(ErrorOf(R"({"servers": [{"ip": "10.0.0.1", "port": 1}], "upgradeTransition": {"mode": "GRADUAL"}})") == both_or_neither);
+  CHECK(ErrorOf(R"({"servers": [{"ip": "10.0.0.1", "port": 1}], "upgradeTransition": {"mode": "GRADUAL",
                    "percentageTransitionPerRequest": 5, "durationSeconds": 60}})") == both_or_neither);
-  CHECK(ErrorOf(R"({"servers": [{"ip": "a", "port": 1}], "versoin": 2})") == "cluster.versoin: unknown key; did you mean cluster.version?");
-  CHECK(ErrorOf(R"({"servers": [{"ip": "a", "port": 1}], "version": -1})").rfind("cluster.version:", 0) == 0);
-  CHECK(ErrorOf(R"({"servers": [{"ip": "a", "port": 1}], "uuid": "a/b"})").rfind("cluster.uuid:", 0) == 0);
+  CHECK(ErrorOf(R"({"servers": [{"ip": "10.0.0.1", "port": 1}], "versoin": 2})") == "cluster.versoin: unknown key; did you mean cluster.version?");
+  CHECK(ErrorOf(R"({"servers": [{"ip": "10.0.0.1", "port": 1}], "version": -1})").rfind("cluster.version:", 0) == 0);
+  CHECK(ErrorOf(R"({"servers": [{"ip": "10.0.0.1", "port": 1}], "uuid": "a/b"})").rfind("cluster.uuid:", 0) == 0);
   CHECK(ErrorOf(R"([1, 2])").rfind("cluster: must be an object", 0) == 0);
 }
 
@@ -135,13 +135,13 @@ namespace {
 
 // The message ParseCluster gives for an INSTANT cluster whose monitor is `monitor` (JSON text), or "OK".
 std::string MonitorErrorOf(const std::string& monitor) {
-  return ErrorOf(R"({"servers": [{"ip": "a", "port": 1}], "upgradeTransition": {"mode": "INSTANT", "monitor": )" +
+  return ErrorOf(R"({"servers": [{"ip": "10.0.0.1", "port": 1}], "upgradeTransition": {"mode": "INSTANT", "monitor": )" +
                  monitor + "}}");
 }
 
 Cluster ParsedMonitor(const std::string& monitor) {
   Cluster cluster;
-  Status status = ParseCluster(json::parse(R"({"servers": [{"ip": "a", "port": 1}], "upgradeTransition":
+  Status status = ParseCluster(json::parse(R"({"servers": [{"ip": "10.0.0.1", "port": 1}], "upgradeTransition":
                                               {"mode": "INSTANT", "monitor": )" + monitor + "}}"),
                                "cluster", &cluster);
   INFO(status.message());
@@ -220,7 +220,7 @@ TEST_CASE("monitor: the limits themselves are accepted", "[cluster]") {
 TEST_CASE("monitor: defaults when absent, and only the given fields change", "[cluster]") {
   upmesh::MonitorConfig defaults;
   Cluster plain;
-  REQUIRE(ParseCluster(json::parse(R"({"servers": [{"ip": "a", "port": 1}],
+  REQUIRE(ParseCluster(json::parse(R"({"servers": [{"ip": "10.0.0.1", "port": 1}],
                                       "upgradeTransition": {"mode": "INSTANT"}})"), "cluster", &plain).ok());
   CHECK_FALSE(plain.transition.has_monitor);
   CHECK(upmesh::MonitorToJson(plain.transition.monitor) == upmesh::MonitorToJson(defaults));
@@ -254,7 +254,7 @@ TEST_CASE("monitor: MonitorToJson names every field", "[cluster]") {
 
 TEST_CASE("monitor: echoed by the API only when given", "[cluster]") {
   Cluster plain;
-  REQUIRE(ParseCluster(json::parse(R"({"servers": [{"ip": "a", "port": 1}],
+  REQUIRE(ParseCluster(json::parse(R"({"servers": [{"ip": "10.0.0.1", "port": 1}],
                                       "upgradeTransition": {"mode": "GRADUAL", "durationSeconds": 60}})"),
                        "cluster", &plain).ok());
   json shown = upmesh::ClusterToJson(plain);

@@ -173,9 +173,14 @@ TEST_CASE("bad PUT bodies: 400 naming the field, nothing applied", "[config-api]
     std::string message;
   };
   std::vector<Case> cases = {
-      {"", "body: not valid JSON; expected {\"cluster\": {...}}"},
-      {"{\"cluster\": ", "body: not valid JSON; expected {\"cluster\": {...}}"},
-      {"not json at all", "body: not valid JSON; expected {\"cluster\": {...}}"},
+      {"", "body: not valid JSON (line 1, column 1: unexpected end of input; expected '[', '{', or a literal); "
+           "expected {\"cluster\": {...}}"},
+      {"{\"cluster\": ", "body: not valid JSON (line 1, column 13: unexpected end of input; expected '[', '{', or a "
+                        "literal); expected {\"cluster\": {...}}"},
+      {"not json at all", "body: not valid JSON (line 1, column 2: invalid literal; last read: \"no\"); "
+                          "expected {\"cluster\": {...}}"},
+      {"{\"cluster\": {\n  \"version\": 1,\n}}", "body: not valid JSON (line 3, column 1: unexpected '}'; expected "
+                                             "string literal); expected {\"cluster\": {...}}"},
       {"[1]", "body: must be a JSON object {\"cluster\": {...}}"},
       {"\"text\"", "body: must be a JSON object {\"cluster\": {...}}"},
       {"{}", "cluster: missing; expected {\"cluster\": {...}}"},
@@ -207,9 +212,9 @@ TEST_CASE("bad PUT bodies: 400 naming the field, nothing applied", "[config-api]
     CHECK(response.status == 400);
     CHECK(response.body == c.message + "\n");
   }
-  ApiResponse too_big = f.Call("PUT", "/configuration/cluster", std::string(ConfigApi::kMaxBodyBytes + 1, ' '));
-  CHECK(too_big.status == 400);
-  CHECK(too_big.body == "body: larger than the limit of 1048576 bytes\n");
+  ApiResponse too_big = f.Call("PUT", "/configuration/cluster", std::string(f.api.max_body_bytes() + 1, ' '));
+  CHECK(too_big.status == 413);
+  CHECK(too_big.body == "body: larger than the limit of 1048576 bytes (configService.maxBodyBytes)\n");
   CHECK(f.published.empty());
   CHECK(f.registry.table().empty());
   CHECK(f.registry.seq() == 0);

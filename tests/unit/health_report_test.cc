@@ -193,8 +193,9 @@ TEST_CASE("report: absent fields default, an empty versions object is fine", "[h
 TEST_CASE("report: malformed reports are refused naming the field", "[health-report]") {
   const std::string at_most_versions = "health report.versions: must be an object of at most " +
                                        std::to_string(kMaxVersionsPerReport) + " versions";
-  CHECK(DecodeError("") == "health report: not a JSON object");
-  CHECK(DecodeError("{") == "health report: not a JSON object");
+  CHECK(DecodeError("") == "health report: line 1, column 1: unexpected end of input; expected '[', '{', or a literal");
+  CHECK(DecodeError("{") == "health report: line 1, column 2: unexpected end of input; expected string literal");
+  CHECK(DecodeError(std::string(100, '[')) == "health report: line 1, column 65: nesting deeper than 64 levels");
   CHECK(DecodeError("[1]") == "health report: not a JSON object");
   CHECK(DecodeError("{}") == at_most_versions);
   CHECK(DecodeError(R"({"versions": []})") == at_most_versions);

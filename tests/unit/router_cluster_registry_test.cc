@@ -149,7 +149,7 @@ TEST_CASE("a corrupt state file is an error naming the file, and is left alone",
   TempDir dir;
   std::string path = dir.File("state.json");
   for (const char* text : {"", "{not json", "[]", R"({"clusters": []})", R"({"seq": -1, "clusters": []})",
-                           R"({"seq": 1, "clusters": [{"uuid": "x"}]})", R"({"seq": 1, "clusters": [], "extra": 1})",
+                           R"({"seq": 1, "clusters": {}})", R"({"seq": 1, "clusters": [], "extra": 1})",
                            R"({"seq": 1, "clusters": [], "gradual": {"x": "a"}})"}) {
     INFO(text);
     WriteFile(path, text);
@@ -270,7 +270,7 @@ TEST_CASE("the time ramp grows linearly from when the cluster was added", "[regi
   bool loaded;
   REQUIRE(registry.Open(nullptr, 0, &loaded).ok());
   json change;
-  REQUIRE(registry.Put(Make(R"({"servers": [{"ip": "a", "port": 1}],
+  REQUIRE(registry.Put(Make(R"({"servers": [{"ip": "10.0.0.1", "port": 1}],
                                "upgradeTransition": {"mode": "GRADUAL", "durationSeconds": 100}})"),
                        1000000, &change).ok());
   CHECK(registry.GradualShare(1000000) == 0);
@@ -309,7 +309,7 @@ TEST_CASE("mismatch reports: counted per cluster, the last ten kept newest first
   bool loaded;
   REQUIRE(registry.Open(nullptr, 0, &loaded).ok());
   json change;
-  Cluster concurrent = Make(R"({"uuid": "c2", "version": 2, "servers": [{"ip": "a", "port": 1}],
+  Cluster concurrent = Make(R"({"uuid": "c2", "version": 2, "servers": [{"ip": "10.0.0.1", "port": 1}],
                                 "upgradeTransition": {"mode": "CONCURRENT"}})");
   REQUIRE(registry.Put(concurrent, 0, &change).ok());
   for (int i = 0; i < 12; ++i) {

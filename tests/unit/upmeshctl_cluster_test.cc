@@ -21,7 +21,7 @@ TEST_CASE("upmeshctl add --file accepts the wrapped and the bare cluster", "[upm
   CHECK(request == json::parse(R"({"cluster": {"version": 2, "servers": []}})"));
 
   Status not_json = ClusterRequestFromText("{version: 2", "--file a.json", &request);
-  CHECK(not_json.message() == "--file a.json: not valid JSON");
+  CHECK(not_json.message() == "--file a.json: not valid JSON: line 1, column 2: invalid literal; last read: \"{v\"; expected string literal");
   CHECK_THAT(ClusterRequestFromText("[1]", "--file a.json", &request).message(), Catch::Contains("JSON object"));
 }
 
