@@ -31,14 +31,7 @@ done
 require_free_ports "$backend_port" "$frontend_port" "$config_port" "$router_frontend_port" "$router_worker_port" \
   "$publish_port"
 
-work_dir=$(mktemp -d /tmp/upmesh-bench-curve.XXXXXX)
-started_pids=()
-cleanup() {
-  local i
-  for ((i = ${#started_pids[@]} - 1; i >= 0; i--)); do stop_pid "${started_pids[$i]}"; done
-  rm -rf "$work_dir"
-}
-trap cleanup EXIT
+begin_work_dir curve
 
 keys="$work_dir/keys"
 mkdir -p "$keys/allowed"

@@ -33,14 +33,7 @@ done
 require_free_ports "$v1_port" "$v2_port" "$frontend_port" "$config_port" "$router_frontend_port" \
   "$router_worker_port" "$publish_port"
 
-work_dir=$(mktemp -d /tmp/upmesh-bench-instructions.XXXXXX)
-started_pids=()
-cleanup() {
-  local i
-  for ((i = ${#started_pids[@]} - 1; i >= 0; i--)); do stop_pid "${started_pids[$i]}"; done
-  rm -rf "$work_dir"
-}
-trap cleanup EXIT
+begin_work_dir instructions
 
 api="http://127.0.0.1:$config_port/configuration/cluster"
 start backend-v1 "$bin_dir/upmesh-backend" --port "$v1_port" --name v1

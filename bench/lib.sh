@@ -39,6 +39,25 @@ start() {
   started_pids+=("$last_pid")
 }
 
+# begin_work_dir NAME: a fresh $work_dir (/tmp/upmesh-bench-NAME.XXXXXX) and an
+# empty started_pids; on exit (also after Ctrl-C or SIGTERM) every process
+# started with `start` is stopped, newest first (the load and the frontend
+# before what they depend on), and the directory removed.
+begin_work_dir() {
+  work_dir=$(mktemp -d "/tmp/upmesh-bench-$1.XXXXXX")
+  started_pids=()
+  trap cleanup_work_dir EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+cleanup_work_dir() {
+  local i
+  for ((i = ${#started_pids[@]} - 1; i >= 0; i--)); do stop_pid "${started_pids[$i]}"; done
+  started_pids=()
+  rm -rf "$work_dir"
+}
+
 # require_upmesh_binaries DIR: exits 1 naming the first executable missing in DIR.
 require_upmesh_binaries() {
   local binary

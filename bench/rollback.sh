@@ -118,19 +118,7 @@ if [[ "$scenarios" == *" 7 "* ]] && ! command -v valgrind >/dev/null 2>&1; then
 fi
 require_upmesh_binaries "$bin_dir"
 
-work_dir=$(mktemp -d /tmp/upmesh-bench-rollback.XXXXXX)
-started_pids=()
-
-cleanup() {
-  local i
-  # Newest first: the load, then the frontend, the workers, the router, the backends.
-  for ((i = ${#started_pids[@]} - 1; i >= 0; i--)); do stop_pid "${started_pids[$i]}"; done
-  started_pids=()
-  rm -rf "$work_dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+begin_work_dir rollback
 
 require_free_ports "$v1_port" "$v2_port" "$frontend_port" "$config_port" "$router_frontend_port" \
   "$router_worker_port" "$publish_port"

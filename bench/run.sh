@@ -49,21 +49,10 @@ for tool in nginx haproxy wrk curl; do
 done
 PATH="$PATH:/usr/sbin"
 
-work_dir=$(mktemp -d /tmp/upmesh-bench.XXXXXX)
+begin_work_dir run
 # nginx workers drop to an unprivileged user when started as root; they must
 # be able to reach their temp paths inside this directory.
 chmod 755 "$work_dir"
-started_pids=()
-
-cleanup() {
-  local pid
-  for pid in "${started_pids[@]}"; do stop_pid "$pid"; done
-  started_pids=()
-  rm -rf "$work_dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 stop_started() {
   local pid

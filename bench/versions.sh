@@ -65,19 +65,7 @@ for tool in wrk curl python3; do
 done
 require_upmesh_binaries "$bin_dir"
 
-work_dir=$(mktemp -d /tmp/upmesh-bench-versions.XXXXXX)
-started_pids=()
-
-cleanup() {
-  local i
-  # Frontend first (started last), so that nothing new arrives while the others drain.
-  for ((i = ${#started_pids[@]} - 1; i >= 0; i--)); do stop_pid "${started_pids[$i]}"; done
-  started_pids=()
-  rm -rf "$work_dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+begin_work_dir versions
 
 require_free_ports "$v1_port" "$v2_port" "$frontend_port" "$config_port" "$router_frontend_port" \
   "$router_worker_port" "$publish_port"
