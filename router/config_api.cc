@@ -123,17 +123,7 @@ Status ConfigApi::CheckServers(const Cluster& cluster) const {
                                    " servers, more than the limit of " + std::to_string(limit) +
                                    " (configService.maxServersPerCluster)");
   }
-  for (size_t i = 0; i < cluster.servers.size(); ++i) {
-    const ServerAddress& server = cluster.servers[i];
-    std::array<uint8_t, 16> address;
-    // Hostnames are checked by the workers, on every address they resolve to.
-    if (server.is_hostname || !ParseIpAddress(server.host, &address)) continue;
-    Status allowed = backend_networks_.Check(address, server.host);
-    if (!allowed.ok()) {
-      return Status::InvalidArgument("cluster.servers[" + std::to_string(i) + "].ip: " + allowed.message());
-    }
-  }
-  return Status::Ok();
+  return CheckServerNetworks(cluster, backend_networks_, "cluster");
 }
 
 json ConfigApi::StateOf(const Cluster& cluster, int64_t now_wall_ms) const {

@@ -157,6 +157,10 @@ int main(int argc, char** argv) {
     if (!created.ok()) ExitWithConfigError(info.name, created.message() + " (set configService.stateFile or --state-file)");
   }
   ApplyClusterFlags(flags, info.name, &config);
+  if (config.has_cluster) {
+    Status allowed = CheckServerNetworks(config.cluster, router.backend_networks, "cluster");
+    if (!allowed.ok()) ExitWithConfigError(info.name, allowed.message() + " (the initial cluster, --server or the config file)");
+  }
   router::RouterSecurity security = LoadSecurity(flags, info.name, &config);
 
   InstallShutdownHandlers();

@@ -344,6 +344,17 @@ Status ParseCluster(const json& object, const std::string& path, Cluster* cluste
   return reader.CheckNoUnknownKeys();
 }
 
+Status CheckServerNetworks(const Cluster& cluster, const NetworkPolicy& policy, const std::string& path) {
+  for (size_t i = 0; i < cluster.servers.size(); ++i) {
+    const ServerAddress& server = cluster.servers[i];
+    std::array<uint8_t, 16> address;
+    if (server.is_hostname || !ParseIpAddress(server.host, &address)) continue;
+    Status allowed = policy.Check(address, server.host);
+    if (!allowed.ok()) return Status::InvalidArgument(path + ".servers[" + std::to_string(i) + "].ip: " + allowed.message());
+  }
+  return Status::Ok();
+}
+
 json ClusterToJson(const Cluster& cluster) {
   json servers = json::array();
   for (const ServerAddress& server : cluster.servers) {

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "shared/network_policy.h"
 #include "shared/status.h"
 
 namespace upmesh {
@@ -110,6 +111,11 @@ bool IsValidHostname(const std::string& name);
 // field with `path` as prefix, e.g. "cluster.servers[0].port: ...".
 // Does not assign uuid, added_order or added_at_ms.
 Status ParseCluster(const nlohmann::json& json, const std::string& path, Cluster* cluster);
+
+// Ok if every "ip" server is allowed by `policy`; else an error naming the
+// server ("cluster.servers[0].ip: 169.254.169.254 is in denied network ...").
+// Hostnames are checked by the workers, on every address they resolve to.
+Status CheckServerNetworks(const Cluster& cluster, const NetworkPolicy& policy, const std::string& path);
 
 // The cluster as the API shows it: {"uuid", "version", "servers", "upgradeTransition"}.
 nlohmann::json ClusterToJson(const Cluster& cluster);

@@ -17,6 +17,24 @@ std::array<uint8_t, 16> MapIpv4(const in_addr& ipv4) {
   return out;
 }
 
+// 64:ff9b::/96, the well-known NAT64 prefix (RFC 6052): a NAT64 gateway
+// forwards such an address to the IPv4 address in its last 32 bits.
+constexpr uint8_t kNat64Prefix[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+
+// The IPv4 address (in mapped form) that `address` also reaches: a NAT64
+// address or a deprecated IPv4-compatible one (::a.b.c.d, but not :: or ::1).
+// False when it embeds none.
+bool EmbeddedIpv4(const std::array<uint8_t, 16>& address, std::array<uint8_t, 16>* ipv4) {
+  static constexpr uint8_t kZeros[12] = {};
+  bool nat64 = std::memcmp(address.data(), kNat64Prefix, 12) == 0;
+  bool compatible = std::memcmp(address.data(), kZeros, 12) == 0 &&
+                    (address[12] | address[13] | address[14] | (address[15] & 0xfe)) != 0;
+  if (!nat64 && !compatible) return false;
+  std::memcpy(ipv4->data(), kMappedPrefix, sizeof kMappedPrefix);
+  std::memcpy(ipv4->data() + 12, address.data() + 12, 4);
+  return true;
+}
+
 }  // namespace
 
 bool Cidr::Contains(const std::array<uint8_t, 16>& candidate) const {
@@ -94,14 +112,23 @@ NetworkPolicy NetworkPolicy::Default() {
 }
 
 Status NetworkPolicy::Check(const std::array<uint8_t, 16>& address, const std::string& shown) const {
+  // An address that embeds an IPv4 address is judged as both: either form
+  // in a denied network refuses it, either form in an allowed one admits it.
+  std::vector<std::array<uint8_t, 16>> forms = {address};
+  std::array<uint8_t, 16> ipv4;
+  if (EmbeddedIpv4(address, &ipv4)) forms.push_back(ipv4);
   for (const Cidr& cidr : deny_) {
-    if (cidr.Contains(address)) {
-      return Status::InvalidArgument(shown + " is in denied network " + cidr.text + " (backendNetworks.deny)");
+    for (const auto& form : forms) {
+      if (cidr.Contains(form)) {
+        return Status::InvalidArgument(shown + " is in denied network " + cidr.text + " (backendNetworks.deny)");
+      }
     }
   }
   if (allow_.empty()) return Status::Ok();
   for (const Cidr& cidr : allow_) {
-    if (cidr.Contains(address)) return Status::Ok();
+    for (const auto& form : forms) {
+      if (cidr.Contains(form)) return Status::Ok();
+    }
   }
   return Status::InvalidArgument(shown + " is in none of the allowed networks (backendNetworks.allow)");
 }

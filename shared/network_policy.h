@@ -8,7 +8,8 @@
 // when it is in an allowed network (or the allow list is empty) and in no
 // denied one. By default link-local networks are denied and everything else
 // is allowed. IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are judged as the
-// IPv4 address they carry.
+// IPv4 address they carry; NAT64 (64:ff9b::a.b.c.d) and IPv4-compatible
+// (::a.b.c.d) addresses as both themselves and that IPv4 address.
 //
 // The router checks IP literals at PUT time; the worker checks every
 // address a hostname resolves to before it connects.

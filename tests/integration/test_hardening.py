@@ -116,13 +116,20 @@ class HardeningTest(mesh.MeshTestCase):
 
     def test_link_local_backend_is_refused_naming_the_rule(self):
         self.mesh.start_standard()
-        for ip in ("169.254.169.254", "::ffff:169.254.169.254", "fe80::1"):
+        for ip in ("169.254.169.254", "::ffff:169.254.169.254", "64:ff9b::169.254.169.254", "fe80::1"):
             response = self.api("PUT", COLLECTION, {"cluster": {"servers": [{"ip": ip, "port": 80}]}})
             self.assertEqual(response.status, 400, response)
             self.assertIn("denied network", response.body.decode())
             self.assertIn("(backendNetworks.deny)", response.body.decode())
         self.assertEqual(len(self.api("GET", COLLECTION).json()), 1)
         self.assertServing()
+
+    def test_router_refuses_an_initial_cluster_in_a_denied_network(self):
+        result = mesh.run_binary("upmesh-router", ["--server", "169.254.169.254:80",
+                                                   "--state-file", os.path.join(self._log_dir, "state.json")])
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("cluster.servers[0].ip: 169.254.169.254 is in denied network 169.254.0.0/16", result.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self._log_dir, "state.json")))
 
     def test_worker_refuses_a_hostname_that_resolves_to_a_denied_network(self):
         # The router allows loopback (its default); this worker's policy denies it,

@@ -56,6 +56,21 @@ TEST_CASE("IPv4-mapped IPv6 addresses are judged as their IPv4 address") {
   CHECK(Net("::ffff:169.254.0.0/112").Contains(Ip("169.254.1.1")));
 }
 
+TEST_CASE("NAT64 and IPv4-compatible addresses are judged as their IPv4 address too") {
+  NetworkPolicy policy = NetworkPolicy::Default();
+  CHECK_FALSE(Allowed(policy, "64:ff9b::169.254.169.254"));
+  CHECK_FALSE(Allowed(policy, "64:ff9b::a9fe:a9fe"));
+  CHECK_FALSE(Allowed(policy, "::169.254.169.254"));
+  CHECK(policy.Check(Ip("64:ff9b::169.254.169.254"), "x").message() ==
+        "x is in denied network 169.254.0.0/16 (backendNetworks.deny)");
+  CHECK(Allowed(policy, "64:ff9b::10.0.0.1"));
+  CHECK(Allowed(policy, "::1"));  // loopback, not an IPv4-compatible address
+  NetworkPolicy only_ten({Net("10.0.0.0/8")}, {});
+  CHECK(Allowed(only_ten, "64:ff9b::10.1.2.3"));
+  CHECK_FALSE(Allowed(only_ten, "64:ff9b::11.1.2.3"));
+  CHECK_FALSE(Allowed(only_ten, "::1"));
+}
+
 TEST_CASE("ParseCidr refuses what is not a network") {
   Cidr cidr;
   CHECK_FALSE(ParseCidr("10.0.0.1/8", &cidr).ok());  // host bits set
