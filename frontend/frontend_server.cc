@@ -209,13 +209,6 @@ bool FrontendServer::MayDispatch(const ClientConnection& connection, const Reque
   return true;
 }
 
-bool FrontendServer::UnsafeInFlight(const ClientConnection& connection) const {
-  for (const ResponseSlot& slot : connection.slots) {
-    if (!slot.ready && slot.unsafe) return true;
-  }
-  return false;
-}
-
 void FrontendServer::DispatchHeld(ClientConnection& connection) {
   if (!connection.held || !MayDispatch(connection, *connection.held)) return;
   Request request = std::move(*connection.held);
@@ -236,7 +229,7 @@ void FrontendServer::Pump(ClientConnection& connection) {
 size_t FrontendServer::FeedRequests(ClientConnection& connection, const char* data, size_t len) {
   size_t offset = 0;
   RequestAssembler& assembler = connection.assembler;
-  while (offset < len && !connection.reading_stopped && !connection.held && !UnsafeInFlight(connection) &&
+  while (offset < len && !connection.reading_stopped && !connection.held &&
          connection.slots.size() < static_cast<size_t>(config_.max_pipelined)) {
     offset += assembler.Feed(data + offset, len - offset);
     int64_t now = NowMs();

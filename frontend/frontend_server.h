@@ -51,7 +51,6 @@ class FrontendServer {
   // Parses buffered input and sends ready responses until neither moves.
   void Pump(ClientConnection& connection);
   bool MayDispatch(const ClientConnection& connection, const Request& request) const;
-  bool UnsafeInFlight(const ClientConnection& connection) const;
   void DispatchHeld(ClientConnection& connection);
   size_t FeedRequests(ClientConnection& connection, const char* data, size_t len);
   void Dispatch(ClientConnection& connection, Request request);
