@@ -1,5 +1,6 @@
 #include "worker/response_reader.h"
 
+#include <algorithm>
 #include <climits>
 #include <utility>
 
@@ -9,6 +10,11 @@ namespace {
 ResponseReader* ReaderOf(http_parser* parser) { return static_cast<ResponseReader*>(parser->data); }
 
 bool HasNoBody(int status) { return status / 100 == 1 || status == 204 || status == 304; }
+
+// The most body memory taken before the bytes arrive: Content-Length is only
+// the backend's claim, and a claim must not allocate (or, past max_size(),
+// throw) what was never sent.
+constexpr size_t kMaxBodyReserve = 1 << 20;
 
 }  // namespace
 
@@ -189,7 +195,7 @@ int ResponseReader::OnHeadersComplete(http_parser* parser) {
       self->callback_error_ = "backend response is larger than maxResponseBytes";
       return -1;
     }
-    self->body_.reserve(parser->content_length);
+    self->body_.reserve(std::min<size_t>(parser->content_length, kMaxBodyReserve));
     self->scanner_.SetBody(Body::kLength, parser->content_length);
   } else {
     self->scanner_.SetBody(Body::kUntilClose);

@@ -345,3 +345,12 @@ TEST_CASE("response reader: a reader is reusable after an error", "[response_rea
   CHECK(consumed == good.size());
   CHECK(reader.body() == "ok");
 }
+
+TEST_CASE("response reader: a huge Content-Length claim allocates nothing up front", "[response_reader]") {
+  // Under a generous limit, a claim near SIZE_MAX must neither throw nor take
+  // memory for bytes that never came: the body is read as it arrives.
+  Outcome outcome = Parse("HTTP/1.1 200 OK\r\nContent-Length: 6666666666666666664\r\n\r\nhello", {}, false, true,
+                          SIZE_MAX);
+  CHECK(outcome.error);
+  CHECK(outcome.responses.empty());
+}
