@@ -115,17 +115,50 @@ divide() {
   fi
 }
 
-# run_wrk NAME URL [NOTE]: a warm-up run, then the measured run (wrk --latency
-# with $threads, $connections, $warmup and $duration; output kept in
+# cpu_ticks PID...: user + system CPU time of these processes (all their
+# threads) so far, in clock ticks (/proc/PID/stat fields 14 and 15).
+cpu_ticks() {
+  local pid total=0 fields
+  for pid in "$@"; do
+    # The command name (field 2) may hold spaces: split after its ')'.
+    fields=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+    total=$((total + $(awk '{print $12 + $13}' <<<"$fields")))
+  done
+  echo "$total"
+}
+
+declare -A cpu_us_by_pid=()
+
+# wrk_requests OUTPUT: the number of requests a wrk run completed.
+wrk_requests() {
+  awk '/requests in/ {print $1}' <<<"$1"
+}
+
+# run_wrk NAME URL [NOTE [PID...]]: a warm-up run, then the measured run (wrk
+# --latency with $threads, $connections, $warmup and $duration; output kept in
 # $work_dir/wrk-NAME.txt). Appends the figures to the arrays rps, p50 and p99
-# (ms), errors and notes (NOTE, then anything wrong with the run).
+# (ms), errors and notes (NOTE, then anything wrong with the run), and to
+# cpu_us the CPU time per request, in microseconds, of the PIDs given (the
+# proxy's own processes; "-" without PIDs); each PID's own share goes to
+# cpu_us_by_pid[PID].
 run_wrk() {
   local name=$1 url=$2 note=${3:-}
+  shift $(($# < 3 ? $# : 3))
+  local pids=("$@")
   echo "bench: $name: warm-up $warmup, then $duration (-t$threads -c$connections) at $url"
   wrk -t"$threads" -c"$connections" -d"$warmup" "$url" >/dev/null
-  local output
+  local output pid before=() total=0
+  for pid in "${pids[@]}"; do before+=("$(cpu_ticks "$pid")"); done
   output=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency "$url")
   echo "$output" >"$work_dir/wrk-$name.txt"
+  local i used requests
+  requests=$(wrk_requests "$output")
+  for i in "${!pids[@]}"; do
+    used=$(( ($(cpu_ticks "${pids[$i]}") - before[i]) * 1000000 / $(getconf CLK_TCK) ))
+    cpu_us_by_pid[${pids[$i]}]=$(divide "$used" "$requests")
+    total=$((total + used))
+  done
+  if [[ ${#pids[@]} -gt 0 ]]; then cpu_us+=("$(divide "$total" "$requests")"); else cpu_us+=("-"); fi
   local requests_per_sec p50_raw p99_raw socket_errors status_errors
   requests_per_sec=$(awk '/^Requests\/sec:/ {print $2}' <<<"$output")
   p50_raw=$(awk '$1 == "50%" {print $2}' <<<"$output")
@@ -147,5 +180,27 @@ run_wrk() {
   errors+=("$((socket_errors + status_errors))")
   notes+=("$note")
   echo "bench: $name: ${requests_per_sec:-?} req/s, p50 ${p50_raw:-?}, p99 ${p99_raw:-?}," \
-       "errors $((socket_errors + status_errors))${note:+ ($note)}"
+       "CPU ${cpu_us[-1]} us/request, errors $((socket_errors + status_errors))${note:+ ($note)}"
+}
+
+# syscalls_per_request URL PID: a short extra wrk run ($syscall_duration)
+# while `perf stat` counts the system calls and context switches of PID (all
+# its threads); prints "SYSCALLS SWITCHES" per request, or "- -" when perf
+# cannot count here. A separate run, because tracing slows the process it
+# counts.
+syscall_duration="${BENCH_SYSCALL_DURATION:-3s}"
+syscalls_per_request() {
+  local url=$1 pid=$2 counts="$work_dir/perf-$2.csv" perf_pid output requests
+  if ! command -v perf >/dev/null; then echo "- -"; return; fi
+  perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$pid" -o "$counts" 2>/dev/null &
+  perf_pid=$!
+  sleep 0.3
+  output=$(wrk -t"$threads" -c"$connections" -d"$syscall_duration" "$url")
+  kill -INT "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" 2>/dev/null || true
+  requests=$(wrk_requests "$output")
+  local calls switches
+  calls=$(awk -F, '$3 == "raw_syscalls:sys_enter" {print $1}' "$counts" 2>/dev/null)
+  switches=$(awk -F, '$3 == "context-switches" {print $1}' "$counts" 2>/dev/null)
+  echo "$(divide "${calls:-}" "$requests") $(divide "${switches:-}" "$requests")"
 }

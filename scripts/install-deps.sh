@@ -29,7 +29,7 @@ build_packages=(
 # libFuzzer/sanitizer runtimes (scripts/fuzz.sh)
 test_packages=(catch2 python3 systemd clang libclang-rt-14-dev)
 # bench/run.sh, bench/versions.sh, bench/rollback.sh, bench/instructions.sh
-bench_packages=(nginx-light haproxy wrk valgrind python3)
+bench_packages=(nginx-light haproxy wrk valgrind linux-perf python3)
 # compose/test-compose.sh: a Docker engine, Compose, and debootstrap for the base image
 container_packages=(docker.io docker-compose debootstrap python3)
 
