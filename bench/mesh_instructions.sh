@@ -34,13 +34,15 @@ require_free_ports "$backend_port" "$frontend_port" "$config_port" "$router_fron
   "$router_worker_port" "$publish_port"
 
 begin_work_dir mesh-instructions
+# BENCH_KEEP_DUMPS=DIR: copy the callgrind dumps there (for callgrind_annotate).
+keep_dumps="${BENCH_KEEP_DUMPS:-}"
 
 # under_callgrind NAME COMMAND...: starts COMMAND under callgrind, its dumps in
 # $work_dir/callgrind.NAME.*; sets $last_pid to valgrind's PID.
 under_callgrind() {
   local name=$1
   shift
-  start "$name" valgrind --tool=callgrind --callgrind-out-file="$work_dir/callgrind.$name" "$@"
+  start "$name" valgrind --tool=callgrind --compress-strings=no --callgrind-out-file="$work_dir/callgrind.$name" "$@"
 }
 
 start backend "$bin_dir/upmesh-backend" --port "$backend_port" --name v1
@@ -88,3 +90,8 @@ for name in frontend router worker; do
 done
 printf '%-10s %14d\n' mesh "$total"
 echo "($requests sequential keep-alive GETs after $warm warm-up ones; INSTANT v1, one demo backend)"
+if [[ -n "$keep_dumps" ]]; then
+  mkdir -p "$keep_dumps"
+  for name in frontend router worker; do cp "$(ls -t "$work_dir/callgrind.$name".* | head -1)" "$keep_dumps/callgrind.$name"; done
+  echo "dumps in $keep_dumps (callgrind_annotate $keep_dumps/callgrind.frontend)"
+fi
