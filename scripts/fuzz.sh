@@ -5,6 +5,8 @@
 # split-dependent outcome, or cannot run.
 #
 #   FUZZ_SECONDS=600 scripts/fuzz.sh                     # longer run
+#   FUZZ_RUNS=200000 FUZZ_SEED=1 scripts/fuzz.sh         # reproducible: the same
+#                                                        # inputs on every machine
 #   FUZZ_TARGETS="request_assembler" scripts/fuzz.sh     # some targets only
 #   FUZZ_BUILD_DIR=/tmp/bf scripts/fuzz.sh
 # Crashing inputs are kept in $FUZZ_BUILD_DIR/fuzz-artifacts/<name>/.
@@ -14,6 +16,13 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir="${FUZZ_BUILD_DIR:-$repo_root/build-fuzz}"
 seconds="${FUZZ_SECONDS:-30}"
 max_len="${FUZZ_MAX_LEN:-4096}"
+# A run count and seed fix the inputs tried, whatever the machine's speed; a
+# time budget explores further on each run but differs from run to run.
+if [[ -n "${FUZZ_RUNS:-}" ]]; then
+  budget=(-runs="$FUZZ_RUNS" -seed="${FUZZ_SEED:-1}")
+else
+  budget=(-max_total_time="$seconds")
+fi
 
 mkdir -p "$build_dir"
 build_log="$build_dir/fuzz-build.log"
@@ -46,7 +55,7 @@ for name in "${targets[@]}"; do
   if [[ -d "$repo_root/tests/fuzz/corpus/$name" ]]; then cp "$repo_root/tests/fuzz/corpus/$name"/* "$corpus"/; fi
   log="$work/$name.log"
   status=0
-  "$binary" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  "$binary" "${budget[@]}" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   took=$(sed -n 's/.*Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
