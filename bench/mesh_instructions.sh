@@ -11,6 +11,8 @@
 # dump divided by the requests is that process's cost per request, start-up
 # excluded (idle heartbeats during the run are included; they are a few
 # thousand instructions per second).
+# BENCH_TRANSPORT=ipc links the processes over ipc:// (Unix sockets in the
+# work directory) instead of tcp:// on loopback.
 # Loopback only; every process it starts is stopped by PID.
 set -euo pipefail
 
@@ -37,6 +39,19 @@ begin_work_dir mesh-instructions
 # BENCH_KEEP_DUMPS=DIR: copy the callgrind dumps there (for callgrind_annotate).
 keep_dumps="${BENCH_KEEP_DUMPS:-}"
 
+transport="${BENCH_TRANSPORT:-tcp}"
+# endpoint NAME PORT: where the mesh link NAME listens.
+endpoint() {
+  case "$transport" in
+    tcp) echo "tcp://127.0.0.1:$2" ;;
+    ipc) echo "ipc://$work_dir/$1.sock" ;;
+    *) echo "bench: BENCH_TRANSPORT must be tcp or ipc, not '$transport'" >&2; exit 2 ;;
+  esac
+}
+frontend_link=$(endpoint frontends "$router_frontend_port")
+worker_link=$(endpoint workers "$router_worker_port")
+publish_link=$(endpoint publish "$publish_port")
+
 # under_callgrind NAME COMMAND...: starts COMMAND under callgrind, its dumps in
 # $work_dir/callgrind.NAME.*; sets $last_pid to valgrind's PID.
 under_callgrind() {
@@ -46,16 +61,16 @@ under_callgrind() {
 }
 
 start backend "$bin_dir/upmesh-backend" --port "$backend_port" --name v1
-under_callgrind router "$bin_dir/upmesh-router" --frontend-bind "tcp://127.0.0.1:$router_frontend_port" \
-  --worker-bind "tcp://127.0.0.1:$router_worker_port" --publish-bind "tcp://127.0.0.1:$publish_port" \
+under_callgrind router "$bin_dir/upmesh-router" --frontend-bind "$frontend_link" \
+  --worker-bind "$worker_link" --publish-bind "$publish_link" \
   --config-address 127.0.0.1 --config-port "$config_port" --state-file "$work_dir/state.json" \
   --server "127.0.0.1:$backend_port" --cluster-version 1 --log-level warn
 router_pid=$last_pid
-under_callgrind worker "$bin_dir/upmesh-worker" --router "tcp://127.0.0.1:$router_worker_port" \
-  --config-endpoint "tcp://127.0.0.1:$publish_port" --name bench --log-level warn
+under_callgrind worker "$bin_dir/upmesh-worker" --router "$worker_link" \
+  --config-endpoint "$publish_link" --name bench --log-level warn
 worker_pid=$last_pid
 under_callgrind frontend "$bin_dir/upmesh-frontend" --address 127.0.0.1 --port "$frontend_port" \
-  --router "tcp://127.0.0.1:$router_frontend_port" --log-level warn
+  --router "$frontend_link" --log-level warn
 frontend_pid=$last_pid
 
 ready=""
@@ -89,7 +104,7 @@ for name in frontend router worker; do
   printf '%-10s %14d\n' "$name" "$per_request"
 done
 printf '%-10s %14d\n' mesh "$total"
-echo "($requests sequential keep-alive GETs after $warm warm-up ones; INSTANT v1, one demo backend)"
+echo "($requests sequential keep-alive GETs after $warm warm-up ones; INSTANT v1, one demo backend; mesh links over $transport)"
 if [[ -n "$keep_dumps" ]]; then
   mkdir -p "$keep_dumps"
   for name in frontend router worker; do cp "$(ls -t "$work_dir/callgrind.$name".* | head -1)" "$keep_dumps/callgrind.$name"; done
