@@ -53,6 +53,9 @@ Status ParseApiAddress(const std::string& text, ApiAddress* address) {
       rest = rest.substr(std::strlen(scheme));
     }
   }
+  if (rest.find("://") != std::string::npos) {
+    return Status::InvalidArgument("\"" + text + "\": the scheme must be http:// or https://");
+  }
   if (!rest.empty() && rest.back() == '/') rest.pop_back();
   ServerAddress parsed;
   Status status = ParseServerAddress(rest, &parsed);

@@ -44,12 +44,18 @@ Status UseCertificateChain(SSL_CTX* ctx, const std::string& pem, const std::stri
   return Status::Ok();
 }
 
-Status UsePrivateKey(SSL_CTX* ctx, const std::string& pem, const std::string& where) {
+// After UseCertificateChain: the key must be the certificate's.
+Status UsePrivateKey(SSL_CTX* ctx, const std::string& pem, const std::string& where, const std::string& cert_file) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, NoPassphrase, nullptr);
   BIO_free(bio);
   if (!key) {
     return Status::InvalidArgument(where + ": no unencrypted PEM private key in it (" + TakeTlsError() + ")");
+  }
+  if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), key) != 1) {
+    EVP_PKEY_free(key);
+    TakeTlsError();
+    return Status::InvalidArgument(where + ": this key does not belong to the certificate in " + cert_file);
   }
   bool used = SSL_CTX_use_PrivateKey(ctx, key) == 1;
   EVP_PKEY_free(key);
@@ -73,12 +79,7 @@ Status TlsServerContext::Load(const std::string& cert_origin, const std::string&
   // Renegotiation only costs the server; no API client needs it.
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (Status used = UseCertificateChain(ctx, cert_pem, cert_origin + " " + cert_file); !used.ok()) return used;
-  if (Status used = UsePrivateKey(ctx, key_pem, key_origin + " " + key_file); !used.ok()) return used;
-  if (SSL_CTX_check_private_key(ctx) != 1) {
-    TakeTlsError();
-    return Status::InvalidArgument(key_origin + " " + key_file + ": this key does not belong to the certificate in " +
-                                   cert_file);
-  }
+  if (Status used = UsePrivateKey(ctx, key_pem, key_origin + " " + key_file, cert_file); !used.ok()) return used;
   *out = std::move(context);
   return Status::Ok();
 }

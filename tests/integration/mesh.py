@@ -17,7 +17,8 @@ What lives here:
   * RawClient              an HTTP/1.1 client on a plain socket that can send any
                            bytes (also slowly) and reads responses properly
                            (Content-Length, chunked, until-close, HEAD, 1xx),
-                           so keep-alive and pipelining can be tested.
+                           so keep-alive and pipelining can be tested; also
+                           over TLS (start_tls).
   * MeshTestCase           a unittest.TestCase that gives each test a Mesh,
                            stops it afterwards and prints every process log
                            when the test failed.
@@ -830,6 +831,10 @@ class RawClient:
 
     def settimeout(self, timeout):
         self.sock.settimeout(timeout)
+
+    def start_tls(self, context, server_hostname="localhost"):
+        """From now on the connection speaks TLS (an ssl.SSLContext); the handshake happens here."""
+        self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname)
 
     # --- writing ------------------------------------------------------------
 
