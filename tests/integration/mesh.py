@@ -1047,6 +1047,29 @@ class MeshTestCase(unittest.TestCase):
     def assertClosed(self, client, timeout=2.0, what="connection"):
         self.assertTrue(client.wait_closed(timeout), "%s was not closed within %.1f s" % (what, timeout))
 
+    def write_file(self, name, text, mode=0o600):
+        """A file in the test's directory with `mode`; returns its path."""
+        path = os.path.join(self._log_dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def assertRouterRefuses(self, args, must_mention):
+        """The router started with `args` exits 2 at once with one line on stderr holding
+        `must_mention` (a string, or a list of strings), and writes no state file."""
+        state = os.path.join(self._log_dir, "state-refused.json")
+        argv = [binary("upmesh-router"), "--frontend-bind", zmq_endpoint(free_port()),
+                "--worker-bind", zmq_endpoint(free_port()), "--publish-bind", zmq_endpoint(free_port()),
+                "--config-port", str(free_port()), "--state-file", state] + list(args)
+        env = {k: v for k, v in os.environ.items() if k != "UPMESH_API_TOKEN"}
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=10, env=env)
+        self.assertEqual(result.returncode, 2, result)
+        for text in [must_mention] if isinstance(must_mention, str) else must_mention:
+            self.assertIn(text, result.stderr)
+        self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+        self.assertFalse(os.path.exists(state), "it started: the state file was written")
+
 
 def main():
     global BIN_DIR

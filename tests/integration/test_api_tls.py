@@ -268,25 +268,6 @@ class ApiTlsTest(mesh.MeshTestCase):
 
     # --- start-up errors ------------------------------------------------------
 
-    def assertRouterRefuses(self, args, must_mention):
-        state = os.path.join(self._log_dir, "state-refused.json")
-        argv = [mesh.binary("upmesh-router"), "--frontend-bind", mesh.zmq_endpoint(free_port()),
-                "--worker-bind", mesh.zmq_endpoint(free_port()), "--publish-bind", mesh.zmq_endpoint(free_port()),
-                "--config-port", str(free_port()), "--state-file", state] + args
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=10)
-        self.assertEqual(result.returncode, 2, result)
-        for text in must_mention:
-            self.assertIn(text, result.stderr)
-        self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
-        self.assertFalse(os.path.exists(state), "it started: the state file was written")
-
-    def write_file(self, name, text, mode=0o600):
-        path = os.path.join(self._log_dir, name)
-        with open(path, "w") as f:
-            f.write(text)
-        os.chmod(path, mode)
-        return path
-
     def test_unusable_certificates_and_keys_stop_the_router(self):
         missing = os.path.join(self._log_dir, "missing.pem")
         self.assertRouterRefuses(["--tls-cert", missing, "--tls-key", self.key],

@@ -164,12 +164,19 @@ void Handshake(Client& client, TlsSession& session, size_t chunk = 1 << 20) {
   REQUIRE(SSL_is_init_finished(client.ssl()));
 }
 
-TEST_CASE("TLS session: handshake, request and response entirely in memory", "[tls]") {
+// A server session and a client that have finished their handshake.
+struct Connected {
+  explicit Connected(size_t chunk = 1 << 20) { Handshake(client, session, chunk); }
   TempDir dir;
   std::unique_ptr<TlsServerContext> context = LoadServerContext(dir);
-  TlsSession session(*context);
-  Client client(ServerIdentity().cert_pem);
-  Handshake(client, session);
+  TlsSession session{*context};
+  Client client{ServerIdentity().cert_pem};
+};
+
+TEST_CASE("TLS session: handshake, request and response entirely in memory", "[tls]") {
+  Connected connected;
+  TlsSession& session = connected.session;
+  Client& client = connected.client;
   CHECK(SSL_version(client.ssl()) >= TLS1_2_VERSION);
   CHECK(SSL_get_verify_result(client.ssl()) == X509_V_OK);
 
@@ -195,11 +202,9 @@ TEST_CASE("TLS session: handshake, request and response entirely in memory", "[t
 }
 
 TEST_CASE("TLS session: records split into single bytes are reassembled", "[tls]") {
-  TempDir dir;
-  std::unique_ptr<TlsServerContext> context = LoadServerContext(dir);
-  TlsSession session(*context);
-  Client client(ServerIdentity().cert_pem);
-  Handshake(client, session, /*chunk=*/1);
+  Connected connected(/*chunk=*/1);
+  TlsSession& session = connected.session;
+  Client& client = connected.client;
   std::string request = "PUT /configuration/cluster HTTP/1.1\r\nContent-Length: 5\r\n\r\n";
   std::string ciphertext;
   // One TLS record per byte of plaintext, each fed to the session a byte at a time.
@@ -213,17 +218,13 @@ TEST_CASE("TLS session: records split into single bytes are reassembled", "[tls]
 }
 
 TEST_CASE("TLS session: the client sees close_notify, the session sees the client's", "[tls]") {
-  TempDir dir;
-  std::unique_ptr<TlsServerContext> context = LoadServerContext(dir);
-  TlsSession session(*context);
-  Client client(ServerIdentity().cert_pem);
-  Handshake(client, session);
-  SSL_shutdown(client.ssl());
-  std::string ciphertext = client.TakeOutput();
+  Connected connected;
+  SSL_shutdown(connected.client.ssl());
+  std::string ciphertext = connected.client.TakeOutput();
   std::string plaintext;
-  REQUIRE(session.Feed(ciphertext.data(), ciphertext.size(), &plaintext));
-  CHECK(session.peer_closed());
-  CHECK_FALSE(session.failed());
+  REQUIRE(connected.session.Feed(ciphertext.data(), ciphertext.size(), &plaintext));
+  CHECK(connected.session.peer_closed());
+  CHECK_FALSE(connected.session.failed());
 }
 
 TEST_CASE("TLS session: plain HTTP and garbage fail the session cleanly", "[tls]") {
