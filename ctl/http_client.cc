@@ -183,6 +183,7 @@ Status HttpExchange(const std::string& host, uint16_t port, const HttpRequest& r
 
   HttpResponseParser parser;
   char buffer[64 * 1024];
+  bool answered = false;  // any byte came back
   while (!parser.complete()) {
     IoStep step = ReceiveSome(socket.fd(), stream.get(), buffer, sizeof buffer);
     if (!step.error.empty()) return Status::Unavailable(where + ": " + step.error);
@@ -192,8 +193,13 @@ Status HttpExchange(const std::string& host, uint16_t port, const HttpRequest& r
       }
       continue;
     }
+    answered = answered || step.moved > 0;
     Status parsed = step.moved > 0 ? parser.Feed(buffer, step.moved) : parser.FeedEof();
-    if (!parsed.ok()) return Status::Unavailable(where + ": " + parsed.message());
+    if (!parsed.ok()) {
+      // What a TLS port does with plain HTTP: hangs up without a word.
+      const char* hint = !tls && !answered ? " (if the API speaks TLS: --api https://HOST:PORT)" : "";
+      return Status::Unavailable(where + ": " + parsed.message() + hint);
+    }
   }
   *response = std::move(parser.response());
   return Status::Ok();

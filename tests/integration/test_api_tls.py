@@ -257,6 +257,8 @@ class ApiTlsTest(mesh.MeshTestCase):
         # Plain HTTP to the TLS port: no answer.
         result = self.ctl("--api", "127.0.0.1:%d" % router.config_port, "list")
         self.assertEqual(result.returncode, 3, result)
+        self.assertIn("connection closed without an answer (if the API speaks TLS: --api https://HOST:PORT)",
+                      result.stderr)
         self.assertTrue(router.alive())
 
     def test_upmeshctl_https_to_a_plain_api_fails_clearly(self):
@@ -289,6 +291,9 @@ class ApiTlsTest(mesh.MeshTestCase):
         self.assertRouterRefuses(["--tls-key", self.key], ["--tls-key needs its certificate too"])
         config = self.write_file("mesh.json", json.dumps({"configService": {"tls": {"certFile": self.cert}}}))
         self.assertRouterRefuses(["--config", config], ["configService.tls.keyFile: missing"])
+        config = self.write_file("mesh-typo.json", json.dumps({"configService": {"tls": {"cert": self.cert,
+                                                                                         "keyFile": self.key}}}))
+        self.assertRouterRefuses(["--config", config], ["configService.tls.cert"])
         config = self.write_file("mesh2.json", json.dumps({"configService": {"tls": {"certFile": junk,
                                                                                      "keyFile": self.key}}}))
         self.assertRouterRefuses(["--config", config], ["configService.tls.certFile " + junk])
