@@ -81,10 +81,12 @@ std::unique_ptr<router::TlsServerContext> LoadApiTls(const po::variables_map& fl
   }
   if (cert_file.empty() && key_file.empty()) return nullptr;
   if (cert_file.empty()) {
-    ExitWithConfigError(program, key_origin + " needs its certificate too: --tls-cert FILE or configService.tls.certFile");
+    ExitWithConfigError(program,
+                        key_origin + " needs its certificate too: --tls-cert FILE or configService.tls.certFile");
   }
   if (key_file.empty()) {
-    ExitWithConfigError(program, cert_origin + " needs its private key too: --tls-key FILE or configService.tls.keyFile");
+    ExitWithConfigError(program,
+                        cert_origin + " needs its private key too: --tls-key FILE or configService.tls.keyFile");
   }
   std::unique_ptr<router::TlsServerContext> context;
   Status loaded = router::TlsServerContext::Load(cert_origin, cert_file, key_origin, key_file, &context);

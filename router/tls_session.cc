@@ -141,14 +141,17 @@ void TlsSession::Shutdown() {
 
 std::string TlsSession::TakeOutput() {
   std::string bytes(static_cast<size_t>(BIO_pending(out_)), '\0');
-  if (!bytes.empty()) bytes.resize(static_cast<size_t>(std::max(0, BIO_read(out_, bytes.data(), static_cast<int>(bytes.size())))));
+  if (bytes.empty()) return bytes;
+  int n = BIO_read(out_, bytes.data(), static_cast<int>(bytes.size()));
+  bytes.resize(static_cast<size_t>(std::max(0, n)));
   return bytes;
 }
 
 bool TlsSession::handshake_done() const { return SSL_is_init_finished(ssl_) == 1; }
 
 void TlsSession::Fail(const char* during, int ssl_error) {
-  std::string fallback = ssl_error == SSL_ERROR_SYSCALL ? "the connection broke" : "TLS error " + std::to_string(ssl_error);
+  std::string fallback =
+      ssl_error == SSL_ERROR_SYSCALL ? "the connection broke" : "TLS error " + std::to_string(ssl_error);
   error_ = std::string(during) + ": " + TakeTlsError(fallback);
 }
 

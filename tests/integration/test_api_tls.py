@@ -275,7 +275,8 @@ class ApiTlsTest(mesh.MeshTestCase):
         self.assertRouterRefuses(["--tls-cert", missing, "--tls-key", self.key],
                                  ["--tls-cert " + missing, "No such file"])
         junk = self.write_file("junk.pem", "hello\n", 0o644)
-        self.assertRouterRefuses(["--tls-cert", junk, "--tls-key", self.key], ["--tls-cert " + junk, "no PEM certificate"])
+        self.assertRouterRefuses(["--tls-cert", junk, "--tls-key", self.key],
+                                 ["--tls-cert " + junk, "no PEM certificate"])
         junk_key = self.write_file("junk.key", "hello\n")
         self.assertRouterRefuses(["--tls-cert", self.cert, "--tls-key", junk_key],
                                  ["--tls-key " + junk_key, "no unencrypted PEM private key"])

@@ -279,9 +279,10 @@ TEST_CASE("TLS session: plain HTTP and garbage fail the session cleanly", "[tls]
   }
 }
 
-Status Load(TempDir& dir, const std::string& cert, const std::string& key) {
+Status Load(const std::string& cert, const std::string& key) {
   std::unique_ptr<TlsServerContext> context;
-  Status status = TlsServerContext::Load("configService.tls.certFile", cert, "configService.tls.keyFile", key, &context);
+  Status status =
+      TlsServerContext::Load("configService.tls.certFile", cert, "configService.tls.keyFile", key, &context);
   CHECK(status.ok() == (context != nullptr));
   return status;
 }
@@ -290,34 +291,34 @@ TEST_CASE("TLS context: unusable certificate and key files are errors naming the
   TempDir dir;
   std::string cert = dir.Write("cert.pem", ServerIdentity().cert_pem, 0644);
   std::string key = dir.Write("key.pem", ServerIdentity().key_pem);
-  CHECK(Load(dir, cert, key).ok());
+  CHECK(Load(cert, key).ok());
 
-  Status status = Load(dir, dir.path("missing.pem"), key);
+  Status status = Load(dir.path("missing.pem"), key);
   CHECK(status.message() == "configService.tls.certFile " + dir.path("missing.pem") +
                                 ": cannot open: No such file or directory");
-  status = Load(dir, cert, dir.path("missing.key"));
+  status = Load(cert, dir.path("missing.key"));
   CHECK(status.message().find("configService.tls.keyFile " + dir.path("missing.key") + ": cannot open") == 0);
 
-  status = Load(dir, dir.Write("junk.pem", "not a certificate\n", 0644), key);
+  status = Load(dir.Write("junk.pem", "not a certificate\n", 0644), key);
   CHECK(status.message().find("junk.pem: no PEM certificate in it") != std::string::npos);
-  status = Load(dir, cert, dir.Write("junk.key", "not a key\n"));
+  status = Load(cert, dir.Write("junk.key", "not a key\n"));
   CHECK(status.message().find("junk.key: no unencrypted PEM private key in it") != std::string::npos);
   // A certificate where the key should be.
-  status = Load(dir, cert, dir.Write("cert-as.key", ServerIdentity().cert_pem));
+  status = Load(cert, dir.Write("cert-as.key", ServerIdentity().cert_pem));
   CHECK(status.message().find("no unencrypted PEM private key") != std::string::npos);
 
-  status = Load(dir, cert, dir.Write("open.key", ServerIdentity().key_pem, 0640));
+  status = Load(cert, dir.Write("open.key", ServerIdentity().key_pem, 0640));
   CHECK(status.message().find("configService.tls.keyFile " + dir.path("open.key") +
                               ": readable or writable by group or others (mode 0640)") == 0);
   CHECK(status.message().find("chmod 600") != std::string::npos);
 
-  status = Load(dir, cert, dir.Write("other.key", MakeIdentity("other").key_pem));
+  status = Load(cert, dir.Write("other.key", MakeIdentity("other").key_pem));
   CHECK(status.message() == "configService.tls.keyFile " + dir.path("other.key") +
                                 ": this key does not belong to the certificate in " + cert);
 
   // A chain: the leaf, then another certificate.
   std::string chain = dir.Write("chain.pem", ServerIdentity().cert_pem + MakeIdentity("intermediate").cert_pem, 0644);
-  CHECK(Load(dir, chain, key).ok());
+  CHECK(Load(chain, key).ok());
 }
 
 }  // namespace
