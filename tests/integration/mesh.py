@@ -833,8 +833,9 @@ class RawClient:
         self.sock.settimeout(timeout)
 
     def start_tls(self, context, server_hostname="localhost"):
-        """From now on the connection speaks TLS (an ssl.SSLContext); the handshake happens here."""
-        self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname)
+        """From now on the connection speaks TLS (an ssl.SSLContext); the handshake happens here.
+        A TCP close without TLS close_notify raises ssl.SSLEOFError instead of reading as EOF."""
+        self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname, suppress_ragged_eofs=False)
 
     # --- writing ------------------------------------------------------------
 

@@ -212,6 +212,8 @@ class ApiTlsTest(mesh.MeshTestCase):
             self.assertEqual(len(response.json()), 2)
             client.send(client.build_request("GET", CLUSTERS, headers=[("Connection", "close")]))
             self.assertEqual(client.read_response("GET").status, 200)
+            # close_notify, not a bare TCP close (which raises SSLEOFError here).
+            self.assertClosed(client)
 
     # --- upmeshctl ------------------------------------------------------------
 

@@ -178,6 +178,7 @@ TEST_CASE("TLS session: handshake, request and response entirely in memory", "[t
   TlsSession& session = connected.session;
   Client& client = connected.client;
   CHECK(SSL_version(client.ssl()) >= TLS1_2_VERSION);
+  CHECK(SSL_CTX_get_min_proto_version(connected.context->get()) == TLS1_2_VERSION);
   CHECK(SSL_get_verify_result(client.ssl()) == X509_V_OK);
 
   const std::string request = "GET /configuration/cluster HTTP/1.1\r\nHost: localhost\r\n\r\n";
