@@ -91,7 +91,12 @@ std::unique_ptr<router::TlsServerContext> LoadApiTls(const po::variables_map& fl
   std::unique_ptr<router::TlsServerContext> context;
   Status loaded = router::TlsServerContext::Load(cert_origin, cert_file, key_origin, key_file, &context);
   if (!loaded.ok()) ExitWithConfigError(program, loaded.message());
-  LOG_INFO("config API: TLS with the certificate %s", cert_file.c_str());
+  LOG_INFO("config API: TLS with the certificate %s (valid until %s)", cert_file.c_str(),
+           context->valid_until().c_str());
+  if (context->expired()) {
+    LOG_WARN("config API: the certificate %s expired on %s: clients will refuse it until it is renewed",
+             cert_file.c_str(), context->valid_until().c_str());
+  }
   return context;
 }
 

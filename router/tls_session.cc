@@ -1,6 +1,7 @@
 #include "router/tls_session.h"
 
 #include <algorithm>
+#include <ctime>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -16,6 +17,13 @@ namespace {
 
 // An encrypted key would make OpenSSL prompt on the terminal: refuse instead.
 int NoPassphrase(char*, int, int, void*) { return 0; }
+
+std::string TimeText(const ASN1_TIME* time) {
+  std::tm parts{};
+  char text[32] = "an unreadable date";
+  if (ASN1_TIME_to_tm(time, &parts) == 1) std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &parts);
+  return text;
+}
 
 // Reads the leaf certificate and the intermediates after it from PEM bytes.
 Status UseCertificateChain(SSL_CTX* ctx, const std::string& pem, const std::string& where) {
@@ -80,6 +88,9 @@ Status TlsServerContext::Load(const std::string& cert_origin, const std::string&
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (Status used = UseCertificateChain(ctx, cert_pem, cert_origin + " " + cert_file); !used.ok()) return used;
   if (Status used = UsePrivateKey(ctx, key_pem, key_origin + " " + key_file, cert_file); !used.ok()) return used;
+  const ASN1_TIME* not_after = X509_get0_notAfter(SSL_CTX_get0_certificate(ctx));
+  context->valid_until_ = TimeText(not_after);
+  context->expired_ = X509_cmp_current_time(not_after) < 0;
   *out = std::move(context);
   return Status::Ok();
 }

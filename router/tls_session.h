@@ -40,10 +40,17 @@ class TlsServerContext {
   TlsServerContext& operator=(const TlsServerContext&) = delete;
 
   SSL_CTX* get() const { return ctx_; }
+  // The certificate's end of validity ("2027-01-31 12:00:00 UTC") and whether
+  // it has passed: an expired certificate still loads (the router must start),
+  // but clients will refuse it, so the router says so.
+  const std::string& valid_until() const { return valid_until_; }
+  bool expired() const { return expired_; }
 
  private:
   explicit TlsServerContext(SSL_CTX* ctx) : ctx_(ctx) {}
   SSL_CTX* ctx_;
+  std::string valid_until_;
+  bool expired_ = false;
 };
 
 class TlsSession {

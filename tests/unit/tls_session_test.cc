@@ -35,13 +35,14 @@ std::string BioText(BIO* bio) {
   return text;
 }
 
-Identity MakeIdentity(const char* common_name) {
+// Valid from two hours ago until `valid_s` seconds from now (negative: expired already).
+Identity MakeIdentity(const char* common_name, long valid_s = 3600) {
   EVP_PKEY* key = EVP_EC_gen("P-256");
   REQUIRE(key);
   X509* cert = X509_new();
   ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -7200);
+  X509_gmtime_adj(X509_getm_notAfter(cert), valid_s);
   X509_set_pubkey(cert, key);
   X509_NAME* name = X509_get_subject_name(cert);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(common_name), -1, -1, 0);
@@ -316,6 +317,15 @@ TEST_CASE("TLS context: unusable certificate and key files are errors naming the
   status = Load(cert, dir.Write("other.key", MakeIdentity("other").key_pem));
   CHECK(status.message() == "configService.tls.keyFile " + dir.path("other.key") +
                                 ": this key does not belong to the certificate in " + cert);
+
+  std::unique_ptr<TlsServerContext> context;
+  REQUIRE(TlsServerContext::Load("c", cert, "k", key, &context).ok());
+  CHECK_FALSE(context->expired());
+  CHECK(context->valid_until().size() == std::string("2027-01-31 12:00:00 UTC").size());
+  Identity old = MakeIdentity("expired", -60);
+  REQUIRE(TlsServerContext::Load("c", dir.Write("old.pem", old.cert_pem), "k", dir.Write("old.key", old.key_pem),
+                                 &context).ok());
+  CHECK(context->expired());
 
   // A chain: the leaf, then another certificate.
   std::string chain = dir.Write("chain.pem", ServerIdentity().cert_pem + MakeIdentity("intermediate").cert_pem, 0644);
