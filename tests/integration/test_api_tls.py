@@ -4,7 +4,7 @@ CLI; curl --cacert lists and adds clusters over https, the token is still
 checked; plain HTTP and garbage on the TLS port get no answer and the router
 serves the next TLS request; a request sent a byte per TLS record works;
 upmeshctl talks https with --tls-ca / UPMESH_TLS_CA and fails clearly with a
-wrong CA; unusable certificate or key files stop the router at start (exit 2)
+wrong CA or a certificate for another host; unusable certificate or key files stop the router at start (exit 2)
 naming the file."""
 
 import json
@@ -262,6 +262,17 @@ class ApiTlsTest(mesh.MeshTestCase):
         self.assertIn("connection closed without an answer (if the API speaks TLS: --api https://HOST:PORT)",
                       result.stderr)
         self.assertTrue(router.alive())
+
+    def test_upmeshctl_checks_that_the_certificate_names_the_host(self):
+        cert, key = make_server_cert(self.certs, "ca", "elsewhere", "DNS:elsewhere.example")
+        never_started = types.SimpleNamespace(port=free_port())
+        router = self.mesh.start_router(servers=[never_started], version="1",
+                                        extra=["--tls-cert", cert, "--tls-key", key])
+        for host, reason in (("127.0.0.1", "IP address mismatch"), ("localhost", "hostname mismatch")):
+            result = self.ctl("--api", "https://%s:%d" % (host, router.config_port), "--tls-ca", self.ca, "list")
+            self.assertEqual(result.returncode, 3, result)
+            self.assertIn("the router's certificate did not verify against the CA of --tls-ca %s: %s"
+                          % (self.ca, reason), result.stderr)
 
     def test_upmeshctl_https_to_a_plain_api_fails_clearly(self):
         never_started = types.SimpleNamespace(port=free_port())
