@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 
 #include "ctl/http_client.h"
 #include "shared/cluster_limits.h"
@@ -40,15 +41,28 @@ std::string ErrorText(const std::string& body) {
 
 std::string ApiAddress::ToString() const {
   std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  return shown_host + ":" + std::to_string(port);
+  return (https ? "https://" : "") + shown_host + ":" + std::to_string(port);
 }
 
 Status ParseApiAddress(const std::string& text, ApiAddress* address) {
+  std::string rest = text;
+  bool https = false;
+  for (const char* scheme : {"http://", "https://"}) {
+    if (rest.rfind(scheme, 0) == 0) {
+      https = std::string(scheme) == "https://";
+      rest = rest.substr(std::strlen(scheme));
+    }
+  }
+  if (rest.find("://") != std::string::npos) {
+    return Status::InvalidArgument("\"" + text + "\": the scheme must be http:// or https://");
+  }
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
   ServerAddress parsed;
-  Status status = ParseServerAddress(text, &parsed);
+  Status status = ParseServerAddress(rest, &parsed);
   if (!status.ok()) return status;
   address->host = parsed.host;
   address->port = parsed.port;
+  address->https = https;
   return Status::Ok();
 }
 
@@ -70,7 +84,9 @@ Status ConfigApiClient::Call(const std::string& method, const std::string& targe
                              std::string* response_body) const {
   HttpRequest request{method, target, body, body.empty() ? "" : "application/json", token_.token};
   HttpResponse response;
-  Status exchanged = HttpExchange(address_.host, address_.port, request, timeout_ms_, &response);
+  const TlsClientContext* tls = address_.https ? tls_.get() : nullptr;
+  if (address_.https && !tls) return Status::InvalidArgument(address_.ToString() + ": no TLS settings");
+  Status exchanged = HttpExchange(address_.host, address_.port, request, timeout_ms_, tls, &response);
   if (!exchanged.ok()) return Status::Unavailable("cannot reach the config API at " + exchanged.message());
   if (response.status / 100 == 2) {
     *response_body = std::move(response.body);

@@ -1,9 +1,11 @@
 // ConfigApiClient: the config REST API of upmesh-router, as upmeshctl uses it
 // (docs/rest-api.md describes the API itself).
 //
-// Every call is one HTTP exchange on a fresh connection. Errors:
+// Every call is one HTTP exchange on a fresh connection (https when the
+// address says so). Errors:
 //   * Status::Unavailable: the API could not be reached or did not answer
-//     with HTTP in time; the message names the address.
+//     with HTTP in time, or its TLS certificate did not verify; the message
+//     names the address.
 //   * Status::NotFound: the API answered 404 (no cluster with that id).
 //   * Status::InvalidArgument: the API answered any other error status (a 401
 //     says which token to give, or that the one given is wrong), or a
@@ -12,10 +14,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "ctl/tls_client.h"
 #include "shared/api_token.h"
 #include "shared/status.h"
 
@@ -24,17 +28,21 @@ namespace upmesh::ctl {
 struct ApiAddress {
   std::string host = "127.0.0.1";
   uint16_t port = 9090;
-  std::string ToString() const;  // "127.0.0.1:9090", "[::1]:9090"
+  bool https = false;
+  std::string ToString() const;  // "127.0.0.1:9090", "[::1]:9090", "https://localhost:9090"
 };
 
-// Parses "HOST:PORT" ("127.0.0.1:9090", "localhost:9090", "[::1]:9090").
+// Parses "HOST:PORT" ("127.0.0.1:9090", "localhost:9090", "[::1]:9090"),
+// optionally after "http://" or "https://" and before a final "/".
 Status ParseApiAddress(const std::string& text, ApiAddress* address);
 
 class ConfigApiClient {
  public:
   // `token`: sent with every request when configured (shared/api_token.h).
-  ConfigApiClient(ApiAddress address, int timeout_ms, ApiToken token = {})
-      : address_(std::move(address)), timeout_ms_(timeout_ms), token_(std::move(token)) {}
+  // `tls`: how an https address's certificate is checked (needed for one).
+  ConfigApiClient(ApiAddress address, int timeout_ms, ApiToken token = {},
+                  std::shared_ptr<const TlsClientContext> tls = nullptr)
+      : address_(std::move(address)), timeout_ms_(timeout_ms), token_(std::move(token)), tls_(std::move(tls)) {}
 
   const ApiAddress& address() const { return address_; }
 
@@ -62,6 +70,7 @@ class ConfigApiClient {
   ApiAddress address_;
   int timeout_ms_;
   ApiToken token_;
+  std::shared_ptr<const TlsClientContext> tls_;
 };
 
 // The request target of one cluster: /configuration/cluster/<id, percent-encoded>.

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
 
 #include "shared/http_fields.h"
 #include "shared/json_reader.h"
@@ -100,10 +101,53 @@ Status Connect(const std::string& where, const std::string& host, uint16_t port,
   return Status::Unavailable(where + ": " + last_error);
 }
 
+// One step of I/O, plain or TLS: `moved` bytes went through, or the call
+// must wait for `wait` (POLLIN/POLLOUT) and try again, or `error` says why
+// it failed. Nothing moved, no wait and no error: the server closed.
+struct IoStep {
+  size_t moved = 0;
+  short wait = 0;
+  std::string error;
+};
+
+IoStep FromTls(TlsStream::Step step, size_t moved, const TlsStream& tls) {
+  switch (step) {
+    case TlsStream::Step::kDone: return {moved, 0, ""};
+    case TlsStream::Step::kWantRead: return {0, POLLIN, ""};
+    case TlsStream::Step::kWantWrite: return {0, POLLOUT, ""};
+    case TlsStream::Step::kFailed: break;
+  }
+  return {0, 0, tls.error()};
+}
+
+IoStep SendSome(int fd, TlsStream* tls, const char* data, size_t size) {
+  if (tls) {
+    size_t moved = 0;
+    TlsStream::Step step = tls->Write(data, size, &moved);
+    return FromTls(step, moved, *tls);
+  }
+  ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+  if (n > 0) return {static_cast<size_t>(n), 0, ""};
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return {0, POLLOUT, ""};
+  return {0, 0, std::string("sending the request failed: ") + std::strerror(errno)};
+}
+
+IoStep ReceiveSome(int fd, TlsStream* tls, char* buffer, size_t size) {
+  if (tls) {
+    size_t moved = 0;
+    TlsStream::Step step = tls->Read(buffer, size, &moved);
+    return FromTls(step, moved, *tls);
+  }
+  ssize_t n = ::recv(fd, buffer, size, 0);
+  if (n >= 0) return {static_cast<size_t>(n), 0, ""};
+  if (errno == EAGAIN || errno == EINTR) return {0, POLLIN, ""};
+  return {0, 0, std::string("reading the answer failed: ") + std::strerror(errno)};
+}
+
 }  // namespace
 
 Status HttpExchange(const std::string& host, uint16_t port, const HttpRequest& request, int timeout_ms,
-                    HttpResponse* response) {
+                    const TlsClientContext* tls, HttpResponse* response) {
   const std::string where = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
                             std::to_string(port);
   const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -111,6 +155,16 @@ Status HttpExchange(const std::string& host, uint16_t port, const HttpRequest& r
 
   Socket socket;
   UPMESH_RETURN_IF_ERROR(Connect(where, host, port, deadline, &socket));
+  std::unique_ptr<TlsStream> stream;
+  if (tls) {
+    stream = std::make_unique<TlsStream>(*tls, socket.fd(), host);
+    for (;;) {
+      IoStep step = FromTls(stream->Handshake(), 0, *stream);
+      if (!step.error.empty()) return Status::Unavailable(where + ": " + step.error);
+      if (!step.wait) break;
+      if (!WaitFor(socket.fd(), step.wait, deadline)) return Status::Unavailable(timed_out);
+    }
+  }
 
   std::string bytes = request.method + " " + request.target + " HTTP/1.1\r\nHost: " + where +
                       "\r\nUser-Agent: upmeshctl/" UPMESH_VERSION "\r\nAccept: */*\r\nConnection: close\r\n";
@@ -121,32 +175,30 @@ Status HttpExchange(const std::string& host, uint16_t port, const HttpRequest& r
   }
   bytes += "\r\n" + request.body;
   for (size_t sent = 0; sent < bytes.size();) {
-    ssize_t n = ::send(socket.fd(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<size_t>(n);
-    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (!WaitFor(socket.fd(), POLLOUT, deadline)) return Status::Unavailable(timed_out);
-    } else {
-      return Status::Unavailable(where + ": sending the request failed: " + std::strerror(errno));
-    }
+    IoStep step = SendSome(socket.fd(), stream.get(), bytes.data() + sent, bytes.size() - sent);
+    if (!step.error.empty()) return Status::Unavailable(where + ": " + step.error);
+    sent += step.moved;
+    if (step.wait && !WaitFor(socket.fd(), step.wait, deadline)) return Status::Unavailable(timed_out);
   }
 
   HttpResponseParser parser;
   char buffer[64 * 1024];
+  bool answered = false;  // any byte came back
   while (!parser.complete()) {
-    ssize_t n = ::recv(socket.fd(), buffer, sizeof buffer, 0);
-    if (n > 0) {
-      Status parsed = parser.Feed(buffer, static_cast<size_t>(n));
-      if (!parsed.ok()) return Status::Unavailable(where + ": " + parsed.message());
-    } else if (n == 0) {
-      Status parsed = parser.FeedEof();
-      if (!parsed.ok()) return Status::Unavailable(where + ": " + parsed.message());
-    } else if (errno == EAGAIN || errno == EINTR) {
-      if (!WaitFor(socket.fd(), POLLIN, deadline) || MillisecondsLeft(deadline) == 0) {
+    IoStep step = ReceiveSome(socket.fd(), stream.get(), buffer, sizeof buffer);
+    if (!step.error.empty()) return Status::Unavailable(where + ": " + step.error);
+    if (step.wait) {
+      if (!WaitFor(socket.fd(), step.wait, deadline) || MillisecondsLeft(deadline) == 0) {
         return Status::Unavailable(timed_out);
       }
-    } else {
-      return Status::Unavailable(where + ": reading the answer failed: " + std::strerror(errno));
+      continue;
+    }
+    answered = answered || step.moved > 0;
+    Status parsed = step.moved > 0 ? parser.Feed(buffer, step.moved) : parser.FeedEof();
+    if (!parsed.ok()) {
+      // What a TLS port does with plain HTTP: hangs up without a word.
+      const char* hint = !tls && !answered ? " (if the API speaks TLS: --api https://HOST:PORT)" : "";
+      return Status::Unavailable(where + ": " + parsed.message() + hint);
     }
   }
   *response = std::move(parser.response());

@@ -4,7 +4,9 @@
 // sends one request with "Connection: close" and a Content-Length when there
 // is a body, and reads the whole response, whichever way it is framed
 // (Content-Length, chunked, or until the server closes). Everything, from
-// the connect to the last body byte, must finish within `timeout_ms`.
+// the connect to the last body byte, must finish within `timeout_ms`. With a
+// TlsClientContext the exchange is https: the TLS handshake and the check of
+// the router's certificate come first (ctl/tls_client.h).
 //
 // Errors are Status::Unavailable with a message naming the address: the
 // server could not be reached, did not answer in time, or did not answer
@@ -18,6 +20,7 @@
 
 #include <http_parser.h>
 
+#include "ctl/tls_client.h"
 #include "shared/status.h"
 
 namespace upmesh::ctl {
@@ -40,8 +43,9 @@ struct HttpResponse {
 // A response larger than this is refused (the config API's answers are small).
 constexpr size_t kMaxResponseBytes = 64 * 1024 * 1024;
 
+// `tls`: null for plain HTTP.
 Status HttpExchange(const std::string& host, uint16_t port, const HttpRequest& request, int timeout_ms,
-                    HttpResponse* response);
+                    const TlsClientContext* tls, HttpResponse* response);
 
 // The response parser on its own, so that it can be tested without sockets:
 // feed it the bytes as they arrive, then FeedEof() if the server closes

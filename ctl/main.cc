@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -21,6 +22,7 @@
 #include "ctl/cluster_input.h"
 #include "ctl/cluster_view.h"
 #include "ctl/config_api.h"
+#include "ctl/tls_client.h"
 #include "shared/api_token.h"
 #include "shared/command_line.h"
 #include "shared/config.h"
@@ -60,18 +62,23 @@ const char kExitStatuses[] =
     "2 usage error; 3 the API could not be reached.\n"
     "The API address: --api, else $UPMESH_API, else configService.port of --config FILE, else 127.0.0.1:9090.\n"
     "The API token: --token-file, else $UPMESH_API_TOKEN, else configService.tokenFile of --config FILE,\n"
-    "else none.\n";
+    "else none.\n"
+    "https: --api https://HOST:PORT (or a --config FILE with configService.tls) checks the router's\n"
+    "certificate against --tls-ca, else $UPMESH_TLS_CA, else the system trust store, and that it names HOST.\n";
 
 // Options accepted both before and after the command.
 po::options_description ConnectionOptions() {
   po::options_description options("Connection and output options");
   options.add_options()
       ("api", po::value<std::string>()->value_name("HOST:PORT"),
-       "the config API (default $UPMESH_API, else 127.0.0.1:9090)")
+       "the config API, https://HOST:PORT for TLS (default $UPMESH_API, else 127.0.0.1:9090)")
       ("config,c", po::value<std::string>()->value_name("FILE"),
        "mesh config file: the API defaults to 127.0.0.1:<configService.port>")
       ("token-file", po::value<std::string>()->value_name("FILE"),
        "the API's bearer token, in a file only you can read (default $UPMESH_API_TOKEN)")
+      ("tls-ca", po::value<std::string>()->value_name("FILE"),
+       "https: the PEM CA certificate(s) the router's certificate must chain to (default $UPMESH_TLS_CA, "
+       "else the system trust store)")
       ("json", "print the API's JSON (pretty) instead of text, for scripts")
       ("timeout", po::value<double>()->value_name("SECONDS"),
        "give up on the API after this long (default 10)");
@@ -99,7 +106,8 @@ po::variables_map Parse(const std::vector<std::string>& args, const po::options_
 int FindCommand(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "--api" || arg == "--timeout" || arg == "--config" || arg == "-c" || arg == "--token-file") {
+    if (arg == "--api" || arg == "--timeout" || arg == "--config" || arg == "-c" || arg == "--token-file" ||
+        arg == "--tls-ca") {
       ++i;
     } else if (arg.empty() || arg[0] != '-') {
       return i;
@@ -142,6 +150,7 @@ ApiAddress ResolveApiAddress(const CommandLine& line) {
     const std::string& bound = config.router.config_address;
     if (bound != "0.0.0.0" && bound != "::" && !bound.empty()) address.host = bound;
     address.port = config.router.config_port;
+    address.https = !config.router.tls_cert_file.empty();
   }
   return address;
 }
@@ -172,6 +181,38 @@ int TimeoutMs(const CommandLine& line) {
     UsageError("--timeout: must be a number of seconds in (0, 3600], got " + text.str());
   }
   return std::max(1, static_cast<int>(seconds * 1000 + 0.5));
+}
+
+// For an https address: --tls-ca, else $UPMESH_TLS_CA, else the system trust
+// store; null for plain HTTP (where --tls-ca is a mistake worth saying).
+std::shared_ptr<const TlsClientContext> ResolveTls(const CommandLine& line, const ApiAddress& address) {
+  std::string origin;
+  std::string ca_file;
+  const char* env = std::getenv(kTlsCaEnv);
+  if (const po::variable_value* flag = line.Find("tls-ca")) {
+    origin = "--tls-ca";
+    ca_file = flag->as<std::string>();
+    if (ca_file.empty()) UsageError("--tls-ca: must not be empty");
+  } else if (env && *env) {
+    origin = kTlsCaEnv;
+    ca_file = env;
+  }
+  if (!address.https) {
+    if (origin == "--tls-ca") {
+      UsageError("--tls-ca: the API address " + address.ToString() + " is plain HTTP (give --api https://HOST:PORT)");
+    }
+    return nullptr;
+  }
+  std::unique_ptr<TlsClientContext> context;
+  Status created = TlsClientContext::Create(origin, ca_file, &context);
+  if (!created.ok()) UsageError(created.message());
+  return context;
+}
+
+ConfigApiClient MakeClient(const CommandLine& line) {
+  ApiAddress address = ResolveApiAddress(line);
+  std::shared_ptr<const TlsClientContext> tls = ResolveTls(line, address);
+  return ConfigApiClient(address, TimeoutMs(line), ResolveToken(line), std::move(tls));
 }
 
 // Prints the error and returns the exit status for it.
@@ -211,7 +252,7 @@ int RunList(const std::vector<std::string>& args, CommandLine* line) {
                      "verdict: watching, healthy, inconclusive, unhealthy, rolledBack), STATE (the newest\n"
                      "version, its GRADUAL share, its CONCURRENT mismatches).\n");
   }
-  ConfigApiClient api(ResolveApiAddress(*line), TimeoutMs(*line), ResolveToken(*line));
+  ConfigApiClient api = MakeClient(*line);
   json clusters;
   Status status = api.List(&clusters);
   if (!status.ok()) return Report(status);
@@ -269,7 +310,7 @@ int RunWithId(const std::vector<std::string>& args, CommandLine* line) {
     UsageError(command + ": the cluster ID is missing (see upmeshctl " + command + " --help)");
   }
   std::string id = line->local["id"].as<std::string>();
-  ConfigApiClient api(ResolveApiAddress(*line), TimeoutMs(*line), ResolveToken(*line));
+  ConfigApiClient api = MakeClient(*line);
   bool json_output = line->Find("json") != nullptr;
   if (command == "show" || command == "explain") {
     json entry;
@@ -358,7 +399,7 @@ int RunAdd(const std::vector<std::string>& args, CommandLine* line) {
     built = ClusterRequestFromFlags(cluster_flags, &request);
     if (!built.ok()) UsageError("add: " + built.message());
   }
-  ConfigApiClient api(ResolveApiAddress(*line), TimeoutMs(*line), ResolveToken(*line));
+  ConfigApiClient api = MakeClient(*line);
   std::string uuid;
   Status status = api.Add(request, &uuid);
   if (!status.ok()) return Report(status);

@@ -56,13 +56,43 @@ void ConfigListener::OnReadable() {
         Close(routing_id);
       } else {
         auto connection = std::make_unique<Connection>(limits_);
+        if (tls_) connection->tls = std::make_unique<TlsSession>(*tls_);
         connection->last_activity_ms = NowMs();
         connections_.emplace(routing_id, std::move(connection));
       }
       continue;
     }
     if (it == connections_.end()) continue;  // data racing a close we asked for
-    OnData(routing_id, *it->second, static_cast<const char*>(data.data()), data.size());
+    Connection& connection = *it->second;
+    const char* bytes = static_cast<const char*>(data.data());
+    if (connection.tls) {
+      OnCiphertext(routing_id, connection, bytes, data.size());
+    } else {
+      OnData(routing_id, connection, bytes, data.size());
+    }
+  }
+}
+
+void ConfigListener::OnCiphertext(const std::string& routing_id, Connection& connection, const char* data,
+                                  size_t len) {
+  if (connection.close_at_ms) return;  // refused: closing after the linger
+  connection.last_activity_ms = NowMs();
+  std::string plaintext;
+  bool fine = connection.tls->Feed(data, len, &plaintext);
+  if (!Flush(routing_id, connection)) return Close(routing_id);
+  if (!fine) {
+    const std::string& error = connection.tls->error();
+    bool plain_http = error.find("http request") != std::string::npos;
+    LOG_WARN_THROTTLED("config API: closing a connection: TLS %s%s", error.c_str(),
+                       plain_http ? " (plain HTTP sent to the TLS port)" : "");
+    connection.close_at_ms = NowMs() + kLingerMs;  // the alert reaches the client first
+    return;
+  }
+  bool peer_closed = connection.tls->peer_closed();
+  if (!plaintext.empty()) OnData(routing_id, connection, plaintext.data(), plaintext.size());  // may close it
+  auto it = connections_.find(routing_id);
+  if (peer_closed && it != connections_.end() && !it->second->close_at_ms) {
+    it->second->close_at_ms = NowMs() + kLingerMs;  // close_notify: the client sends nothing more
   }
 }
 
@@ -82,14 +112,14 @@ void ConfigListener::OnData(const std::string& routing_id, Connection& connectio
         refusal.body = assembler.error_detail() + "\n";
       }
       LOG_INFO("config API: refused a request: %d %s", refusal.status, refusal.body.c_str());
-      if (!Respond(routing_id, refusal, /*head_only=*/false, /*close=*/true)) return Close(routing_id);
+      if (!Respond(routing_id, connection, refusal, /*head_only=*/false, /*close=*/true)) return Close(routing_id);
       // Linger: a client still sending its body would otherwise get a reset
       // instead of the response. What else it sends is discarded.
       connection.close_at_ms = NowMs() + kLingerMs;
       return;
     }
     if (assembler.TakeContinueRequest()) {
-      if (!SendRaw(routing_id, "HTTP/1.1 100 Continue\r\n\r\n")) return Close(routing_id);
+      if (!Send(routing_id, connection, "HTTP/1.1 100 Continue\r\n\r\n")) return Close(routing_id);
     }
     if (assembler.request_ready()) {
       frontend::Request request = assembler.TakeRequest();
@@ -98,7 +128,7 @@ void ConfigListener::OnData(const std::string& routing_id, Connection& connectio
         response = api_->Handle({request.method, request.target, std::move(request.body)}, WallClockMs());
       }
       LOG_DEBUG("config API: %s %s -> %d", request.method.c_str(), request.target.c_str(), response.status);
-      if (!Respond(routing_id, response, request.is_head, !request.keep_alive)) return Close(routing_id);
+      if (!Respond(routing_id, connection, response, request.is_head, !request.keep_alive)) return Close(routing_id);
       if (!request.keep_alive) {
         // Not closed at once: libzmq drops a STREAM peer's unsent bytes when
         // told to close it. The client hangs up first once it has the
@@ -132,7 +162,8 @@ bool ConfigListener::Unauthorized(const http::FieldList& fields, ApiResponse* re
   return true;
 }
 
-bool ConfigListener::Respond(const std::string& routing_id, const ApiResponse& response, bool head_only, bool close) {
+bool ConfigListener::Respond(const std::string& routing_id, Connection& connection, const ApiResponse& response,
+                             bool head_only, bool close) {
   std::string bytes = "HTTP/1.1 " + std::to_string(response.status) + " " + Reason(response.status) + "\r\n";
   http::AppendField(&bytes, "Content-Type", response.content_type);
   http::AppendField(&bytes, "Content-Length", std::to_string(response.body.size()));
@@ -140,10 +171,23 @@ bool ConfigListener::Respond(const std::string& routing_id, const ApiResponse& r
   if (close) http::AppendField(&bytes, "Connection", "close");
   bytes += "\r\n";
   if (!head_only) bytes += response.body;
-  return SendRaw(routing_id, bytes);
+  if (!close || !connection.tls) return Send(routing_id, connection, bytes);
+  if (!connection.tls->Write(bytes)) return false;
+  connection.tls->Shutdown();  // close_notify: nothing follows this response
+  return Flush(routing_id, connection);
 }
 
-bool ConfigListener::SendRaw(const std::string& routing_id, const std::string& bytes) {
+bool ConfigListener::Send(const std::string& routing_id, Connection& connection, const std::string& bytes) {
+  if (!connection.tls) return SendFrame(routing_id, bytes);
+  return connection.tls->Write(bytes) && Flush(routing_id, connection);
+}
+
+bool ConfigListener::Flush(const std::string& routing_id, Connection& connection) {
+  std::string ciphertext = connection.tls->TakeOutput();
+  return ciphertext.empty() || SendFrame(routing_id, ciphertext);
+}
+
+bool ConfigListener::SendFrame(const std::string& routing_id, const std::string& bytes) {
   try {
     if (!socket_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return false;
     return socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait).has_value();
@@ -154,7 +198,7 @@ bool ConfigListener::SendRaw(const std::string& routing_id, const std::string& b
 }
 
 void ConfigListener::Close(const std::string& routing_id) {
-  SendRaw(routing_id, "");  // an empty frame closes a STREAM connection
+  SendFrame(routing_id, "");  // an empty frame closes a STREAM connection
   connections_.erase(routing_id);
 }
 

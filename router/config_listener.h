@@ -22,6 +22,16 @@
 // compared in constant time); any other request gets 401 with
 // "WWW-Authenticate: Bearer" and never reaches the ConfigApi. The connection
 // stays open (a client may retry with the token).
+//
+// With TLS (UseTls), every connection has its own TlsSession
+// (router/tls_session.h): the STREAM frames carry ciphertext, the session
+// turns it into the plaintext the assembler reads, and every response goes
+// out through it; whatever the handshake produces is sent as it appears. A
+// connection whose TLS fails (a failed handshake, plain HTTP on the TLS
+// port, a broken record) is logged (throttled: garbage must not flood the
+// log), gets the alert if OpenSSL made one, and is closed like a refused
+// request: after kLingerMs, its input discarded meanwhile. A response with
+// "Connection: close" is followed by a close_notify.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +43,7 @@
 
 #include "frontend/request_assembler.h"
 #include "router/config_api.h"
+#include "router/tls_session.h"
 #include "shared/status.h"
 
 namespace upmesh::router {
@@ -49,6 +60,8 @@ class ConfigListener {
   Status Bind(const std::string& address, uint16_t port);
   // From now on every request needs "Authorization: Bearer <token>".
   void RequireToken(std::string token) { token_ = std::move(token); }
+  // From now on every connection speaks TLS with this context (which must outlive the listener).
+  void UseTls(const TlsServerContext* context) { tls_ = context; }
   void* handle() { return socket_.handle(); }
 
   // Reads what is waiting (a bounded batch) and answers complete requests.
@@ -60,22 +73,31 @@ class ConfigListener {
   struct Connection {
     explicit Connection(const frontend::RequestLimits& limits) : assembler(limits) {}
     frontend::RequestAssembler assembler;
+    std::unique_ptr<TlsSession> tls;  // with TLS only
     int64_t last_activity_ms = 0;
     int64_t close_at_ms = 0;  // set once refused: closed at this time
   };
 
+  // Decrypts what a TLS connection sent and hands the plaintext to OnData.
+  void OnCiphertext(const std::string& routing_id, Connection& connection, const char* data, size_t len);
   void OnData(const std::string& routing_id, Connection& connection, const char* data, size_t len);
   // The 401 for a request without the right token, or nothing if it may pass.
   bool Unauthorized(const http::FieldList& fields, ApiResponse* refusal) const;
   // Sends one response; false if the connection must close (or could not take it).
-  bool Respond(const std::string& routing_id, const ApiResponse& response, bool head_only, bool close);
-  bool SendRaw(const std::string& routing_id, const std::string& bytes);
+  bool Respond(const std::string& routing_id, Connection& connection, const ApiResponse& response, bool head_only,
+               bool close);
+  // Sends HTTP bytes: as they are, or through the connection's TLS session.
+  bool Send(const std::string& routing_id, Connection& connection, const std::string& bytes);
+  // Sends what the TLS session has for the peer; false if it could not be sent.
+  bool Flush(const std::string& routing_id, Connection& connection);
+  bool SendFrame(const std::string& routing_id, const std::string& bytes);
   void Close(const std::string& routing_id);
 
   zmq::socket_t socket_;
   ConfigApi* api_;
   frontend::RequestLimits limits_;
   std::string token_;  // empty: no token required
+  const TlsServerContext* tls_ = nullptr;  // null: plain HTTP
   std::unordered_map<std::string, std::unique_ptr<Connection>> connections_;  // by STREAM routing id
 };
 

@@ -2,6 +2,7 @@
 // cluster table (REST config API, state file, config broadcast).
 #include <arpa/inet.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -61,7 +62,45 @@ void ApplyClusterFlags(const po::variables_map& flags, const std::string& progra
   config->has_cluster = true;
 }
 
-// The API token and the CURVE keys (flags over the config file); exits with
+// The config API's TLS context from --tls-cert/--tls-key over
+// configService.tls (null: plain HTTP); exits with status 2 naming the
+// setting and the file when the pair is incomplete or unusable.
+std::unique_ptr<router::TlsServerContext> LoadApiTls(const po::variables_map& flags, const std::string& program,
+                                                     const RouterConfig& router) {
+  std::string cert_origin = "configService.tls.certFile";
+  std::string key_origin = "configService.tls.keyFile";
+  std::string cert_file = router.tls_cert_file;
+  std::string key_file = router.tls_key_file;
+  if (flags.count("tls-cert")) {
+    cert_origin = "--tls-cert";
+    cert_file = flags["tls-cert"].as<std::string>();
+  }
+  if (flags.count("tls-key")) {
+    key_origin = "--tls-key";
+    key_file = flags["tls-key"].as<std::string>();
+  }
+  if (cert_file.empty() && key_file.empty()) return nullptr;
+  if (cert_file.empty()) {
+    ExitWithConfigError(program,
+                        key_origin + " needs its certificate too: --tls-cert FILE or configService.tls.certFile");
+  }
+  if (key_file.empty()) {
+    ExitWithConfigError(program,
+                        cert_origin + " needs its private key too: --tls-key FILE or configService.tls.keyFile");
+  }
+  std::unique_ptr<router::TlsServerContext> context;
+  Status loaded = router::TlsServerContext::Load(cert_origin, cert_file, key_origin, key_file, &context);
+  if (!loaded.ok()) ExitWithConfigError(program, loaded.message());
+  LOG_INFO("config API: TLS with the certificate %s (valid until %s)", cert_file.c_str(),
+           context->valid_until().c_str());
+  if (context->expired()) {
+    LOG_WARN("config API: the certificate %s expired on %s: clients will refuse it until it is renewed",
+             cert_file.c_str(), context->valid_until().c_str());
+  }
+  return context;
+}
+
+// The API token, the API's TLS and the CURVE keys (flags over the config file); exits with
 // status 2 naming the problem when one is configured but unusable.
 router::RouterSecurity LoadSecurity(const po::variables_map& flags, const std::string& program, MeshConfig* config) {
   router::RouterSecurity security;
@@ -76,6 +115,7 @@ router::RouterSecurity LoadSecurity(const po::variables_map& flags, const std::s
   if (flags.count("curve-allowed-keys")) curve.allowed_client_keys = flags["curve-allowed-keys"].as<std::string>();
   status = LoadCurveServerKeys(curve, &security.curve, &security.allowed_client_keys);
   if (!status.ok()) ExitWithConfigError(program, status.message());
+  security.api_tls = LoadApiTls(flags, program, config->router);
   return security;
 }
 
@@ -99,7 +139,9 @@ int main(int argc, char** argv) {
       "Every socket binds loopback unless told otherwise: open one to other hosts on purpose\n"
       "(e.g. --worker-bind tcp://0.0.0.0:5551), together with CURVE (mesh.curve.*, --curve-secret-key,\n"
       "--curve-allowed-keys: only frontends and workers with an allowed key may join) and an API token\n"
-      "(--token-file, $UPMESH_API_TOKEN or configService.tokenFile; docs/configuration.md).\n"
+      "(--token-file, $UPMESH_API_TOKEN or configService.tokenFile; docs/configuration.md). An API\n"
+      "reached from other hosts should also speak TLS (--tls-cert, --tls-key: TLS 1.2 or newer; a bad\n"
+      "certificate or key stops the router at start, exit 2).\n"
       "\n"
       "SIGINT/SIGTERM: finish requests in flight (bounded by router.drainTimeoutMs), then exit 0."};
   po::options_description options("Router options");
@@ -115,6 +157,12 @@ int main(int argc, char** argv) {
       ("token-file", po::value<std::string>()->value_name("FILE"),
        "the config API's bearer token, in a file only its owner may read (else $UPMESH_API_TOKEN, "
        "else configService.tokenFile)")
+      ("tls-cert", po::value<std::string>()->value_name("FILE"),
+       "serve the config API over TLS (https) with this PEM certificate chain, leaf first\n"
+       "(configService.tls.certFile; needs --tls-key)")
+      ("tls-key", po::value<std::string>()->value_name("FILE"),
+       "the PEM private key of --tls-cert, unencrypted, in a file only its owner may read\n"
+       "(configService.tls.keyFile)")
       ("curve-secret-key", po::value<std::string>()->value_name("FILE"),
        "CURVE: the router's secret key (mesh.curve.serverSecretKeyFile)")
       ("curve-allowed-keys", po::value<std::string>()->value_name("PATH"),

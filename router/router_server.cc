@@ -90,6 +90,7 @@ Status RouterServer::Start() {
     UPMESH_RETURN_IF_ERROR(handshakes_->Watch(publisher_.socket(), "router.publishBind"));
   }
   if (!security_.api_token.empty()) listener_.RequireToken(security_.api_token);
+  if (security_.api_tls) listener_.UseTls(security_.api_tls.get());
   for (zmq::socket_t* socket : {&frontends_, &workers_}) {
     ApplyCurveServer(*socket, security_.curve);
     socket->set(zmq::sockopt::router_mandatory, 1);

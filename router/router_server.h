@@ -20,8 +20,8 @@
 // holds or releases a GRADUAL ramp. RollbackTimelines note when each worker
 // applied a rollback; the finished evidence record is logged as one JSON line.
 //
-// Security (both optional, RouterSecurity): the config API may require a
-// bearer token; with CURVE every mesh socket is a CURVE server and the
+// Security (all optional, RouterSecurity): the config API may require a
+// bearer token and may speak TLS (router/tls_session.h); with CURVE every mesh socket is a CURVE server and the
 // ZapAuthenticator lets in only the allowed client keys (the HandshakeMonitor
 // logs handshakes that fail before ZAP is asked).
 //
@@ -47,6 +47,7 @@
 #include "router/config_publisher.h"
 #include "router/handshake_monitor.h"
 #include "router/rollback_timeline.h"
+#include "router/tls_session.h"
 #include "router/version_monitor.h"
 #include "router/worker_registry.h"
 #include "router/zap_authenticator.h"
@@ -69,6 +70,7 @@ struct HeldRequest {
 // What the router demands of its peers; the defaults demand nothing.
 struct RouterSecurity {
   std::string api_token;  // empty: the config API needs no token
+  std::unique_ptr<TlsServerContext> api_tls;  // null: the config API speaks plain HTTP
   CurveServerKeys curve;  // disabled: no CURVE on the mesh sockets
   std::set<std::string> allowed_client_keys;  // Z85 public keys of frontends and workers
 };

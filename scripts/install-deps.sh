@@ -22,12 +22,14 @@ build_packages=(
   build-essential cmake pkg-config
   libzmq3-dev cppzmq-dev libhttp-parser-dev nlohmann-json3-dev
   libboost-program-options-dev
+  libssl-dev  # TLS for the config API and upmeshctl (OpenSSL 3)
   curl  # the demo waits for its mesh with curl
 )
 # Catch2 v2 unit tests, Python integration tests, systemd-analyze for the
 # packaged units (tests/packaging/test-package.sh), clang and its
-# libFuzzer/sanitizer runtimes (scripts/fuzz.sh)
-test_packages=(catch2 python3 systemd clang libclang-rt-14-dev)
+# libFuzzer/sanitizer runtimes (scripts/fuzz.sh), the openssl CLI that makes
+# the certificates of tests/integration/test_api_tls.py
+test_packages=(catch2 python3 systemd clang libclang-rt-14-dev openssl)
 # bench/run.sh, bench/versions.sh, bench/rollback.sh, bench/instructions.sh
 bench_packages=(nginx-light haproxy wrk valgrind linux-perf python3)
 # compose/test-compose.sh: a Docker engine, Compose, and debootstrap for the base image

@@ -70,6 +70,20 @@ Status ParseNetworkList(JsonObjectReader& reader, const std::string& key, std::v
   return Status::Ok();
 }
 
+// configService.tls: {"certFile": PEM chain, "keyFile": PEM key}, both or neither.
+Status ParseApiTls(const json& object, RouterConfig* router) {
+  JsonObjectReader r(object, "configService.tls");
+  UPMESH_RETURN_IF_ERROR(r.ReadString("certFile", &router->tls_cert_file));
+  UPMESH_RETURN_IF_ERROR(r.ReadString("keyFile", &router->tls_key_file));
+  UPMESH_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
+  if (router->tls_cert_file.empty() != router->tls_key_file.empty()) {
+    const char* missing = router->tls_cert_file.empty() ? "certFile" : "keyFile";
+    return Status::InvalidArgument(std::string("configService.tls.") + missing +
+                                   ": missing (TLS needs both certFile and keyFile)");
+  }
+  return Status::Ok();
+}
+
 // backendNetworks: {"allow": [CIDR...], "deny": [CIDR...]}; a list not given keeps its default.
 Status ParseNetworkPolicy(const json& object, NetworkPolicy* policy) {
   if (!object.is_object()) {
@@ -105,6 +119,8 @@ Status ParseRoot(const json& root, MeshConfig* config) {
     UPMESH_RETURN_IF_ERROR(service.ReadString("address", &config->router.config_address));
     UPMESH_RETURN_IF_ERROR(service.ReadString("stateFile", &config->router.state_file));
     UPMESH_RETURN_IF_ERROR(service.ReadString("tokenFile", &config->router.token_file));
+    UPMESH_RETURN_IF_ERROR(SubObject(service, "tls", &object));
+    if (object) UPMESH_RETURN_IF_ERROR(ParseApiTls(*object, &config->router));
     ClusterLimits& limits = config->router.limits;
     UPMESH_RETURN_IF_ERROR(service.ReadInt("maxBodyBytes", 1024, kMaxBodyBytesCeiling, &limits.max_body_bytes));
     UPMESH_RETURN_IF_ERROR(

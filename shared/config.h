@@ -2,7 +2,8 @@
 //
 //   {
 //     "proxy":         {"port": 8080, "address": "0.0.0.0"},      // frontend's client port
-//     "configService": {"port": 9090, "stateFile": "/var/lib/upmesh/router-state.json", "tokenFile": ...},  // router's REST API
+//     "configService": {"port": 9090, "stateFile": "/var/lib/upmesh/router-state.json", "tokenFile": ...,
+//                       "tls": {"certFile": ..., "keyFile": ...}},  // router's REST API
 //     "cluster":       {"version": 1, "servers": [{"ip": "127.0.0.1", "port": 8001}]},
 //     "frontend":      {"routerEndpoint": "tcp://127.0.0.1:5550", ...limits},
 //     "router":        {"frontendBind": "tcp://127.0.0.1:5550", "workerBind": "tcp://127.0.0.1:5551",
@@ -53,6 +54,9 @@ struct RouterConfig {
   uint16_t config_port = 9090;  // configService.port: the REST config API
   std::string config_address = "127.0.0.1";  // configService.address
   std::string token_file;  // configService.tokenFile: the API's bearer token (empty: no token)
+  // configService.tls.certFile / keyFile: the API speaks TLS with this chain and key (both or neither).
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // configService.stateFile: API changes persist here; empty: DefaultStateFile() (shared/state_path.h).
   std::string state_file;
   ClusterLimits limits;  // configService.max*: what the API accepts and the table holds

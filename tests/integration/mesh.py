@@ -17,7 +17,8 @@ What lives here:
   * RawClient              an HTTP/1.1 client on a plain socket that can send any
                            bytes (also slowly) and reads responses properly
                            (Content-Length, chunked, until-close, HEAD, 1xx),
-                           so keep-alive and pipelining can be tested.
+                           so keep-alive and pipelining can be tested; also
+                           over TLS (start_tls).
   * MeshTestCase           a unittest.TestCase that gives each test a Mesh,
                            stops it afterwards and prints every process log
                            when the test failed.
@@ -831,6 +832,11 @@ class RawClient:
     def settimeout(self, timeout):
         self.sock.settimeout(timeout)
 
+    def start_tls(self, context, server_hostname="localhost"):
+        """From now on the connection speaks TLS (an ssl.SSLContext); the handshake happens here.
+        A TCP close without TLS close_notify raises ssl.SSLEOFError instead of reading as EOF."""
+        self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname, suppress_ragged_eofs=False)
+
     # --- writing ------------------------------------------------------------
 
     def send(self, data):
@@ -1041,6 +1047,29 @@ class MeshTestCase(unittest.TestCase):
 
     def assertClosed(self, client, timeout=2.0, what="connection"):
         self.assertTrue(client.wait_closed(timeout), "%s was not closed within %.1f s" % (what, timeout))
+
+    def write_file(self, name, text, mode=0o600):
+        """A file in the test's directory with `mode`; returns its path."""
+        path = os.path.join(self._log_dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def assertRouterRefuses(self, args, must_mention):
+        """The router started with `args` exits 2 at once with one line on stderr holding
+        `must_mention` (a string, or a list of strings), and writes no state file."""
+        state = os.path.join(self._log_dir, "state-refused.json")
+        argv = [binary("upmesh-router"), "--frontend-bind", zmq_endpoint(free_port()),
+                "--worker-bind", zmq_endpoint(free_port()), "--publish-bind", zmq_endpoint(free_port()),
+                "--config-port", str(free_port()), "--state-file", state] + list(args)
+        env = {k: v for k, v in os.environ.items() if k != "UPMESH_API_TOKEN"}
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=10, env=env)
+        self.assertEqual(result.returncode, 2, result)
+        for text in [must_mention] if isinstance(must_mention, str) else must_mention:
+            self.assertIn(text, result.stderr)
+        self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+        self.assertFalse(os.path.exists(state), "it started: the state file was written")
 
 
 def main():

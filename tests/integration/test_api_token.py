@@ -21,13 +21,6 @@ CLUSTERS = "/configuration/cluster"
 
 class ApiTokenTest(mesh.MeshTestCase):
 
-    def write_file(self, name, text, mode=0o600):
-        path = os.path.join(self._log_dir, name)
-        with open(path, "w") as f:
-            f.write(text)
-        os.chmod(path, mode)
-        return path
-
     def start_router(self, extra=(), env=None):
         # The initial cluster names a backend that is never started: the API alone is tested.
         never_started = types.SimpleNamespace(port=free_port())
@@ -117,18 +110,6 @@ class ApiTokenTest(mesh.MeshTestCase):
         result = self.ctl("--token-file", readable, "list")
         self.assertEqual(result.returncode, 2, result)
         self.assertIn("chmod 600", result.stderr)
-
-    def assertRouterRefuses(self, args, must_mention):
-        state = os.path.join(self._log_dir, "state-refused.json")
-        argv = [mesh.binary("upmesh-router"), "--frontend-bind", mesh.zmq_endpoint(free_port()),
-                "--worker-bind", mesh.zmq_endpoint(free_port()), "--publish-bind", mesh.zmq_endpoint(free_port()),
-                "--config-port", str(free_port()), "--state-file", state] + args
-        env = {k: v for k, v in os.environ.items() if k != "UPMESH_API_TOKEN"}
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=10, env=env)
-        self.assertEqual(result.returncode, 2, result)
-        self.assertIn(must_mention, result.stderr)
-        self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
-        self.assertFalse(os.path.exists(state), "it started: the state file was written")
 
     def test_unusable_token_files_stop_the_router(self):
         readable = self.write_file("readable", TOKEN, mode=0o640)

@@ -59,7 +59,7 @@ field() { dpkg-deb --field "$deb" "$1"; }
 check "Package: upmesh" test "$(field Package)" = upmesh
 check "Version: $version" test "$(field Version)" = "$version"
 check "Maintainer set" test -n "$(field Maintainer)"
-for dependency in libzmq5 libhttp-parser2.9 libboost-program-options1.74.0 libstdc++6 adduser; do
+for dependency in libzmq5 libhttp-parser2.9 libboost-program-options1.74.0 libssl3 libstdc++6 adduser; do
   check "Depends names $dependency" grep -q "$dependency" <<<"$(field Depends)"
 done
 mkdir -p "$work/control"

@@ -130,7 +130,17 @@ TEST_CASE("upmeshctl addresses and request targets", "[upmeshctl]") {
   CHECK(address.host == "::1");
   CHECK(address.port == 9091);
   CHECK(address.ToString() == "[::1]:9091");
+  CHECK_FALSE(address.https);
   CHECK_FALSE(ParseApiAddress("localhost", &address).ok());
+  REQUIRE(ParseApiAddress("https://localhost:9443/", &address).ok());
+  CHECK(address.host == "localhost");
+  CHECK(address.port == 9443);
+  CHECK(address.https);
+  CHECK(address.ToString() == "https://localhost:9443");
+  REQUIRE(ParseApiAddress("http://127.0.0.1:9090", &address).ok());
+  CHECK_FALSE(address.https);
+  CHECK_FALSE(ParseApiAddress("https://", &address).ok());
+  CHECK_FALSE(ParseApiAddress("ftp://127.0.0.1:9090", &address).ok());
   CHECK(ClusterTarget("6f1c-2d.x_y~") == "/configuration/cluster/6f1c-2d.x_y~");
   CHECK(ClusterTarget("a/b c") == "/configuration/cluster/a%2Fb%20c");
 }
