@@ -20,6 +20,8 @@ constexpr int kBatch = 256;
 // A request a worker never answers is forgotten after this long, so a stuck
 // worker's capacity comes back; frontends have long since answered 504.
 constexpr int64_t kForgetAfterMs = 10 * 60 * 1000;
+// The frames of a request as the broker holds it.
+enum HeldFrame { kFrontendId, kRequestId, kRequestMeta, kHead, kBody, kHeldFrames };
 // A held GRADUAL ramp advances again once the new version was judged healthy this long.
 constexpr int64_t kRampReleaseMs = 1000;
 
@@ -61,7 +63,15 @@ RouterServer::RouterServer(const RouterConfig& config, const Cluster* initial, R
       context_(1),
       frontends_(context_, zmq::socket_type::router),
       workers_(context_, zmq::socket_type::router),
-      registry_(static_cast<int64_t>(config.heartbeat_ms) * config.heartbeat_liveness),
+      broker_(static_cast<int64_t>(config.heartbeat_ms) * config.heartbeat_liveness,
+              {config.max_queued, config.queue_timeout_ms, kForgetAfterMs},
+              {[this](const std::string& worker_id, BrokeredRequest& request) { return SendToWorker(worker_id, request); },
+               [this](BrokeredRequest& request, int status, const std::string& detail) {
+                 ReplyLocally(request, status, detail);
+               },
+               [this](const std::string& worker_id, const char* why, size_t retried, size_t failed) {
+                 OnWorkerLost(worker_id, why, retried, failed);
+               }}),
       clusters_(config.state_file, config.limits),
       publisher_(context_),
       api_(&clusters_, &monitor_, [this](uint64_t seq, const nlohmann::json& change) { OnConfigChange(seq, change); },
@@ -124,11 +134,12 @@ void RouterServer::Run() {
     int signals = ShutdownRequests();
     if (signals > 0 && !draining_) {
       draining_ = true;
+      broker_.StopTaking("router shutting down");
       drain_deadline_ms_ = NowMs() + config_.drain_timeout_ms;
-      LOG_INFO("draining: %zu request(s) in flight", held_.size());
+      LOG_INFO("draining: %zu request(s) in flight", broker_.held());
     }
-    if (signals > 1 || (draining_ && (held_.empty() || NowMs() >= drain_deadline_ms_))) {
-      if (!held_.empty()) LOG_WARN("exiting with %zu request(s) unanswered", held_.size());
+    if (signals > 1 || (draining_ && (broker_.held() == 0 || NowMs() >= drain_deadline_ms_))) {
+      if (broker_.held() > 0) LOG_WARN("exiting with %zu request(s) unanswered", broker_.held());
       break;
     }
     zmq::pollitem_t items[] = {{frontends_.handle(), 0, ZMQ_POLLIN, 0},
@@ -168,73 +179,42 @@ void RouterServer::ReadFrontends() {
       continue;
     }
     std::string key = std::string(View(frames[0])) + std::string(View(frames[3]));
-    HeldRequest request;
+    BrokeredRequest request;
     wire::RequestMeta meta;
     request.idempotent = wire::RequestMeta::Decode(View(frames[4]), &meta) &&
                          (meta.flags & wire::RequestMeta::kIdempotent);
     request.received_at_ms = NowMs();
-    request.frames[0] = std::move(frames[0]);
-    for (int f = 1; f < 5; ++f) request.frames[f] = std::move(frames[f + 2]);
-    auto [it, inserted] = held_.emplace(key, std::move(request));
-    if (!inserted) continue;  // a duplicate id: the first one is already being served
-    if (draining_) {
-      ReplyLocally(key, 503, "router shutting down");
-    } else if (!queue_.empty() || !TryDispatch(key)) {
-      if (queue_.size() >= config_.max_queued) {
-        ReplyLocally(key, 503, "all workers busy");
-      } else {
-        queue_.push_back(key);
-      }
-    }
+    request.frames.resize(kHeldFrames);
+    request.frames[kFrontendId] = std::move(frames[0]);
+    for (int f = kRequestId; f < kHeldFrames; ++f) request.frames[f] = std::move(frames[f + 2]);
+    // A duplicate id is dropped: the first one is already being served.
+    (void)broker_.Submit(key, std::move(request));
   }
 }
 
-bool RouterServer::TryDispatch(const std::string& key) {
-  HeldRequest& request = held_.at(key);
-  for (;;) {
-    WorkerState* worker = registry_.PickForRequest();
-    if (!worker) return false;
-    auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-    try {
+RequestBroker::Handoff RouterServer::SendToWorker(const std::string& worker_id, BrokeredRequest& request) {
+  auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+  try {
+    // Its pipe is full (far past its capacity): busy for now.
+    if (!workers_.send(zmq::buffer(worker_id), more)) return RequestBroker::Handoff::kBusy;
+    // A request is counted towards the GRADUAL ramp once, however often it is sent.
+    int64_t now_wall = WallClockMs();
+    std::string stamp =
+        (request.attempts > 0 ? clusters_.Stamp(now_wall) : clusters_.StampNewRequest(now_wall)).Encode();
+    (void)workers_.send(zmq::buffer(wire::kSignature), more);
+    (void)workers_.send(zmq::buffer(wire::kRequest), more);
+    for (int f = kFrontendId; f < kHeldFrames; ++f) {
       // Copies share the buffers: the held frames stay for a possible retry.
-      if (!workers_.send(zmq::buffer(worker->id), more)) {
-        // Its pipe is full (far past its capacity): treat as busy for now.
-        return false;
-      }
-      // A request is counted towards the GRADUAL ramp once, however often it is sent.
-      int64_t now_wall = WallClockMs();
-      std::string stamp = (request.counted ? clusters_.Stamp(now_wall) : clusters_.StampNewRequest(now_wall)).Encode();
-      request.counted = true;
-      (void)workers_.send(zmq::buffer(wire::kSignature), more);
-      (void)workers_.send(zmq::buffer(wire::kRequest), more);
-      for (int f = 0; f < 5; ++f) {
-        zmq::message_t copy;
-        copy.copy(request.frames[f]);
-        (void)workers_.send(copy, f == 4 ? zmq::send_flags::dontwait : more);
-        if (f == 2) (void)workers_.send(zmq::buffer(stamp), more);  // after request-meta
-      }
-    } catch (const zmq::error_t& e) {
-      // EHOSTUNREACH: the worker disconnected. Forget it and try the next one.
-      WorkerLost(worker->id, "unreachable");
-      continue;
+      zmq::message_t copy;
+      copy.copy(request.frames[f]);
+      (void)workers_.send(copy, f == kBody ? zmq::send_flags::dontwait : more);
+      if (f == kRequestMeta) (void)workers_.send(zmq::buffer(stamp), more);
     }
-    worker->outstanding++;
-    worker->in_flight.insert(key);
-    request.worker_id = worker->id;
-    return true;
+  } catch (const zmq::error_t&) {
+    // EHOSTUNREACH: the worker disconnected.
+    return RequestBroker::Handoff::kUnreachable;
   }
-}
-
-void RouterServer::DispatchQueued() {
-  while (!queue_.empty()) {
-    // Popped before dispatching: a lost worker may push retries to the front meanwhile.
-    std::string key = std::move(queue_.front());
-    queue_.pop_front();
-    if (held_.count(key) && !TryDispatch(key)) {
-      queue_.push_front(std::move(key));
-      return;
-    }
-  }
+  return RequestBroker::Handoff::kSent;
 }
 
 void RouterServer::ReadWorkers() {
@@ -246,24 +226,27 @@ void RouterServer::ReadWorkers() {
     }
     OnWorkerMessage(std::string(View(frames[0])), frames);
   }
-  DispatchQueued();
+  broker_.DispatchQueued();
 }
 
 void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq::message_t>& frames) {
   std::string_view command = View(frames[2]);
   int64_t now = NowMs();
   if (command == wire::kReply) {
-    registry_.Heard(worker_id, -1, now);
+    broker_.workers().Heard(worker_id, -1, now);
     OnReply(worker_id, frames);
   } else if (command == wire::kReady || command == wire::kHeartbeat) {
-    // READY [capacity]; HB [capacity][stats-json] (an HB without stats is accepted too).
-    bool shape_ok = frames.size() == 4 || (command == wire::kHeartbeat && frames.size() == 5);
+    // READY [capacity][incarnation]; HB [capacity][stats-json] (an HB without stats is accepted too).
+    bool shape_ok = command == wire::kReady
+                        ? frames.size() == 5 && frames[4].size() == wire::kIncarnationSize
+                        : frames.size() == 4 || frames.size() == 5;
     int capacity = shape_ok ? ParseCapacity(frames[3]) : -1;
     if (capacity < 0) {
-      LOG_WARN_THROTTLED("worker %s: %s without a valid capacity", worker_id.c_str(), std::string(command).c_str());
+      LOG_WARN_THROTTLED("worker %s: malformed %s (capacity or incarnation)", worker_id.c_str(),
+                         std::string(command).c_str());
       return;
     }
-    if (frames.size() == 5) {
+    if (command == wire::kHeartbeat && frames.size() == 5) {
       nlohmann::json stats;
       Status recorded = ParseJson(View(frames[4]), wire::kWorkerReportLimits, &stats);
       recorded = recorded.ok() ? clusters_.RecordWorkerStats(worker_id, stats)
@@ -273,14 +256,15 @@ void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq
         timelines_.WorkerAt(worker_id, seq->get<uint64_t>(), WallClockMs());
       }
     }
-    bool known = registry_.Find(worker_id) != nullptr;
-    WorkerState& worker = registry_.Heard(worker_id, capacity, now);
-    if (!known) LOG_INFO("worker %s joined (capacity %d)", worker_id.c_str(), capacity);
-    if (command == wire::kReady) worker.draining = false;
+    bool joined = command == wire::kReady
+                      ? broker_.WorkerReady(worker_id, capacity, std::string(View(frames[4])), now)
+                      : broker_.workers().Find(worker_id) == nullptr;
+    if (command == wire::kHeartbeat) broker_.workers().Heard(worker_id, capacity, now);
+    if (joined) LOG_INFO("worker %s joined (capacity %d)", worker_id.c_str(), capacity);
   } else if (command == wire::kBye) {
-    if (WorkerState* worker = registry_.Find(worker_id)) {
+    if (WorkerState* worker = broker_.workers().Find(worker_id)) {
       worker->draining = true;
-      registry_.Heard(worker_id, -1, now);
+      broker_.workers().Heard(worker_id, -1, now);
       LOG_INFO("worker %s is draining", worker_id.c_str());
     }
   } else if (command == wire::kHealth) {
@@ -322,7 +306,7 @@ void RouterServer::OnConfigChange(uint64_t seq, const nlohmann::json& change) {
   (void)monitor_.Evaluate(clusters_.table(), NowMs());
   if (op == "rollback") {
     std::vector<std::string> workers;
-    for (const WorkerState& worker : registry_.workers()) workers.push_back(worker.id);
+    for (const WorkerState& worker : broker_.workers().workers()) workers.push_back(worker.id);
     timelines_.Start(change.value("uuid", ""), seq, workers, WallClockMs());
   }
 }
@@ -392,15 +376,7 @@ void RouterServer::OnReply(const std::string& worker_id, std::vector<zmq::messag
     LOG_WARN_THROTTLED("worker %s: malformed reply (%zu frames)", worker_id.c_str(), frames.size());
     return;
   }
-  std::string key = std::string(View(frames[3])) + std::string(View(frames[4]));
-  auto held = held_.find(key);
-  if (held != held_.end()) {
-    if (WorkerState* worker = registry_.Find(held->second.worker_id)) {
-      worker->outstanding--;
-      worker->in_flight.erase(key);
-    }
-    held_.erase(held);
-  }
+  (void)broker_.Completed(std::string(View(frames[3])) + std::string(View(frames[4])));
   // Forwarded even when not held (e.g. sent before a router restart): the
   // frontend knows whether it still waits for it.
   try {
@@ -418,10 +394,7 @@ void RouterServer::OnReply(const std::string& worker_id, std::vector<zmq::messag
   }
 }
 
-void RouterServer::ReplyLocally(const std::string& key, int status, const std::string& detail) {
-  auto it = held_.find(key);
-  if (it == held_.end()) return;
-  HeldRequest& request = it->second;
+void RouterServer::ReplyLocally(BrokeredRequest& request, int status, const std::string& detail) {
   http::SimpleResponse response = http::MakeSimpleResponse(status, detail);
   wire::ReplyMeta meta;
   meta.status = static_cast<uint16_t>(status);
@@ -429,10 +402,10 @@ void RouterServer::ReplyLocally(const std::string& key, int status, const std::s
   std::string meta_bytes = meta.Encode();
   try {
     auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-    if (frontends_.send(request.frames[0], more)) {
+    if (frontends_.send(request.frames[kFrontendId], more)) {
       (void)frontends_.send(zmq::buffer(wire::kSignature), more);
       (void)frontends_.send(zmq::buffer(wire::kReply), more);
-      (void)frontends_.send(request.frames[1], more);
+      (void)frontends_.send(request.frames[kRequestId], more);
       (void)frontends_.send(zmq::buffer(meta_bytes), more);
       (void)frontends_.send(zmq::buffer(response.head), more);
       (void)frontends_.send(zmq::buffer(response.body), zmq::send_flags::dontwait);
@@ -440,32 +413,11 @@ void RouterServer::ReplyLocally(const std::string& key, int status, const std::s
   } catch (const zmq::error_t&) {
     LOG_DEBUG("local reply for a frontend that is gone");
   }
-  held_.erase(it);
 }
 
-void RouterServer::WorkerLost(std::string worker_id, const char* why) {
-  WorkerState lost = registry_.Remove(worker_id);
+void RouterServer::OnWorkerLost(const std::string& worker_id, const char* why, size_t retried, size_t failed) {
   timelines_.WorkerLost(worker_id);
   monitor_.ForgetWorker(worker_id);
-  size_t retried = 0, failed = 0;
-  // Idempotent requests go back to the front of the queue, oldest first.
-  std::vector<std::string> retry;
-  for (const std::string& key : lost.in_flight) {
-    auto it = held_.find(key);
-    if (it == held_.end()) continue;
-    if (it->second.idempotent && !draining_) {
-      it->second.worker_id.clear();
-      retry.push_back(key);
-    } else {
-      ReplyLocally(key, 502, "worker lost while handling the request");
-      ++failed;
-    }
-  }
-  std::sort(retry.begin(), retry.end(), [&](const std::string& a, const std::string& b) {
-    return held_.at(a).received_at_ms > held_.at(b).received_at_ms;
-  });
-  for (const std::string& key : retry) queue_.push_front(key);
-  retried = retry.size();
   LOG_WARN("worker %s lost (%s): %zu request(s) retried elsewhere, %zu answered 502", worker_id.c_str(), why,
            retried, failed);
 }
@@ -473,7 +425,7 @@ void RouterServer::WorkerLost(std::string worker_id, const char* why) {
 void RouterServer::SendHeartbeats() {
   publisher_.PublishHeartbeat(clusters_.seq());
   std::vector<std::string> unreachable;
-  for (const WorkerState& worker : registry_.workers()) {
+  for (const WorkerState& worker : broker_.workers().workers()) {
     try {
       auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
       if (workers_.send(zmq::buffer(worker.id), more)) {
@@ -484,37 +436,17 @@ void RouterServer::SendHeartbeats() {
       unreachable.push_back(worker.id);
     }
   }
-  for (const std::string& id : unreachable) WorkerLost(id, "disconnected");
+  for (const std::string& id : unreachable) broker_.WorkerLost(id, "disconnected");
 }
 
 void RouterServer::Sweep(int64_t now) {
   listener_.Sweep(now);
   JudgeVersions(now);
-  for (const std::string& id : registry_.Expired(now)) WorkerLost(id, "no heartbeat");
-  if (no_workers_warning_.Due(registry_.size() == 0, now)) {
+  if (no_workers_warning_.Due(broker_.workers().size() == 0, now)) {
     LOG_WARN("no worker attached for %lld s; workers connect to %s (router.workerBind / --worker-bind)",
              static_cast<long long>(no_workers_warning_.waited_ms(now) / 1000), config_.worker_bind.c_str());
   }
-  // Requests that waited too long for a worker.
-  while (!queue_.empty()) {
-    auto it = held_.find(queue_.front());
-    if (it != held_.end() && now - it->second.received_at_ms < config_.queue_timeout_ms) break;
-    if (it != held_.end()) ReplyLocally(queue_.front(), 503, "no worker available in time");
-    queue_.pop_front();
-  }
-  // Requests a worker never answered.
-  for (auto it = held_.begin(); it != held_.end();) {
-    if (!it->second.worker_id.empty() && now - it->second.received_at_ms > kForgetAfterMs) {
-      if (WorkerState* worker = registry_.Find(it->second.worker_id)) {
-        worker->outstanding--;
-        worker->in_flight.erase(it->first);
-      }
-      it = held_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  DispatchQueued();
+  broker_.Sweep(now);
 }
 
 }  // namespace upmesh::router

@@ -25,19 +25,15 @@
 // ZapAuthenticator lets in only the allowed client keys (the HandshakeMonitor
 // logs handshakes that fail before ZAP is asked).
 //
-// The router keeps each in-flight request (ZeroMQ messages share their
-// buffers, so this costs no copy). When a worker dies, its idempotent
-// requests are given to another worker; the others get a 502, since a
-// write may already have reached the backend.
+// The data path is a RequestBroker (the load-balancing broker's policy: credit,
+// queue, retry of idempotent requests when a worker is lost); this class
+// does its socket I/O.
 #pragma once
 
-#include <array>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <set>
 #include <string>
-#include <unordered_map>
 
 #include <zmq.hpp>
 
@@ -49,23 +45,14 @@
 #include "router/rollback_timeline.h"
 #include "router/tls_session.h"
 #include "router/version_monitor.h"
-#include "router/worker_registry.h"
 #include "router/zap_authenticator.h"
 #include "shared/config.h"
 #include "shared/curve.h"
 #include "shared/quiet_warning.h"
+#include "shared/request_broker.h"
 #include "shared/status.h"
 
 namespace upmesh::router {
-
-// One request as the router holds it: the frames a worker needs.
-struct HeldRequest {
-  std::array<zmq::message_t, 5> frames;  // frontend-id, request-id, request-meta, head, body
-  bool idempotent = false;
-  bool counted = false;  // already counted towards the GRADUAL ramp (sent once)
-  int64_t received_at_ms = 0;
-  std::string worker_id;  // empty while queued
-};
 
 // What the router demands of its peers; the defaults demand nothing.
 struct RouterSecurity {
@@ -92,13 +79,11 @@ class RouterServer {
   void OnWorkerMessage(const std::string& worker_id, std::vector<zmq::message_t>& frames);
   void OnReply(const std::string& worker_id, std::vector<zmq::message_t>& frames);
   void SendSnapshot(const std::string& worker_id);
-  void DispatchQueued();
-  // Sends the request to a worker with capacity; false if none has any.
-  bool TryDispatch(const std::string& key);
-  // Takes the id by value: callers pass a registry entry's own id, which
-  // removing the entry destroys.
-  void WorkerLost(std::string worker_id, const char* why);
-  void ReplyLocally(const std::string& key, int status, const std::string& detail);
+  // The broker's handlers: hand a request to a worker, answer in its place,
+  // note a worker gone.
+  RequestBroker::Handoff SendToWorker(const std::string& worker_id, BrokeredRequest& request);
+  void ReplyLocally(BrokeredRequest& request, int status, const std::string& detail);
+  void OnWorkerLost(const std::string& worker_id, const char* why, size_t retried, size_t failed);
   void SendHeartbeats();
   void Sweep(int64_t now);
 
@@ -118,7 +103,8 @@ class RouterServer {
   std::unique_ptr<HandshakeMonitor> handshakes_;  // with CURVE only
   zmq::socket_t frontends_;  // ROUTER
   zmq::socket_t workers_;    // ROUTER, ROUTER_MANDATORY so a vanished worker is an error, not a silent drop
-  WorkerRegistry registry_;
+  // Frames of each request it holds: frontend-id, request-id, request-meta, head, body.
+  RequestBroker broker_;
   ClusterRegistry clusters_;
   VersionMonitor monitor_;
   RollbackTimelines timelines_;
@@ -126,8 +112,6 @@ class RouterServer {
   ConfigPublisher publisher_;
   ConfigApi api_;
   ConfigListener listener_;
-  std::unordered_map<std::string, HeldRequest> held_;  // key: frontend-id + request-id
-  std::deque<std::string> queue_;  // keys of held requests waiting for a worker, oldest first
   bool draining_ = false;
   int64_t drain_deadline_ms_ = 0;
   // A router nobody serves for says so, naming where workers should connect.

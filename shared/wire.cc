@@ -1,6 +1,16 @@
 #include "shared/wire.h"
 
+#include <random>
+
 namespace upmesh::wire {
+
+std::string MakeIncarnation() {
+  static const char kHex[] = "0123456789abcdef";
+  std::random_device random;
+  std::string incarnation(kIncarnationSize, '0');
+  for (char& digit : incarnation) digit = kHex[random() % 16];
+  return incarnation;
+}
 
 std::string RequestMeta::Encode() const {
   return std::string{char(1), char(flags), char(0), char(0)};

@@ -13,7 +13,7 @@
 //   HB       [UPM1][HB]                    router heartbeat (Paranoid Pirate)
 //   SNAPSHOT [UPM1][SNAPSHOT][seq][clusters-json]   answer to SNAPSHOT? (Clone)
 // Worker (DEALER) -> router:
-//   READY    [UPM1][READY][capacity]       sent on (re)connect
+//   READY    [UPM1][READY][capacity][incarnation]  sent on (re)connect
 //   HB       [UPM1][HB][capacity][stats-json]  every heartbeat interval
 //   REP      [UPM1][REP][frontend-id][request-id][reply-meta][head][body]
 //   BYE      [UPM1][BYE]                   draining: send me no new requests
@@ -28,6 +28,10 @@
 //
 // request-id: 8 opaque bytes chosen by the frontend, unique per frontend.
 // capacity: decimal ASCII, the most requests the worker takes at once.
+// incarnation: kIncarnationSize hex digits a worker picks at random when its
+//   process starts (MakeIncarnation); a READY with another incarnation under
+//   a known routing id is a restarted worker, which holds none of the old
+//   one's requests.
 // seq: decimal ASCII, the config sequence number (see docs/protocol.md).
 // clusters-json: the table as stored (ClusterTable::ToStoredJson), newest first.
 // change-json: {"op":"put","cluster":{stored cluster}}, {"op":"delete","uuid":"..."}
@@ -65,6 +69,10 @@ constexpr std::string_view kUpdate = "UPDATE";
 constexpr std::string_view kPublisherHeartbeat = "HUGZ";
 
 constexpr size_t kRequestIdSize = 8;
+constexpr size_t kIncarnationSize = 16;
+
+// A new incarnation: kIncarnationSize random hex digits.
+std::string MakeIncarnation();
 
 // JSON frames are parsed with these bounds (shared/json_parse.h).
 // Router -> worker (UPDATE, SNAPSHOT): a SNAPSHOT is the whole table, so

@@ -21,7 +21,10 @@ zmq::message_t Frame(std::string_view bytes) { return zmq::message_t(bytes.data(
 }  // namespace
 
 RouterLink::RouterLink(zmq::context_t* context, Options options)
-    : context_(context), options_(std::move(options)), capacity_text_(std::to_string(options_.capacity)) {}
+    : context_(context),
+      options_(std::move(options)),
+      capacity_text_(std::to_string(options_.capacity)),
+      incarnation_(wire::MakeIncarnation()) {}
 
 RouterLink::~RouterLink() { Close(); }
 
@@ -67,7 +70,7 @@ void RouterLink::Close() {
 }
 
 void RouterLink::TrySendReady(int64_t now_ms) {
-  if (!SendControl(wire::kReady, true)) {  // not connected yet
+  if (!SendControl(wire::kReady)) {  // not connected yet
     next_heartbeat_ms_ = now_ms + kReadyRetryMs;
     return;
   }
@@ -110,9 +113,13 @@ bool RouterLink::Send(zmq::message_t* frames, size_t count) {
   return true;
 }
 
-bool RouterLink::SendControl(std::string_view command, bool with_capacity) {
-  zmq::message_t frames[3] = {Frame(wire::kSignature), Frame(command), Frame(capacity_text_)};
-  return Send(frames, with_capacity ? 3 : 2);
+bool RouterLink::SendControl(std::string_view command) {
+  if (command == wire::kReady) {
+    zmq::message_t frames[4] = {Frame(wire::kSignature), Frame(command), Frame(capacity_text_), Frame(incarnation_)};
+    return Send(frames, 4);
+  }
+  zmq::message_t frames[2] = {Frame(wire::kSignature), Frame(command)};
+  return Send(frames, 2);
 }
 
 void RouterLink::Tick(int64_t now_ms) {
@@ -162,7 +169,7 @@ int64_t RouterLink::next_tick_ms() const {
 
 void RouterLink::SayBye() {
   if (said_bye_) return;
-  SendControl(wire::kBye, false);
+  SendControl(wire::kBye);
   said_bye_ = true;
 }
 

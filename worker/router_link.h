@@ -6,7 +6,9 @@
 // returns false before every epoll_wait, and after sending (the loop does the
 // former right after everything else, which covers the latter).
 //
-// Paranoid Pirate on the worker side: READY on (re)connect, HB every
+// Paranoid Pirate on the worker side: READY on (re)connect (with this
+// process's incarnation, so that a worker restarted under the same name is
+// not taken for the old one), HB every
 // heartbeat interval, and if nothing at all arrives from the router for
 // liveness x interval, the socket is closed and made again with the same
 // routing id (the worker's name, so the router sees the same worker) and
@@ -80,12 +82,13 @@ class RouterLink {
  private:
   Status Connect(int64_t now_ms);
   void Close();
-  bool SendControl(std::string_view command, bool with_capacity);
+  bool SendControl(std::string_view command);
   void TrySendReady(int64_t now_ms);
 
   zmq::context_t* context_;
   const Options options_;
   const std::string capacity_text_;
+  const std::string incarnation_;  // wire::MakeIncarnation(), once per process
   zmq::socket_t socket_;
   int epoll_fd_ = -1;
   int zmq_fd_ = -1;

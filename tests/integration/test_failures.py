@@ -165,6 +165,43 @@ class FailuresTest(mesh.MeshTestCase):
         self.assertRegex(router_log, r"worker w1 lost \(")
         self.assertNotRegex(router_log, r"worker (?!w1 )\S* lost \(", "the router's log names the wrong worker")
 
+    def test_worker_restarted_at_once_under_its_name_answers_the_old_requests(self):
+        """A worker killed -9 and started again at once under the same name is a new
+        incarnation: the GETs the old one held are retried and the POST is answered 502
+        within seconds, not left to the frontend's reply timeout."""
+        m = self.mesh.start_standard(backends=1, workers=1)
+        received = backend_stats(m.backends[0])["requests"]
+        results = {}
+
+        def send(name, method):
+            started = time.monotonic()
+            try:
+                with RawClient(m.frontend.port, timeout=40) as client:
+                    response = client.request(method, "/%s?delay=1500" % name,
+                                              body=b"x" if method == "POST" else None)
+                    results[name] = response.status
+            except Exception as e:  # noqa: BLE001 - recorded as the request's outcome
+                results[name] = repr(e)
+            results[name + "-ended"] = time.monotonic()
+
+        requests = [("get-%d" % i, "GET") for i in range(4)] + [("post-%d" % i, "POST") for i in range(2)]
+        threads = [threading.Thread(target=send, args=request, daemon=True) for request in requests]
+        for t in threads:
+            t.start()
+        wait_backend_requests(m.backends[0], received + len(requests))  # all held by the worker
+        killed_at = time.monotonic()
+        m.workers[0].kill()
+        m.start_worker("w1")
+        for t in threads:
+            t.join(timeout=45)
+        self.assertFalse(any(t.is_alive() for t in threads), "requests hung")
+        for name, method in requests:
+            took = results[name + "-ended"] - killed_at
+            self.assertEqual(results[name], 200 if method == "GET" else 502, "%s: %s" % (name, results[name]))
+            self.assertLess(took, 8.0, "%s answered %.1f s after the kill" % (name, took))
+        self.assertIn("worker w1 lost (restarted): 4 request(s) retried elsewhere, 2 answered 502",
+                      m.router.log_text())
+
     def test_worker_sigterm_finishes_request_in_flight(self):
         m = self.mesh.start_standard()
         with RawClient(m.frontend.port) as client:

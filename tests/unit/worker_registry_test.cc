@@ -1,13 +1,13 @@
-// The router's balancing policy: least outstanding below capacity, ties
+// The load-balancing policy: least outstanding below capacity, ties
 // round-robin, draining workers skipped, silent workers expired.
 #include <catch2/catch.hpp>
 
 #include <map>
 
-#include "router/worker_registry.h"
+#include "shared/worker_registry.h"
 
-using upmesh::router::WorkerRegistry;
-using upmesh::router::WorkerState;
+using upmesh::WorkerRegistry;
+using upmesh::WorkerState;
 
 TEST_CASE("ties go round-robin so light load reaches every worker", "[registry]") {
   WorkerRegistry registry(1500);

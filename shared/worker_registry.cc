@@ -1,8 +1,8 @@
-#include "router/worker_registry.h"
+#include "shared/worker_registry.h"
 
 #include <algorithm>
 
-namespace upmesh::router {
+namespace upmesh {
 
 WorkerState& WorkerRegistry::Heard(const std::string& id, int capacity, int64_t now) {
   WorkerState* worker = Find(id);
@@ -51,4 +51,4 @@ std::vector<std::string> WorkerRegistry::Expired(int64_t now) const {
   return expired;
 }
 
-}  // namespace upmesh::router
+}  // namespace upmesh

@@ -1,7 +1,7 @@
-// WorkerRegistry: the router's view of live workers (zguide load-balancing
+// WorkerRegistry: a broker's view of live workers (zguide load-balancing
 // broker with credit, plus Paranoid Pirate liveness).
 //
-// A worker announces its capacity (READY, and again in every HB). The router
+// A worker announces its capacity (READY, and again in every HB). The broker
 // counts requests outstanding per worker and gives each new request to the
 // worker with the fewest outstanding among those below capacity; ties go
 // round-robin so light load still spreads over every worker. A worker not
@@ -13,10 +13,11 @@
 #include <unordered_set>
 #include <vector>
 
-namespace upmesh::router {
+namespace upmesh {
 
 struct WorkerState {
   std::string id;  // the worker's ZeroMQ routing id
+  std::string incarnation;  // from its READY: changes when the process restarts
   int capacity = 0;
   int outstanding = 0;
   bool draining = false;      // sent BYE: no new requests
@@ -48,4 +49,4 @@ class WorkerRegistry {
   size_t next_ = 0;                   // round-robin cursor for ties
 };
 
-}  // namespace upmesh::router
+}  // namespace upmesh
