@@ -94,6 +94,25 @@ void BackendPool::TakeExpiredIdle(int64_t cutoff_ms, std::vector<BackendConnecti
   idle_.erase(idle_.begin(), first_fresh);
 }
 
+void BackendPool::Wait(Exchange* exchange, bool first) {
+  if (first) {
+    waiting_.push_front(exchange);
+  } else {
+    waiting_.push_back(exchange);
+  }
+}
+
+Exchange* BackendPool::TakeWaiting() {
+  if (waiting_.empty()) return nullptr;
+  Exchange* exchange = waiting_.front();
+  waiting_.pop_front();
+  return exchange;
+}
+
+void BackendPool::StopWaiting(Exchange* exchange) {
+  waiting_.erase(std::find(waiting_.begin(), waiting_.end(), exchange));
+}
+
 void BackendPool::Retire(BackendConnection* connection) {
   if (connection->state == BackendConnection::State::kIdle) {
     idle_.erase(std::find(idle_.begin(), idle_.end(), connection));

@@ -5,10 +5,12 @@
 // BackendPool: the bookkeeping of one server's connections, in the manner of
 //   h2o's socketpool: idle keep-alive connections are reused most recently
 //   used first (LIFO, so the rest age out), at most max_connections are open
-//   at once, and requests beyond that wait in a FIFO queue. The pool does no
-//   I/O: the worker opens, writes, reads and closes sockets and tells the
-//   pool. Connections live in the pool; one that is retired stays allocated
-//   until FreeRetired(), so a pointer in the same epoll batch stays valid.
+//   at once, and exchanges beyond that wait in a FIFO queue. The pool does no
+//   I/O: its user (upstream.h) opens, writes, reads and closes sockets and
+//   tells the pool. A connection is leased out (Add, PopIdle) and comes back
+//   (PushIdle) or is retired (Retire); the waiting queue is the pool's own.
+//   Connections live in the pool; one that is retired stays allocated until
+//   FreeRetired(), so a pointer in the same epoll batch stays valid.
 //   The pool also keeps the server's passive health (server_health.h).
 #pragma once
 
@@ -95,11 +97,16 @@ class BackendPool {
   // Frees retired connections; call when no pointer to them is left.
   void FreeRetired() { retired_.clear(); }
 
-  // Requests waiting for a connection, oldest first.
-  std::deque<Exchange*>& waiting() { return waiting_; }
+  // Exchanges waiting for a connection: queued last, or `first` (ahead of
+  // the others); taken oldest first (nullptr if none); or taken off the
+  // queue when one gives up.
+  void Wait(Exchange* exchange, bool first);
+  Exchange* TakeWaiting();
+  void StopWaiting(Exchange* exchange);
+  bool has_waiting() const { return !waiting_.empty(); }
 
   // Every open connection (for shutdown).
-  std::list<BackendConnection>& connections() { return connections_; }
+  const std::list<BackendConnection>& connections() const { return connections_; }
 
   // The server's passive health, as this worker sees it.
   ServerHealth& health() { return health_; }

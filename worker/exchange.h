@@ -68,7 +68,7 @@ struct Exchange {
   bool retried = false;     // the one stale keep-alive retry has been used
   BackendConnection* connection = nullptr;  // while kConnecting/kExchanging
 
-  std::list<Exchange>::iterator self;  // its place in the worker's list
+  std::list<Exchange>::iterator self;  // its place in the Upstream's list
 };
 
 struct ClientRequest {

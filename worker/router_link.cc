@@ -8,6 +8,7 @@
 
 #include "shared/log.h"
 #include "shared/wire.h"
+#include "shared/zmq_frame.h"
 
 namespace upmesh::worker {
 namespace {
@@ -15,8 +16,6 @@ namespace {
 constexpr int kLingerMs = 500;       // at close: time to flush queued replies
 constexpr int kHighWaterMark = 100000;  // messages; a full queue drops, never blocks
 constexpr int kReadyRetryMs = 20;  // while the connection is not up yet
-
-zmq::message_t Frame(std::string_view bytes) { return zmq::message_t(bytes.data(), bytes.size()); }
 
 }  // namespace
 

@@ -12,7 +12,7 @@
 // success puts it back in rotation and forgets the back-off; a failure ejects
 // it again at once, for longer. With active health checks, an ejected server
 // whose last check failed stays out until a check passes. The caller never ejects the last server of a
-// version (Route picking does that: see Worker::PickServer).
+// version (Route picking does that: see PickServer in version_router.h).
 // Pure logic: the caller gives the time.
 #pragma once
 

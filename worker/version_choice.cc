@@ -1,6 +1,7 @@
 #include "worker/version_choice.h"
 
 #include <cctype>
+#include <cstdlib>
 #include <ctime>
 
 #include "shared/http_fields.h"
@@ -64,6 +65,23 @@ VersionChoice ChooseVersion(const std::vector<Cluster>& clusters, const VersionR
       break;
   }
   return choice;
+}
+
+VersionRequest ReadVersionRequest(std::string_view head, UpgradeMode mode, bool safe, double gradual_share,
+                                  int64_t now_wall_ms) {
+  VersionRequest request;
+  if (mode == UpgradeMode::kSession) request.session_uuid = FindCookie(head, kSessionCookie);
+  if (mode == UpgradeMode::kGradual) {
+    if (std::optional<std::string> position = FindCookie(head, kTransitionCookie)) {
+      char* end = nullptr;
+      long value = std::strtol(position->c_str(), &end, 10);
+      if (!position->empty() && *end == '\0' && value >= 0 && value < 100) request.position = static_cast<int>(value);
+    }
+  }
+  request.safe = safe;
+  request.gradual_share = gradual_share;
+  request.now_wall_ms = now_wall_ms;
+  return request;
 }
 
 std::optional<std::string> FindCookie(std::string_view head, std::string_view name) {

@@ -49,6 +49,12 @@ struct VersionChoice {
 VersionChoice ChooseVersion(const std::vector<Cluster>& clusters, const VersionRequest& request,
                             const std::function<int()>& new_position);
 
+// The request as ChooseVersion sees it: from `head`, only the cookie that
+// `mode` (the newest version's) reads; a transition position outside 0..99
+// is no position.
+VersionRequest ReadVersionRequest(std::string_view head, UpgradeMode mode, bool safe, double gradual_share,
+                                  int64_t now_wall_ms);
+
 // The value of cookie `name` in a request head's Cookie fields, if any.
 std::optional<std::string> FindCookie(std::string_view head, std::string_view name);
 

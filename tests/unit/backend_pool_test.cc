@@ -1,11 +1,12 @@
 // BackendPool bookkeeping (no sockets): LIFO reuse, the connection limit,
-// idle expiry, retirement.
+// idle expiry, retirement, the waiting queue.
 #include <catch2/catch.hpp>
 
 #include <vector>
 
 #include "shared/config.h"
 #include "worker/backend_pool.h"
+#include "worker/exchange.h"
 
 namespace {
 
@@ -92,4 +93,19 @@ TEST_CASE("backend pool: servers resolve to an address and a Host line", "[backe
   upmesh::Status status = upmesh::worker::ResolveServer({"no-such-host.invalid", 80}, upmesh::NetworkPolicy::Default(), &server);
   CHECK_FALSE(status.ok());
   CHECK(status.message().find("no-such-host.invalid:80") != std::string::npos);
+}
+
+TEST_CASE("backend pool: exchanges wait in FIFO order, a retry ahead, one may give up", "[backend_pool]") {
+  BackendPool pool = MakePool(1);
+  upmesh::worker::Exchange a, b, retry;
+  CHECK_FALSE(pool.has_waiting());
+  CHECK(pool.TakeWaiting() == nullptr);
+  pool.Wait(&a, /*first=*/false);
+  pool.Wait(&b, /*first=*/false);
+  pool.Wait(&retry, /*first=*/true);
+  CHECK(pool.has_waiting());
+  CHECK(pool.TakeWaiting() == &retry);
+  pool.StopWaiting(&a);
+  CHECK(pool.TakeWaiting() == &b);
+  CHECK_FALSE(pool.has_waiting());
 }

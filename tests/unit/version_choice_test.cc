@@ -116,3 +116,28 @@ TEST_CASE("cookies are found among several fields and pairs", "[version]") {
   CHECK_FALSE(FindCookie("GET /?dynsoftup=x HTTP/1.1\r\nHost: a\r\n", "dynsoftup").has_value());
   CHECK(FindCookie("GET / HTTP/1.1\r\ncookie:dynsoftup=z\r\n", "dynsoftup") == std::optional<std::string>("z"));
 }
+
+TEST_CASE("ReadVersionRequest: only the cookie the newest version's mode reads", "[version]") {
+  std::string head = "GET / HTTP/1.1\r\nCookie: dynsoftup=v1; transition=42\r\nHost: x";
+  VersionRequest session = ReadVersionRequest(head, UpgradeMode::kSession, true, 0, 1000);
+  CHECK(session.session_uuid == std::optional<std::string>("v1"));
+  CHECK_FALSE(session.position);
+  VersionRequest gradual = ReadVersionRequest(head, UpgradeMode::kGradual, false, 12.5, 1000);
+  CHECK(gradual.position == std::optional<int>(42));
+  CHECK_FALSE(gradual.session_uuid);
+  CHECK_FALSE(gradual.safe);
+  CHECK(gradual.gradual_share == 12.5);
+  CHECK(gradual.now_wall_ms == 1000);
+  VersionRequest instant = ReadVersionRequest(head, UpgradeMode::kInstant, true, 0, 0);
+  CHECK_FALSE(instant.session_uuid);
+  CHECK_FALSE(instant.position);
+}
+
+TEST_CASE("ReadVersionRequest: a transition position outside 0..99 is none", "[version]") {
+  for (const char* value : {"100", "-1", "5x", "", " "}) {
+    std::string head = std::string("GET / HTTP/1.1\r\nCookie: transition=") + value + "\r\n";
+    CHECK_FALSE(ReadVersionRequest(head, UpgradeMode::kGradual, true, 0, 0).position);
+  }
+  CHECK(ReadVersionRequest("GET / HTTP/1.1\r\nCookie: transition=0\r\n", UpgradeMode::kGradual, true, 0, 0).position ==
+        std::optional<int>(0));
+}
