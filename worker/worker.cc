@@ -54,16 +54,7 @@ std::string ErrnoText(int error) { return std::strerror(error); }
 
 // How long a request stamped with a newer config than ours waits for it.
 constexpr int64_t kConfigWaitMs = 2000;
-constexpr int64_t kSnapshotRetryMs = 200;
-// The router's publisher heartbeats every heartbeat interval; this much
-// silence means updates may be lost on the way.
-constexpr int64_t kPublisherSilenceMs = 5000;
 constexpr int64_t kResolveRetryMs = 5000;
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string_view RequestLine(std::string_view head) { return head.substr(0, head.find("\r\n")); }
 
@@ -125,7 +116,7 @@ Status Worker::Run() {
   status = subscriber_.Open(epoll_fd_);
   if (!status.ok()) return status;
   next_sweep_ms_ = now_ms_ + kSweepIntervalMs;
-  config_heard_ms_ = now_ms_;
+  follower_.Start(now_ms_);
   LOG_INFO("worker %s: router %s, config broadcast %s, capacity %d", options_.name.c_str(),
            options_.config.router_endpoint.c_str(), options_.config.config_endpoint.c_str(),
            options_.config.capacity);
@@ -186,7 +177,7 @@ Status Worker::Run() {
 int Worker::EpollTimeoutMs(bool more_waiting) const {
   if (more_waiting) return 0;
   int64_t wake = std::min({next_sweep_ms_, link_.next_tick_ms(), next_health_report_ms_});
-  if (snapshot_wanted_) wake = std::min(wake, next_snapshot_request_ms_);
+  wake = std::min(wake, follower_.next_snapshot_ms());
   return static_cast<int>(std::clamp<int64_t>(wake - now_ms_, 0, kSweepIntervalMs));
 }
 
@@ -249,7 +240,7 @@ void Worker::AcceptRequest(std::vector<zmq::message_t>& frames) {
     waiting_for_capacity_.push_back(request);
     return;
   }
-  if (!replica_.loaded() || stamp.config_seq > replica_.seq()) {
+  if (!follower_.replica().loaded() || stamp.config_seq > follower_.replica().seq()) {
     // The router dispatched it under a newer table than ours: route it by that one.
     request->deadline_ms = now_ms_ + kConfigWaitMs;
     waiting_for_config_.push_back(request);
@@ -267,7 +258,7 @@ void Worker::AdmitWaitingForCapacity() {
   while (!waiting_for_capacity_.empty() && RequestsInProgress() < static_cast<size_t>(options_.config.capacity)) {
     ClientRequest* request = waiting_for_capacity_.front();
     waiting_for_capacity_.pop_front();
-    if (!replica_.loaded() || request->stamp.config_seq > replica_.seq()) {
+    if (!follower_.replica().loaded() || request->stamp.config_seq > follower_.replica().seq()) {
       request->deadline_ms = now_ms_ + kConfigWaitMs;
       waiting_for_config_.push_back(request);
       WantSnapshot();
@@ -326,95 +317,28 @@ void Worker::FinishRequest(ClientRequest* request) {
 void Worker::ReceiveConfig() {
   std::vector<zmq::message_t> frames;
   while (subscriber_.Receive(&frames)) {
-    config_heard_ms_ = now_ms_;
-    if (frames.size() < 3 || View(frames[0]) != wire::kSignature) continue;
-    std::string_view command = View(frames[1]);
-    uint64_t seq = std::strtoull(std::string(View(frames[2])).c_str(), nullptr, 10);
-    if (command == wire::kPublisherHeartbeat) {
-      if (replica_.loaded() && seq != replica_.seq()) {
-        LOG_INFO("config seq %llu announced, ours is %llu: fetching a snapshot",
-                 static_cast<unsigned long long>(seq), static_cast<unsigned long long>(replica_.seq()));
-        WantSnapshot();
-      }
-      continue;
-    }
-    if (command != wire::kUpdate || frames.size() != 4) continue;
-    nlohmann::json change;
-    std::string error;
-    if (Status parsed = ParseJson(View(frames[3]), wire::kClusterFrameLimits, &change); !parsed.ok()) {
-      LOG_WARN("config update %llu is not valid JSON (%s): fetching a snapshot", static_cast<unsigned long long>(seq),
-               parsed.message().c_str());
-      WantSnapshot();
-      continue;
-    }
-    switch (replica_.ApplyUpdate(seq, change, &error)) {
-      case ClusterReplica::UpdateResult::kApplied:
-        LOG_INFO("config seq %llu applied: %zu cluster version(s)", static_cast<unsigned long long>(seq),
-                 replica_.table().clusters().size());
-        RebuildRoutes();
-        ReportConfigApplied();
-        ReleaseWaitingForConfig();
-        break;
-      case ClusterReplica::UpdateResult::kStale:
-        break;
-      case ClusterReplica::UpdateResult::kGap:
-        if (replica_.loaded()) LOG_INFO("config update %llu after a gap: fetching a snapshot", static_cast<unsigned long long>(seq));
-        WantSnapshot();
-        break;
-      case ClusterReplica::UpdateResult::kInvalid:
-        LOG_WARN("config update %llu not understood (%s): fetching a snapshot",
-                 static_cast<unsigned long long>(seq), error.c_str());
-        WantSnapshot();
-        break;
-    }
+    if (follower_.OnBroadcast(frames, now_ms_)) ConfigApplied();
   }
 }
 
 void Worker::OnSnapshot(std::vector<zmq::message_t>& frames) {
-  // [UPM1][SNAPSHOT][seq][stored clusters]
-  if (frames.size() != 4) {
-    LOG_WARN("dropped a malformed SNAPSHOT (%zu frames)", frames.size());
-    return;
-  }
-  uint64_t seq = std::strtoull(std::string(View(frames[2])).c_str(), nullptr, 10);
-  nlohmann::json clusters;
-  Status status = ParseJson(View(frames[3]), wire::kClusterFrameLimits, &clusters);
-  if (status.ok()) status = replica_.ApplySnapshot(seq, clusters);
-  if (!status.ok()) {
-    LOG_ERROR("snapshot from the router not understood: %s", status.message().c_str());
-    return;
-  }
-  snapshot_wanted_ = false;
-  LOG_INFO("config snapshot seq %llu: %zu cluster version(s)", static_cast<unsigned long long>(seq),
-           replica_.table().clusters().size());
-  RebuildRoutes();
-  ReportConfigApplied();
-  ReleaseWaitingForConfig();
+  if (follower_.OnSnapshot(frames)) ConfigApplied();
 }
 
-void Worker::ReportConfigApplied() {
+void Worker::ConfigApplied() {
+  RebuildRoutes();
   // The router's rollback timeline notes when each worker routes by the new table.
   config_changed_since_report_ = true;
   next_health_report_ms_ = now_ms_;
+  ReleaseWaitingForConfig();
 }
 
-void Worker::WantSnapshot() {
-  if (snapshot_wanted_) return;
-  snapshot_wanted_ = true;
-  next_snapshot_request_ms_ = now_ms_;
-}
+void Worker::WantSnapshot() { follower_.WantSnapshot(now_ms_); }
 
 void Worker::MaybeRequestSnapshot() {
-  // The publisher heartbeats; silence means we may be missing updates.
-  if (!snapshot_wanted_ && now_ms_ - config_heard_ms_ > kPublisherSilenceMs) {
-    LOG_WARN("no config broadcast for %lld ms: fetching a snapshot", static_cast<long long>(now_ms_ - config_heard_ms_));
-    config_heard_ms_ = now_ms_;
-    WantSnapshot();
-  }
-  if (!snapshot_wanted_ || now_ms_ < next_snapshot_request_ms_) return;
+  if (!follower_.SnapshotDue(now_ms_)) return;
   zmq::message_t frames[2] = {Frame(wire::kSignature), Frame(wire::kSnapshotRequest)};
-  link_.Send(frames, 2);  // refused while not connected: asked again below
-  next_snapshot_request_ms_ = now_ms_ + kSnapshotRetryMs;
+  link_.Send(frames, 2);  // refused while not connected: asked again after the retry interval
 }
 
 size_t Worker::PoolFor(const ServerAddress& address, bool* resolved) {
@@ -438,9 +362,9 @@ void Worker::RebuildRoutes() {
   std::vector<Route> routes;
   routes_incomplete_ = false;
   live_.clear();
-  for (const Cluster* live : replica_.table().Live()) live_.push_back(*live);
+  for (const Cluster* live : follower_.replica().table().Live()) live_.push_back(*live);
   std::set<std::string> uuids;
-  for (const Cluster& cluster : replica_.table().clusters()) uuids.insert(cluster.uuid);
+  for (const Cluster& cluster : follower_.replica().table().clusters()) uuids.insert(cluster.uuid);
   health_.Retain(uuids);
   for (const Cluster& cluster : live_) {
     Route route;
@@ -475,15 +399,15 @@ void Worker::ReleaseWaitingForConfig() {
   std::deque<ClientRequest*> waiting;
   waiting.swap(waiting_for_config_);
   for (ClientRequest* request : waiting) {
-    bool current = replica_.loaded() && request->stamp.config_seq <= replica_.seq();
+    bool current = follower_.replica().loaded() && request->stamp.config_seq <= follower_.replica().seq();
     if (!current && request->deadline_ms > now_ms_) {
       waiting_for_config_.push_back(request);
-    } else if (!replica_.loaded()) {
+    } else if (!follower_.replica().loaded()) {
       ReplyError(request, 503, "no cluster table from the router yet");
     } else {
       if (!current) {
         LOG_WARN_THROTTLED("routing a request by config seq %llu although it was stamped %llu",
-                 static_cast<unsigned long long>(replica_.seq()),
+                 static_cast<unsigned long long>(follower_.replica().seq()),
                  static_cast<unsigned long long>(request->stamp.config_seq));
       }
       RouteRequest(request);
@@ -511,7 +435,7 @@ void Worker::RouteRequest(ClientRequest* request) {
   }
   version_request.safe = (request->meta.flags & wire::RequestMeta::kSafe) != 0;
   version_request.gradual_share = request->stamp.gradual_share_micros / 1e6;
-  version_request.now_wall_ms = WallMs();
+  version_request.now_wall_ms = WallClockMs();
   VersionChoice choice = ChooseVersion(clusters, version_request, [this] { return static_cast<int>(random_() % 100); });
   request->response_fields = std::move(choice.set_cookie);
   request->concurrent = choice.compared >= 0;
@@ -668,7 +592,7 @@ void Worker::FinishConcurrent(ClientRequest* request) {
     if (VersionHealth* health = HealthOf(0, newer.cluster_uuid)) health->RecordComparison(differences.empty());
   }
   if (!differences.empty()) {
-    nlohmann::json report = {{"time", HttpDate(WallMs())},
+    nlohmann::json report = {{"time", HttpDate(WallClockMs())},
                              {"cluster", newer.cluster_uuid},  // the new version, compared
                              {"oldCluster", older.cluster_uuid},
                              {"request", std::string(RequestLine(View(request->head)))},
@@ -689,7 +613,7 @@ void Worker::FinishConcurrent(ClientRequest* request) {
 std::string Worker::StatsJson() const {
   nlohmann::json served = nlohmann::json::object();
   for (const auto& [uuid, count] : served_) served[uuid] = count;
-  return nlohmann::json{{"served", served}, {"seq", replica_.seq()}}.dump();
+  return nlohmann::json{{"served", served}, {"seq", follower_.replica().seq()}}.dump();
 }
 
 int Worker::RouteIndexOf(const std::string& uuid) const {
@@ -704,7 +628,7 @@ VersionHealth* Worker::HealthOf(int cluster_index, const std::string& uuid) {
     return routes_[cluster_index].health;
   }
   // The table changed while the request was under way (e.g. the version was rolled back).
-  if (!replica_.table().Find(uuid)) return nullptr;
+  if (!follower_.replica().table().Find(uuid)) return nullptr;
   return health_.ForVersion(uuid);
 }
 
@@ -731,7 +655,7 @@ void Worker::RecordOutcome(const ClientRequest* request, int cluster_index, cons
                    nullptr);
     return;
   }
-  int64_t now_wall = WallMs();
+  int64_t now_wall = WallClockMs();
   FailureSample sample;
   std::string_view line = RequestLine(View(request->head));
   size_t space = line.find(' ');
@@ -846,7 +770,7 @@ void Worker::MaybeSendHealthReport() {
   config_changed_since_report_ = false;
   servers_changed_ = false;
   servers_reported_ = !servers.empty();
-  HealthReport report = health_.TakeReport(replica_.seq());
+  HealthReport report = health_.TakeReport(follower_.replica().seq());
   report.servers = std::move(servers);
   std::string text = EncodeHealthReport(report);
   zmq::message_t frames[3] = {Frame(wire::kSignature), Frame(wire::kHealth), Frame(text)};

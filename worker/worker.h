@@ -41,8 +41,8 @@
 #include "shared/curve.h"
 #include "shared/status.h"
 #include "worker/backend_pool.h"
-#include "worker/cluster_replica.h"
-#include "worker/config_subscriber.h"
+#include "shared/config_follower.h"
+#include "shared/config_subscriber.h"
 #include "worker/exchange.h"
 #include "worker/health_recorder.h"
 #include "worker/router_link.h"
@@ -92,6 +92,8 @@ class Worker {
   // The cluster table (Clone replica) and routing.
   void ReceiveConfig();
   void OnSnapshot(std::vector<zmq::message_t>& frames);
+  // A new table: rebuild the routes, tell the router, release waiting requests.
+  void ConfigApplied();
   void WantSnapshot();
   void MaybeRequestSnapshot();
   void RebuildRoutes();
@@ -139,7 +141,6 @@ class Worker {
   int RouteIndexOf(const std::string& uuid) const;
   // The health record of the version that carried a leg; nullptr once deleted.
   VersionHealth* HealthOf(int cluster_index, const std::string& uuid);
-  void ReportConfigApplied();
   void MaybeSendHealthReport();
 
   // Backend side.
@@ -179,12 +180,9 @@ class Worker {
   int64_t now_ms_ = 0;
   int64_t next_sweep_ms_ = 0;
 
-  ClusterReplica replica_;
+  ConfigFollower follower_;  // the Clone replica and when to fetch it whole
   std::vector<Cluster> live_;  // the replica's versions that are not rolled back, newest first
   std::vector<Route> routes_;  // parallel to live_
-  bool snapshot_wanted_ = true;
-  int64_t next_snapshot_request_ms_ = 0;
-  int64_t config_heard_ms_ = 0;       // last UPDATE/HUGZ
   bool routes_incomplete_ = false;    // a server did not resolve: try again later
   int64_t next_resolve_ms_ = 0;
 

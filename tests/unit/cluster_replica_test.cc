@@ -1,10 +1,10 @@
 // The worker's Clone-pattern replica of the cluster table.
 #include <catch2/catch.hpp>
 
-#include "worker/cluster_replica.h"
+#include "shared/cluster_replica.h"
 
 using namespace upmesh;
-using upmesh::worker::ClusterReplica;
+using upmesh::ClusterReplica;
 using nlohmann::json;
 
 namespace {
@@ -94,4 +94,21 @@ TEST_CASE("replica: a snapshot carries rolled-back versions; a re-put of one rep
   // Deleting a rolled-back version removes it for good.
   CHECK(replica.ApplyUpdate(3, {{"op", "delete"}, {"uuid", "b"}}, &error) == ClusterReplica::UpdateResult::kApplied);
   CHECK(replica.table().Find("b") == nullptr);
+}
+
+TEST_CASE("replica: a hold change and a snapshot carry the ramp's hold", "[replica]") {
+  ClusterReplica replica;
+  std::string error;
+  json stored = StoredCluster("b", 2, 2);
+  stored["rampHold"] = {{"heldMs", 5}, {"sinceMs", 7}};
+  REQUIRE(replica.ApplySnapshot(4, json::array({stored})).ok());
+  CHECK(replica.table().Find("b")->ramp_hold.held_ms == 5);
+  CHECK(replica.table().Find("b")->ramp_hold.since_ms == 7);
+  json release = {{"op", "hold"}, {"uuid", "b"}, {"heldMs", 9}, {"sinceMs", 0}};
+  CHECK(replica.ApplyUpdate(5, release, &error) == ClusterReplica::UpdateResult::kApplied);
+  CHECK_FALSE(replica.table().Find("b")->ramp_hold.held());
+  CHECK(replica.table().Find("b")->ramp_hold.held_ms == 9);
+  json bad = {{"op", "hold"}, {"uuid", "b"}, {"heldMs", "x"}, {"sinceMs", 0}};
+  CHECK(replica.ApplyUpdate(6, bad, &error) == ClusterReplica::UpdateResult::kInvalid);
+  CHECK(replica.seq() == 5);
 }
