@@ -8,10 +8,13 @@
 //
 // The router also owns the cluster table (ClusterRegistry): it serves the
 // REST config API (ConfigListener + ConfigApi) on a STREAM socket in the same
-// poll loop, broadcasts every change (ConfigPublisher), answers a worker's
-// SNAPSHOT? with the whole table, stamps every REQ with the config seq and
-// the GRADUAL share (wire::RouteStamp), and collects the workers' HB
-// statistics and MISMATCH reports.
+// broadcasts every change (ConfigPublisher), answers a worker's or
+// frontend's SNAPSHOT? with the whole table, leases GRADUAL request-ramp
+// positions to frontends (RAMP?), and collects the workers' HB statistics
+// and MISMATCH reports. Frontends stamp each REQ (wire::RouteStamp): the
+// router forwards the stamp to the worker unchanged. An API change is
+// answered once every live frontend acknowledged its seq (ACK), or after
+// router.ackWaitMs, when the laggards leave the live set (FrontendAcks).
 //
 // Monitoring: workers' HEALTH reports feed the VersionMonitor; after each
 // report (and every heartbeat interval) its judge looks at the newest
@@ -45,6 +48,7 @@
 #include "router/config_api.h"
 #include "router/config_listener.h"
 #include "router/config_publisher.h"
+#include "router/frontend_acks.h"
 #include "router/handshake_monitor.h"
 #include "router/rollback_timeline.h"
 #include "router/version_monitor.h"
@@ -59,9 +63,8 @@ namespace upmesh::router {
 
 // One request as the router holds it: the frames a worker needs.
 struct HeldRequest {
-  std::array<zmq::message_t, 5> frames;  // frontend-id, request-id, request-meta, head, body
+  std::array<zmq::message_t, 6> frames;  // frontend-id, request-id, request-meta, route-stamp, head, body
   bool idempotent = false;
-  bool counted = false;  // already counted towards the GRADUAL ramp (sent once)
   int64_t received_at_ms = 0;
   std::string worker_id;  // empty while queued
 };
@@ -86,10 +89,15 @@ class RouterServer {
 
  private:
   void ReadFrontends();
+  void OnFrontendRequest(std::vector<zmq::message_t>& frames);
+  void OnFrontendControl(const std::string& frontend_id, std::vector<zmq::message_t>& frames, int64_t now);
+  void SendRampLease(const std::string& frontend_id, const std::string& uuid, uint64_t wanted);
+  // Answers the API changes every live frontend acknowledged (or waited for long enough).
+  void ReleaseApiAnswers(int64_t now);
   void ReadWorkers();
   void OnWorkerMessage(const std::string& worker_id, std::vector<zmq::message_t>& frames);
   void OnReply(const std::string& worker_id, std::vector<zmq::message_t>& frames);
-  void SendSnapshot(const std::string& worker_id);
+  void SendSnapshot(zmq::socket_t& socket, const std::string& peer_id);
   void DispatchQueued();
   // Sends the request to a worker with capacity; false if none has any.
   bool TryDispatch(const std::string& key);
@@ -124,6 +132,7 @@ class RouterServer {
   ConfigPublisher publisher_;
   ConfigApi api_;
   ConfigListener listener_;
+  FrontendAcks acks_;
   std::unordered_map<std::string, HeldRequest> held_;  // key: frontend-id + request-id
   std::deque<std::string> queue_;  // keys of held requests waiting for a worker, oldest first
   bool draining_ = false;
