@@ -1,7 +1,8 @@
 """What frontend stamping costs: the config API's change latency (PUT
 answered, median of --changes) with 1 and 2 frontends, and the frontend's CPU
 per request (utime + stime from /proc/PID/stat over --requests sequential
-keep-alive GETs).
+keep-alive GETs), with an INSTANT newest version and with a GRADUAL request
+ramp running.
 
     python3 bench/stamp_cost.py --bin-dir BUILD/bin [--changes 20] [--requests 5000]
 
@@ -25,6 +26,23 @@ def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def frontend_cpu(frontend, requests):
+    """(CPU µs per request, requests/s) of `requests` sequential keep-alive GETs."""
+    connection = http.client.HTTPConnection("127.0.0.1", frontend.port, timeout=10)
+    before = cpu_seconds(frontend.popen.pid)
+    started = time.monotonic()
+    for i in range(requests):
+        connection.request("GET", "/cpu/%d" % i)
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise AssertionError("GET gave %d" % response.status)
+    elapsed = time.monotonic() - started
+    cpu = cpu_seconds(frontend.popen.pid) - before
+    connection.close()
+    return round(cpu / requests * 1e6, 1), round(requests / elapsed)
 
 
 def start_frontend(m, stamps):
@@ -56,24 +74,19 @@ def measure(frontend_count, changes, requests, stamps, log_dir):
             started = time.monotonic()
             m.put_cluster([backend], i + 2, {"mode": "INSTANT"})
             latencies.append((time.monotonic() - started) * 1000)
-        connection = http.client.HTTPConnection("127.0.0.1", frontends[0].port, timeout=10)
-        before = cpu_seconds(frontends[0].popen.pid)
-        started = time.monotonic()
-        for i in range(requests):
-            connection.request("GET", "/cpu/%d" % i)
-            response = connection.getresponse()
-            response.read()
-            if response.status != 200:
-                raise AssertionError("GET gave %d" % response.status)
-        elapsed = time.monotonic() - started
-        cpu = cpu_seconds(frontends[0].popen.pid) - before
-        connection.close()
+        cpu_instant, rate_instant = frontend_cpu(frontends[0], requests)
+        # A long request ramp (100000 positions): every request takes a leased position.
+        m.put_cluster([backend], changes + 2, {"mode": "GRADUAL", "percentageTransitionPerRequest": 0.001,
+                                               "monitor": {"enabled": False}})
+        cpu_gradual, rate_gradual = frontend_cpu(frontends[0], requests)
         return {"frontends": frontend_count, "stamps": stamps,
                 "put_ms_median": round(statistics.median(latencies), 2),
                 "put_ms_max": round(max(latencies), 2),
-                "frontend_cpu_us_per_request": round(cpu / requests * 1e6, 1),
-                "requests_per_s": round(requests / elapsed)}
+                "frontend_cpu_us_per_request": cpu_instant, "requests_per_s": rate_instant,
+                "gradual_frontend_cpu_us_per_request": cpu_gradual, "gradual_requests_per_s": rate_gradual}
     finally:
+        if sys.exc_info()[0] is not None:
+            sys.stderr.write(m.dump_logs(40))
         m.stop_all()
 
 
@@ -85,8 +98,8 @@ def main():
     args = parser.parse_args()
     mesh.BIN_DIR = os.path.abspath(args.bin_dir)
     stamps = "--config-endpoint" in mesh.run_binary("upmesh-frontend", ["--help"]).stdout
-    with _TempDir() as log_dir:
-        for count in (1, 2):
+    for count in (1, 2):
+        with _TempDir() as log_dir:  # a fresh state file each time
             print(json.dumps(measure(count, args.changes, args.requests, stamps, log_dir)), flush=True)
 
 
