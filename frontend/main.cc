@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
       ("router", po::value<std::string>()->value_name("ENDPOINT"),
        "router endpoint for frontends (default tcp://127.0.0.1:5550, or frontend.routerEndpoint)")
       ("config-endpoint", po::value<std::string>()->value_name("ENDPOINT"),
-       "the router's config broadcast, to stamp requests by the current table (default\n"
+       "the router's config broadcast, to stamp requests by the current table (default "
        "tcp://127.0.0.1:5552, or frontend.configEndpoint; the router's --publish-bind)")
       ("curve-secret-key", po::value<std::string>()->value_name("FILE"),
        "CURVE: this frontend's secret key (mesh.curve.clientSecretKeyFile)")
