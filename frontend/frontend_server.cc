@@ -136,9 +136,9 @@ void FrontendServer::Run() {
       break;
     }
     if (ready > 0) {
-      if (items[0].revents & ZMQ_POLLIN) ReadClients();
-      // The config first: a request read after an update is stamped with it.
+      // The config first: requests read with an update already waiting are stamped with it.
       if (items[2].revents & ZMQ_POLLIN) ReadConfig();
+      if (items[0].revents & ZMQ_POLLIN) ReadClients();
       if (items[1].revents & ZMQ_POLLIN) ReadRouter();
     }
     if (!blocked_.empty()) RetryOutboxes();

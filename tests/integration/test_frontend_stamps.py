@@ -12,7 +12,9 @@ version answered; a `transition=P` cookie puts a client at position P, on the
 new version once the share passes P."""
 
 import os
+import signal
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -117,6 +119,29 @@ class FrontendStampTest(mesh.MeshTestCase):
             for frontend in frontends:
                 self.assertEqual(version_at(frontend, 0, "/delete/%d" % change), name,
                                  "after delete %d: frontend %d" % (change, frontend.port))
+
+    def test_the_api_answers_once_a_stalled_frontend_has_the_change(self):
+        m = self.mesh
+        backends, frontends = self.start_two(router_args=["--ack-wait-ms", "5000"])
+        stalled = frontends[1]
+        stalled.signal(signal.SIGSTOP)
+        self.addCleanup(lambda: stalled.alive() and stalled.signal(signal.SIGCONT))
+        answered = []
+        putter = threading.Thread(target=lambda: answered.append(
+            (m.put_cluster([backends["v2"]], 2, {"mode": "INSTANT"}), time.monotonic())))
+        started = time.monotonic()
+        putter.start()
+        time.sleep(0.7)
+        self.assertEqual(answered, [], "the API answered while a live frontend could not have the change")
+        resumed = time.monotonic()
+        stalled.signal(signal.SIGCONT)
+        putter.join(5)
+        self.assertEqual(len(answered), 1, "no API answer after the frontend resumed")
+        self.assertGreaterEqual(answered[0][1], resumed)
+        self.assertLess(answered[0][1] - started, 3, "answered by the timeout, not by the acknowledgement")
+        for frontend in frontends:
+            self.assertEqual(version_at(frontend, 0, "/resumed"), "v2", "frontend %d" % frontend.port)
+        self.assertNotIn("did not acknowledge", m.router.log_text())
 
     def test_a_frontend_killed_does_not_hang_the_api(self):
         m = self.mesh
