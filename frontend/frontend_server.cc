@@ -478,7 +478,9 @@ void FrontendServer::AskForRamp(int64_t now) {
 }
 
 void FrontendServer::ControlTick(int64_t now) {
-  if (follower_.SnapshotDue(now)) (void)SendControl({wire::kSignature, wire::kSnapshotRequest});
+  if (follower_.SnapshotDue(now) && !SendControl({wire::kSignature, wire::kSnapshotRequest})) {
+    follower_.SnapshotRefused(now);  // no router connected yet (ZMQ_IMMEDIATE)
+  }
   if (now >= next_ack_ms_) SendAck();
   if (!awaiting_position_.empty()) SendAwaiting(now);
   AskForRamp(now);

@@ -26,6 +26,7 @@ class ConfigFollower {
  public:
   static constexpr int64_t kSnapshotRetryMs = 200;
   static constexpr int64_t kPublisherSilenceMs = 5000;
+  static constexpr int64_t kRefusedRetryMs = 20;  // the link refused SNAPSHOT? (not connected yet)
 
   const ClusterReplica& replica() const { return replica_; }
   uint64_t seq() const { return replica_.seq(); }
@@ -40,6 +41,8 @@ class ConfigFollower {
   void WantSnapshot(int64_t now_ms);
   // True when SNAPSHOT? should go out now; schedules the next retry.
   bool SnapshotDue(int64_t now_ms);
+  // The link refused the SNAPSHOT? SnapshotDue() asked for: ask again soon.
+  void SnapshotRefused(int64_t now_ms) { next_request_ms_ = now_ms + kRefusedRetryMs; }
   // When SnapshotDue() may next say yes (INT64_MAX: not wanted).
   int64_t next_snapshot_ms() const;
 

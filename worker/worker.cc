@@ -338,7 +338,7 @@ void Worker::WantSnapshot() { follower_.WantSnapshot(now_ms_); }
 void Worker::MaybeRequestSnapshot() {
   if (!follower_.SnapshotDue(now_ms_)) return;
   zmq::message_t frames[2] = {Frame(wire::kSignature), Frame(wire::kSnapshotRequest)};
-  link_.Send(frames, 2);  // refused while not connected: asked again after the retry interval
+  if (!link_.Send(frames, 2)) follower_.SnapshotRefused(now_ms_);  // not connected yet
 }
 
 size_t Worker::PoolFor(const ServerAddress& address, bool* resolved) {

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "shared/cluster_replica.h"
+#include "shared/config_follower.h"
 
 using namespace upmesh;
 using upmesh::ClusterReplica;
@@ -111,4 +112,32 @@ TEST_CASE("replica: a hold change and a snapshot carry the ramp's hold", "[repli
   json bad = {{"op", "hold"}, {"uuid", "b"}, {"heldMs", "x"}, {"sinceMs", 0}};
   CHECK(replica.ApplyUpdate(6, bad, &error) == ClusterReplica::UpdateResult::kInvalid);
   CHECK(replica.seq() == 5);
+}
+
+TEST_CASE("follower: a snapshot is wanted at start, retried, and again after a gap or silence", "[replica]") {
+  upmesh::ConfigFollower follower;
+  follower.Start(0);
+  CHECK(follower.SnapshotDue(0));
+  CHECK_FALSE(follower.SnapshotDue(1));
+  CHECK(follower.SnapshotDue(upmesh::ConfigFollower::kSnapshotRetryMs));
+  follower.SnapshotRefused(300);  // the link was not up: soon again
+  CHECK(follower.SnapshotDue(300 + upmesh::ConfigFollower::kRefusedRetryMs));
+  std::vector<zmq::message_t> snapshot;
+  for (std::string_view frame : {std::string_view("UPM1"), std::string_view("SNAPSHOT"), std::string_view("7"),
+                                 std::string_view("[]")}) {
+    snapshot.emplace_back(frame.data(), frame.size());
+  }
+  REQUIRE(follower.OnSnapshot(snapshot));
+  CHECK(follower.seq() == 7);
+  CHECK_FALSE(follower.SnapshotDue(400));
+  std::vector<zmq::message_t> gap;
+  for (std::string_view frame : {std::string_view("UPM1"), std::string_view("UPDATE"), std::string_view("9"),
+                                 std::string_view(R"({"op":"delete","uuid":"x"})")}) {
+    gap.emplace_back(frame.data(), frame.size());
+  }
+  CHECK_FALSE(follower.OnBroadcast(gap, 500));
+  CHECK(follower.SnapshotDue(500));  // 8 was missed
+  REQUIRE(follower.OnSnapshot(snapshot));
+  CHECK_FALSE(follower.SnapshotDue(600 + upmesh::ConfigFollower::kPublisherSilenceMs - 100));
+  CHECK(follower.SnapshotDue(600 + upmesh::ConfigFollower::kPublisherSilenceMs));  // the publisher went silent
 }
