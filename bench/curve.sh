@@ -59,7 +59,7 @@ run_setting() {
     --server "127.0.0.1:$backend_port" --log-level warn "${router_keys[@]}"
   local router_pid=$last_pid
   start "frontend-$setting" "$bin_dir/upmesh-frontend" --address 127.0.0.1 --port "$frontend_port" \
-    --router "tcp://127.0.0.1:$router_frontend_port" --log-level warn "${frontend_keys[@]}"
+    --router "tcp://127.0.0.1:$router_frontend_port" --config-endpoint "tcp://127.0.0.1:$publish_port" --log-level warn "${frontend_keys[@]}"
   local frontend_pid=$last_pid
   local worker_args=(--router "tcp://127.0.0.1:$router_worker_port" --config-endpoint "tcp://127.0.0.1:$publish_port"
                      --name bench --log-level warn "${worker_keys[@]}")

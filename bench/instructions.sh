@@ -43,7 +43,7 @@ start router "$bin_dir/upmesh-router" --frontend-bind "tcp://127.0.0.1:$router_f
   --config-address 127.0.0.1 --config-port "$config_port" --state-file "$work_dir/state.json" \
   --server "127.0.0.1:$v1_port" --cluster-version 1 --log-level warn
 start frontend "$bin_dir/upmesh-frontend" --address 127.0.0.1 --port "$frontend_port" \
-  --router "tcp://127.0.0.1:$router_frontend_port" --log-level warn
+  --router "tcp://127.0.0.1:$router_frontend_port" --config-endpoint "tcp://127.0.0.1:$publish_port" --log-level warn
 for _ in $(seq 100); do curl -s -o /dev/null "$api" && break; sleep 0.1; done
 
 # set_mode TRANSITION-JSON|none: v1 plus, unless none, a v2 with that transition.

@@ -95,7 +95,7 @@ for i in $(seq "$worker_count"); do
     --router "tcp://127.0.0.1:$router_worker_port" --config-endpoint "tcp://127.0.0.1:$publish_port"
 done
 start frontend "$bin_dir/upmesh-frontend" --log-level warn --address 127.0.0.1 --port "$frontend_port" \
-  --router "tcp://127.0.0.1:$router_frontend_port"
+  --router "tcp://127.0.0.1:$router_frontend_port" --config-endpoint "tcp://127.0.0.1:$publish_port"
 answers_v1() { [[ "$(curl -s --max-time 1 -D - -o /dev/null "$url" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-backend-version" {print $2}')" == v1 ]]; }
 wait_for answers_v1
 

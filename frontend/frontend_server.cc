@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "shared/clock.h"
+#include "shared/gradual_ramp.h"
 #include "shared/http_fields.h"
 #include "shared/log.h"
 #include "shared/shutdown_signal.h"
@@ -42,6 +43,13 @@ std::string_view View(const zmq::message_t& message) {
   return std::string_view(static_cast<const char*>(message.data()), message.size());
 }
 
+void MarkAnswered(ResponseSlot& slot, int status, const std::string& detail) {
+  http::SimpleResponse response = http::MakeSimpleResponse(status, detail);
+  slot.head = std::move(response.head);
+  slot.body = zmq::message_t(response.body.data(), response.body.size());
+  slot.ready = true;
+}
+
 std::string BindEndpoint(const FrontendConfig& config) {
   bool ipv6 = config.address.find(':') != std::string::npos;
   return "tcp://" + (ipv6 ? "[" + config.address + "]" : config.address) + ":" + std::to_string(config.port);
@@ -54,7 +62,8 @@ FrontendServer::FrontendServer(const FrontendConfig& config, CurveClientKeys cur
       curve_(std::move(curve)),
       context_(1),
       clients_(context_, zmq::socket_type::stream),
-      router_(context_, zmq::socket_type::dealer) {
+      router_(context_, zmq::socket_type::dealer),
+      subscriber_(&context_, config.config_endpoint, curve_) {
   limits_.max_header_bytes = config.max_header_bytes;
   limits_.max_target_bytes = config.max_target_bytes;
   limits_.max_body_bytes = config.max_body_bytes;
@@ -80,6 +89,10 @@ Status FrontendServer::Start() {
     return Status::InvalidArgument("frontend.routerEndpoint \"" + config_.router_endpoint + "\": " + e.what());
   }
 
+  Status subscribed = subscriber_.Open();
+  if (!subscribed.ok()) return Status::InvalidArgument("frontend.configEndpoint: " + subscribed.message());
+  follower_.Start(NowMs());
+
   std::string endpoint = BindEndpoint(config_);
   if (config_.address.find(':') != std::string::npos) clients_.set(zmq::sockopt::ipv6, 1);
   clients_.set(zmq::sockopt::sndhwm, 64);  // messages per client; beyond it sends return EAGAIN -> outbox
@@ -92,7 +105,8 @@ Status FrontendServer::Start() {
     return Status::IoError("cannot listen on " + endpoint + " (proxy.address / proxy.port, --address / --port): " +
                            e.what());
   }
-  LOG_INFO("listening on %s, router %s", endpoint.c_str(), config_.router_endpoint.c_str());
+  LOG_INFO("listening on %s, router %s, config broadcast %s", endpoint.c_str(), config_.router_endpoint.c_str(),
+           config_.config_endpoint.c_str());
   return Status::Ok();
 }
 
@@ -110,19 +124,26 @@ void FrontendServer::Run() {
       break;
     }
 
-    zmq::pollitem_t items[] = {{clients_.handle(), 0, ZMQ_POLLIN, 0}, {router_.handle(), 0, ZMQ_POLLIN, 0}};
-    int64_t timeout = blocked_.empty() ? std::max<int64_t>(0, next_sweep - NowMs()) : kOutboxRetryMs;
-    int ready = zmq_poll(items, 2, static_cast<long>(timeout));
+    zmq::pollitem_t items[] = {{clients_.handle(), 0, ZMQ_POLLIN, 0},
+                               {router_.handle(), 0, ZMQ_POLLIN, 0},
+                               {subscriber_.handle(), 0, ZMQ_POLLIN, 0}};
+    int64_t wake = std::min({next_sweep, next_ack_ms_, follower_.next_snapshot_ms(),
+                             awaiting_position_.empty() ? INT64_MAX : awaiting_position_.front().since_ms + kPositionWaitMs});
+    int64_t timeout = blocked_.empty() ? std::max<int64_t>(0, wake - NowMs()) : kOutboxRetryMs;
+    int ready = zmq_poll(items, 3, static_cast<long>(timeout));
     if (ready < 0 && zmq_errno() != EINTR) {
       LOG_ERROR("zmq_poll: %s", zmq_strerror(zmq_errno()));
       break;
     }
     if (ready > 0) {
+      // The config first: requests read with an update already waiting are stamped with it.
+      if (items[2].revents & ZMQ_POLLIN) ReadConfig();
       if (items[0].revents & ZMQ_POLLIN) ReadClients();
       if (items[1].revents & ZMQ_POLLIN) ReadRouter();
     }
     if (!blocked_.empty()) RetryOutboxes();
     int64_t now = NowMs();
+    ControlTick(now);
     if (now >= next_sweep) {
       Sweep(now);
       next_sweep = now + kSweepIntervalMs;
@@ -268,16 +289,61 @@ void FrontendServer::Dispatch(ClientConnection& connection, Request request) {
   slot.close_after = !request.keep_alive || draining_;
   slot.sent_at_ms = NowMs();
   if (slot.close_after) connection.reading_stopped = true;  // nothing after this request will be answered
-  bool sent = SendToRouter(slot.request_id, request, connection.client_ip);
-  if (sent) pending_.emplace(slot.request_id, &connection);
+  uint64_t request_id = slot.request_id;
   connection.slots.push_back(std::move(slot));
-  if (!sent) {
-    ResponseSlot& failed = connection.slots.back();
-    http::SimpleResponse response = http::MakeSimpleResponse(503, "no router reachable");
-    failed.head = std::move(response.head);
-    failed.body = zmq::message_t(response.body.data(), response.body.size());
-    failed.ready = true;
+  pending_.emplace(request_id, &connection);
+  if (MustWaitForPosition(connection.slots.back().sent_at_ms)) {
+    ramp_.Want();
+    awaiting_position_.push_back({request_id, std::move(request), connection.client_ip, NowMs()});
+    AskForRamp(NowMs());
+    return;
   }
+  if (!SendToRouter(request_id, request, connection.client_ip)) {
+    pending_.erase(request_id);
+    MarkAnswered(connection.slots.back(), 503, "no router reachable");
+  }
+}
+
+bool FrontendServer::PositionNeeded() const {
+  const Cluster* newest = follower_.replica().table().NewestLive();
+  return newest && newest->uuid == ramp_.uuid() && !newest->ramp_hold.held() && ramp_.Starved();
+}
+
+bool FrontendServer::MustWaitForPosition(int64_t now) const {
+  if (!awaiting_position_.empty()) return true;
+  return now >= position_wait_off_until_ms_ && PositionNeeded();
+}
+
+void FrontendServer::SendAwaiting(int64_t now) {
+  while (!awaiting_position_.empty()) {
+    AwaitingPosition& next = awaiting_position_.front();
+    auto it = pending_.find(next.request_id);
+    if (it == pending_.end()) {  // the client left, or it was answered 504
+      awaiting_position_.pop_front();
+      continue;
+    }
+    if (PositionNeeded()) {
+      if (now - next.since_ms < kPositionWaitMs) return;
+      LOG_WARN_THROTTLED("no GRADUAL ramp lease from the router within %lld ms: sending with the last share",
+                         static_cast<long long>(kPositionWaitMs));
+      position_wait_off_until_ms_ = now + RampLease::kAnswerWaitMs;
+    }
+    AwaitingPosition request = std::move(next);
+    awaiting_position_.pop_front();
+    ClientConnection& connection = *it->second;
+    if (!SendToRouter(request.request_id, request.request, request.client_ip)) {
+      FailRequest(connection, request.request_id, 503, "no router reachable");
+    }
+  }
+}
+
+void FrontendServer::FailRequest(ClientConnection& connection, uint64_t request_id, int status,
+                                 const std::string& detail) {
+  pending_.erase(request_id);
+  for (ResponseSlot& slot : connection.slots) {
+    if (slot.request_id == request_id) MarkAnswered(slot, status, detail);
+  }
+  Pump(connection);
 }
 
 bool FrontendServer::SendToRouter(uint64_t request_id, const Request& request, const std::string& client_ip) {
@@ -289,6 +355,7 @@ bool FrontendServer::SendToRouter(uint64_t request_id, const Request& request, c
   std::string head = BuildUpstreamHead(request, client_ip);
   std::string id = EncodeRequestId(request_id);
   std::string meta_bytes = meta.Encode();
+  std::string stamp = Stamp().Encode();
   auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
   // With ZMQ_IMMEDIATE the first frame fails with EAGAIN when no router is
   // connected; once it is accepted the remaining frames always are.
@@ -296,6 +363,7 @@ bool FrontendServer::SendToRouter(uint64_t request_id, const Request& request, c
   (void)router_.send(zmq::buffer(wire::kRequest), more);
   (void)router_.send(zmq::buffer(id), more);
   (void)router_.send(zmq::buffer(meta_bytes), more);
+  (void)router_.send(zmq::buffer(stamp), more);
   (void)router_.send(zmq::message_t(head.data(), head.size()), more);
   (void)router_.send(zmq::message_t(request.body.data(), request.body.size()), zmq::send_flags::dontwait);
   return true;
@@ -330,6 +398,14 @@ void FrontendServer::ReadRouter() {
       if (count < frames.size()) frames[count] = std::move(frame);
       ++count;
     }
+    if (count >= 2 && View(frames[0]) == wire::kSignature && View(frames[1]) == wire::kSnapshot) {
+      OnSnapshot(frames, count);
+      continue;
+    }
+    if (count >= 2 && View(frames[0]) == wire::kSignature && View(frames[1]) == wire::kRamp) {
+      OnRampGrant(frames, count);
+      continue;
+    }
     uint64_t request_id;
     if (count != 6 || View(frames[0]) != wire::kSignature || View(frames[1]) != wire::kReply ||
         !DecodeRequestId(frames[2], &request_id)) {
@@ -338,6 +414,87 @@ void FrontendServer::ReadRouter() {
     }
     OnReply(request_id, std::string(View(frames[3])), frames[4], frames[5]);
   }
+}
+
+void FrontendServer::ReadConfig() {
+  std::vector<zmq::message_t> frames;
+  bool changed = false;
+  while (subscriber_.Receive(&frames)) changed = follower_.OnBroadcast(frames, NowMs()) || changed;
+  if (changed) ConfigApplied();
+}
+
+void FrontendServer::OnSnapshot(std::array<zmq::message_t, 6>& frames, size_t count) {
+  std::vector<zmq::message_t> whole;
+  for (size_t i = 0; i < std::min(count, frames.size()); ++i) whole.push_back(std::move(frames[i]));
+  if (count > frames.size()) whole.emplace_back();  // too many frames: OnSnapshot refuses it
+  if (follower_.OnSnapshot(whole)) ConfigApplied();
+}
+
+void FrontendServer::ConfigApplied() {
+  const Cluster* newest = follower_.replica().table().NewestLive();
+  if (newest && IsRequestRamp(*newest)) {
+    ramp_.Follow(newest->uuid, RequestRampLength(newest->transition.percentage_per_request));
+  } else {
+    ramp_.Follow("", 0);
+  }
+  SendAck();
+  SendAwaiting(NowMs());  // the ramp may be held, done, or another one now
+}
+
+void FrontendServer::OnRampGrant(std::array<zmq::message_t, 6>& frames, size_t count) {
+  // [UPM1][RAMP][uuid][first][count]
+  if (count != 5) {
+    LOG_WARN_THROTTLED("dropping a malformed RAMP from the router (%zu frames)", count);
+    return;
+  }
+  uint64_t first = std::strtoull(std::string(View(frames[3])).c_str(), nullptr, 10);
+  uint64_t granted = std::strtoull(std::string(View(frames[4])).c_str(), nullptr, 10);
+  int64_t now = NowMs();
+  ramp_.OnGrant(std::string(View(frames[2])), first, granted, now);
+  SendAwaiting(now);
+  AskForRamp(now);
+}
+
+bool FrontendServer::SendControl(std::initializer_list<std::string_view> frames) {
+  size_t i = 0;
+  for (std::string_view frame : frames) {
+    auto flags = ++i < frames.size() ? zmq::send_flags::sndmore | zmq::send_flags::dontwait : zmq::send_flags::dontwait;
+    // Only the first frame can be refused (no router connected: ZMQ_IMMEDIATE).
+    if (!router_.send(zmq::buffer(frame), flags)) return false;
+  }
+  return true;
+}
+
+void FrontendServer::SendAck() {
+  std::string seq = std::to_string(follower_.seq());
+  (void)SendControl({wire::kSignature, wire::kAck, seq});  // refused: the next interval says it again
+  next_ack_ms_ = NowMs() + kAckIntervalMs;
+}
+
+void FrontendServer::AskForRamp(int64_t now) {
+  if (!ramp_.AskDue(now)) return;
+  std::string wanted = std::to_string(kMaxRampLease);
+  (void)SendControl({wire::kSignature, wire::kRampRequest, ramp_.uuid(), wanted});  // unanswered: asked again later
+}
+
+void FrontendServer::ControlTick(int64_t now) {
+  if (follower_.SnapshotDue(now) && !SendControl({wire::kSignature, wire::kSnapshotRequest})) {
+    follower_.SnapshotRefused(now);  // no router connected yet (ZMQ_IMMEDIATE)
+  }
+  if (now >= next_ack_ms_) SendAck();
+  if (!awaiting_position_.empty()) SendAwaiting(now);
+  AskForRamp(now);
+}
+
+wire::RouteStamp FrontendServer::Stamp() {
+  wire::RouteStamp stamp;
+  stamp.config_seq = follower_.seq();
+  const Cluster* newest = follower_.replica().table().NewestLive();
+  if (!newest || newest->transition.mode != UpgradeMode::kGradual) return stamp;
+  // A held ramp does not advance: the last position again.
+  uint64_t position = ramp_.uuid() == newest->uuid && !newest->ramp_hold.held() ? ramp_.Take() : ramp_.last();
+  stamp.gradual_share_micros = ShareMicros(GradualShare(newest, position, newest->ramp_hold, WallClockMs()));
+  return stamp;
 }
 
 void FrontendServer::OnReply(uint64_t request_id, const std::string& meta, zmq::message_t& head,
@@ -452,10 +609,7 @@ void FrontendServer::Sweep(int64_t now) {
       if (!slot.ready && now - slot.sent_at_ms > config_.reply_timeout_ms) {
         answered = true;
         pending_.erase(slot.request_id);
-        http::SimpleResponse response = http::MakeSimpleResponse(504, "no reply from the mesh in time");
-        slot.head = std::move(response.head);
-        slot.body = zmq::message_t(response.body.data(), response.body.size());
-        slot.ready = true;
+        MarkAnswered(slot, 504, "no reply from the mesh in time");
       }
     }
     RequestAssembler& assembler = connection.assembler;

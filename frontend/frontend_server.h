@@ -11,12 +11,24 @@
 // whose socket is full gets its bytes queued in its own outbox, so one slow
 // reader never holds up the others.
 //
+// Stamping: the frontend keeps a Clone replica of the router's cluster table
+// (ConfigSubscriber on the broadcast, SNAPSHOT? on the router link,
+// ConfigFollower) and stamps every request (wire::RouteStamp) with the
+// replica's seq and the newest version's GRADUAL share: by requests from a
+// position leased from the router (RampLease), by time from the table's
+// addedAtMs and hold. It acknowledges every seq it applies (ACK, and every
+// kAckIntervalMs as its heartbeat), so the router's API answers a change
+// only once this frontend stamps with it.
+//
 // Closing: libzmq drops a STREAM peer's unsent bytes when the socket is told
 // to close it, so a connection that must close after its last response is
 // closed a little later (lingering close), or as soon as the client hangs up.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <deque>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -25,15 +37,24 @@
 #include <zmq.hpp>
 
 #include "frontend/client_connection.h"
+#include "frontend/ramp_lease.h"
+#include "shared/config_follower.h"
+#include "shared/config_subscriber.h"
 #include "shared/config.h"
 #include "shared/curve.h"
 #include "shared/status.h"
+#include "shared/wire.h"
 
 namespace upmesh::frontend {
 
 class FrontendServer {
  public:
   // `curve`: CURVE keys for the router link (disabled: none).
+  static constexpr int64_t kAckIntervalMs = 250;
+  // A request that finds no leased GRADUAL position waits this long for one,
+  // then goes with the last share (and later ones do not wait for a second).
+  static constexpr int64_t kPositionWaitMs = 100;
+
   explicit FrontendServer(const FrontendConfig& config, CurveClientKeys curve = {});
 
   // Binds the client port and connects to the router.
@@ -44,6 +65,16 @@ class FrontendServer {
  private:
   void ReadClients();
   void ReadRouter();
+  // The Clone replica, the ACKs and the ramp lease.
+  void ReadConfig();
+  void OnSnapshot(std::array<zmq::message_t, 6>& frames, size_t count);
+  void OnRampGrant(std::array<zmq::message_t, 6>& frames, size_t count);
+  void ConfigApplied();
+  void ControlTick(int64_t now);
+  bool SendControl(std::initializer_list<std::string_view> frames);
+  void SendAck();
+  void AskForRamp(int64_t now);
+  wire::RouteStamp Stamp();
   void OnClientConnected(const std::string& routing_id, zmq::message_t& notification);
   void OnClientData(ClientConnection& connection, const char* data, size_t len);
   void ForgetConnection(const std::string& routing_id);
@@ -54,6 +85,12 @@ class FrontendServer {
   void DispatchHeld(ClientConnection& connection);
   size_t FeedRequests(ClientConnection& connection, const char* data, size_t len);
   void Dispatch(ClientConnection& connection, Request request);
+  // Whether the next request must wait for a ramp position (keeps the order of those waiting).
+  bool MustWaitForPosition(int64_t now) const;
+  bool PositionNeeded() const;
+  // Sends the requests waiting for a position that have one now (or waited long enough).
+  void SendAwaiting(int64_t now);
+  void FailRequest(ClientConnection& connection, uint64_t request_id, int status, const std::string& detail);
   bool SendToRouter(uint64_t request_id, const Request& request, const std::string& client_ip);
   void RespondLocally(ClientConnection& connection, int status, const std::string& detail, bool close_after);
   void OnReply(uint64_t request_id, const std::string& meta, zmq::message_t& head, zmq::message_t& body);
@@ -74,6 +111,18 @@ class FrontendServer {
   zmq::context_t context_;
   zmq::socket_t clients_;  // ZMQ_STREAM, bound to the client port
   zmq::socket_t router_;   // ZMQ_DEALER, connected to the router
+  ConfigSubscriber subscriber_;  // SUB on the router's config broadcast
+  ConfigFollower follower_;
+  RampLease ramp_;
+  int64_t next_ack_ms_ = 0;
+  struct AwaitingPosition {
+    uint64_t request_id;
+    Request request;
+    std::string client_ip;
+    int64_t since_ms;
+  };
+  std::deque<AwaitingPosition> awaiting_position_;  // oldest first
+  int64_t position_wait_off_until_ms_ = 0;  // after a wait ran out: send at once until then
   std::unordered_map<std::string, std::unique_ptr<ClientConnection>> connections_;  // by routing id
   std::unordered_map<uint64_t, ClientConnection*> pending_;  // request id -> connection awaiting its reply
   uint64_t next_request_id_ = 1;

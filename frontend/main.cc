@@ -1,5 +1,6 @@
 // upmesh-frontend: accepts HTTP/1.1 clients and hands whole requests to the router.
 #include <cstdlib>
+#include <utility>
 
 #include "frontend/frontend_server.h"
 #include "shared/command_line.h"
@@ -12,6 +13,8 @@ int main(int argc, char** argv) {
   ProgramInfo info{"upmesh-frontend",
                    "accepts HTTP/1.1 clients and sends whole requests through the upmesh router",
                    "Config file keys: proxy.port, proxy.address, frontend.* (docs/configuration.md).\n"
+                   "Stamps every request with the config seq and GRADUAL share of its copy of the router's\n"
+                   "cluster table (--config-endpoint) and acknowledges each change to the router.\n"
                    "Refuses ambiguous framing with 400, oversized headers with 431, long targets with\n"
                    "414, large bodies with 413. SIGINT/SIGTERM: finish requests in flight, then exit 0."};
   po::options_description options("Frontend options");
@@ -19,7 +22,10 @@ int main(int argc, char** argv) {
       ("address", po::value<std::string>()->value_name("ADDR"), "address to listen on (default 0.0.0.0)")
       ("port,p", po::value<int64_t>()->value_name("PORT"), "client port (default 8080)")
       ("router", po::value<std::string>()->value_name("ENDPOINT"),
-       "router endpoint for frontends (default tcp://127.0.0.1:5550)")
+       "router endpoint for frontends (default tcp://127.0.0.1:5550, or frontend.routerEndpoint)")
+      ("config-endpoint", po::value<std::string>()->value_name("ENDPOINT"),
+       "the router's config broadcast, to stamp requests by the current table (default "
+       "tcp://127.0.0.1:5552, or frontend.configEndpoint; the router's --publish-bind)")
       ("curve-secret-key", po::value<std::string>()->value_name("FILE"),
        "CURVE: this frontend's secret key (mesh.curve.clientSecretKeyFile)")
       ("curve-server-key", po::value<std::string>()->value_name("FILE"),
@@ -32,8 +38,12 @@ int main(int argc, char** argv) {
   if (flags.count("address")) frontend.address = flags["address"].as<std::string>();
   if (flags.count("port")) frontend.port = static_cast<uint16_t>(FlagInt(flags, "port", 1, 65535, info.name));
   if (flags.count("router")) frontend.router_endpoint = flags["router"].as<std::string>();
-  Status valid = ValidateEndpoint("--router", frontend.router_endpoint);
-  if (!valid.ok()) ExitWithConfigError(info.name, valid.message());
+  if (flags.count("config-endpoint")) frontend.config_endpoint = flags["config-endpoint"].as<std::string>();
+  for (const auto& [flag, endpoint] : {std::pair{"--router", frontend.router_endpoint},
+                                       std::pair{"--config-endpoint", frontend.config_endpoint}}) {
+    Status valid = ValidateEndpoint(flag, endpoint);
+    if (!valid.ok()) ExitWithConfigError(info.name, valid.message());
+  }
   if (flags.count("max-header-bytes")) {
     frontend.max_header_bytes = static_cast<size_t>(FlagInt(flags, "max-header-bytes", 256, 80 * 1024, info.name));
   }

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "shared/gradual_ramp.h"
 #include "shared/json_parse.h"
 #include "shared/json_reader.h"
 #include "shared/log.h"
@@ -49,11 +50,6 @@ std::string DirectoryOf(const std::string& path) {
 }
 
 }  // namespace
-
-int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Status WriteFileAtomically(const std::string& path, const std::string& text, bool sync) {
   std::string tmp = path + ".tmp";
@@ -233,7 +229,6 @@ Status ClusterRegistry::Load(const std::string& text, std::vector<std::string>* 
       if (table.Find(it.key())) rollbacks[it.key()] = it.value();
     }
   }
-  std::map<std::string, Hold> holds;
   if (const json* stored = reader.Find("holds")) {
     if (!stored->is_object()) return Status::InvalidArgument("holds: must be an object");
     for (auto it = stored->begin(); it != stored->end(); ++it) {
@@ -242,7 +237,8 @@ Status ClusterRegistry::Load(const std::string& text, std::vector<std::string>* 
           !hold.value("sinceMs", json()).is_number_integer()) {
         return Status::InvalidArgument("holds." + NameForMessage(it.key()) + ": must be {\"heldMs\": n, \"sinceMs\": n}");
       }
-      if (table.Find(it.key())) holds[it.key()] = Hold{hold["heldMs"].get<int64_t>(), hold["sinceMs"].get<int64_t>()};
+      // Written by older builds; newer ones keep the hold in the cluster ("rampHold").
+      table.SetRampHold(it.key(), RampHold{hold["heldMs"].get<int64_t>(), hold["sinceMs"].get<int64_t>()});
     }
   }
   UPMESH_RETURN_IF_ERROR(reader.CheckNoUnknownKeys());
@@ -251,7 +247,6 @@ Status ClusterRegistry::Load(const std::string& text, std::vector<std::string>* 
   seq_ = seq->get<uint64_t>();
   ramps_ = std::move(ramps);
   rollbacks_ = std::move(rollbacks);
-  holds_ = std::move(holds);
   return Status::Ok();
 }
 
@@ -265,12 +260,7 @@ json ClusterRegistry::StateJson(const ClusterTable& table, uint64_t seq,
   for (const auto& [uuid, record] : rollbacks_) {
     if (table.Find(uuid)) rollbacks[uuid] = record;
   }
-  json holds = json::object();
-  for (const auto& [uuid, hold] : holds_) {
-    if (table.Find(uuid)) holds[uuid] = {{"heldMs", hold.held_ms}, {"sinceMs", hold.since_ms}};
-  }
-  return {{"seq", seq}, {"clusters", table.ToStoredJson()}, {"gradual", gradual}, {"rollbacks", rollbacks},
-          {"holds", holds}};
+  return {{"seq", seq}, {"clusters", table.ToStoredJson()}, {"gradual", gradual}, {"rollbacks", rollbacks}};
 }
 
 Status ClusterRegistry::Persist(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps,
@@ -324,7 +314,6 @@ Status ClusterRegistry::Remove(std::string uuid, json* change) {
   served_.erase(uuid);
   mismatches_.erase(uuid);
   rollbacks_.erase(uuid);
-  holds_.erase(uuid);
   *change = {{"op", "delete"}, {"uuid", uuid}};
   return Status::Ok();
 }
@@ -362,95 +351,75 @@ const json* ClusterRegistry::RollbackRecord(const std::string& uuid) const {
   return it == rollbacks_.end() ? nullptr : &it->second;
 }
 
-bool ClusterRegistry::HeldNow(const std::string& uuid) const {
-  auto hold = holds_.find(uuid);
-  return hold != holds_.end() && hold->second.since_ms > 0;
-}
-
 bool ClusterRegistry::ramp_held() const {
   const Cluster* newest = table_.NewestLive();
-  return newest && HeldNow(newest->uuid);
+  return newest && newest->ramp_hold.held();
 }
 
-void ClusterRegistry::SetRampHold(bool hold, int64_t now_wall_ms) {
+Status ClusterRegistry::SetRampHold(bool hold, int64_t now_wall_ms, json* change) {
+  *change = json();
   const Cluster* newest = table_.NewestLive();
-  if (!newest || hold == HeldNow(newest->uuid)) return;
-  Hold& state = holds_[newest->uuid];
+  if (!newest || hold == newest->ramp_hold.held()) return Status::Ok();
+  std::string uuid = newest->uuid;
+  RampHold state = newest->ramp_hold;
   if (hold) {
     state.since_ms = now_wall_ms;
   } else {
-    if (state.since_ms > 0) state.held_ms += std::max<int64_t>(0, now_wall_ms - state.since_ms);
+    state.held_ms += std::max<int64_t>(0, now_wall_ms - state.since_ms);
     state.since_ms = 0;
   }
-  LOG_INFO("GRADUAL ramp of cluster %s %s", newest->uuid.c_str(),
+  ClusterTable next = table_;
+  next.SetRampHold(uuid, state);
+  // Not fsynced: a hold lost in a machine crash is decided again by the monitor.
+  UPMESH_RETURN_IF_ERROR(Persist(next, seq_ + 1, ramps_, /*sync=*/false));
+  table_ = std::move(next);
+  seq_++;
+  LOG_INFO("GRADUAL ramp of cluster %s %s", uuid.c_str(),
            hold ? "held: the new version is not judged healthy" : "advancing again");
-  Status status = Persist(table_, seq_, ramps_, /*sync=*/false);
-  if (!status.ok()) LOG_WARN("GRADUAL hold not persisted: %s", status.message().c_str());
+  *change = {{"op", "hold"}, {"uuid", uuid}, {"heldMs", state.held_ms}, {"sinceMs", state.since_ms}};
+  return Status::Ok();
 }
 
-const Cluster* ClusterRegistry::RequestRampCluster() const {
-  const Cluster* newest = table_.NewestLive();
-  if (!newest) return nullptr;
-  const UpgradeTransition& t = newest->transition;
-  if (t.mode != UpgradeMode::kGradual || t.percentage_per_request <= 0) return nullptr;
-  return newest;
-}
-
-double ClusterRegistry::RequestShare(const Cluster& cluster) const {
-  auto it = ramps_.find(cluster.uuid);
-  if (it == ramps_.end()) return 0;
-  return std::min(100.0, static_cast<double>(it->second.count) * cluster.transition.percentage_per_request);
+uint64_t ClusterRegistry::RampPosition(const std::string& uuid) const {
+  auto it = ramps_.find(uuid);
+  return it == ramps_.end() ? 0 : it->second.count;
 }
 
 double ClusterRegistry::GradualShare(int64_t now_wall_ms) const {
   const Cluster* newest = table_.NewestLive();
   if (!newest) return 0;
-  const UpgradeTransition& t = newest->transition;
-  if (t.mode != UpgradeMode::kGradual) return 0;
-  if (t.duration_s > 0) {
-    int64_t held_ms = 0;
-    if (auto hold = holds_.find(newest->uuid); hold != holds_.end()) {
-      held_ms = hold->second.held_ms;
-      if (hold->second.since_ms > 0) held_ms += std::max<int64_t>(0, now_wall_ms - hold->second.since_ms);
-    }
-    double elapsed_ms = static_cast<double>(std::max<int64_t>(0, now_wall_ms - newest->added_at_ms - held_ms));
-    return std::min(100.0, elapsed_ms / (static_cast<double>(t.duration_s) * 1000.0) * 100.0);
-  }
-  return RequestShare(*newest);
+  return upmesh::GradualShare(newest, RampPosition(newest->uuid), newest->ramp_hold, now_wall_ms);
 }
 
-wire::RouteStamp ClusterRegistry::StampNewRequest(int64_t now_wall_ms) {
-  if (const Cluster* cluster = RequestRampCluster(); cluster && !HeldNow(cluster->uuid) && RequestShare(*cluster) < 100.0) {
-    Ramp& ramp = ramps_[cluster->uuid];
-    if (ramp.count < ramp.reserved) {
-      ramp.count++;
-    } else if (now_wall_ms >= ramp_retry_after_ms_) {
-      std::map<std::string, Ramp> next = ramps_;
-      next[cluster->uuid].reserved = ramp.count + 1 + kRampBlock;
-      // On the request path: no fsync (it stalled the router's loop for
-      // milliseconds, every kRampBlock requests). The rename is still atomic
-      // and survives a crash of the router; only a crash of the whole machine
-      // can lose the newest reservation.
-      Status status = Persist(table_, seq_, next, /*sync=*/false);
-      if (status.ok()) {
-        ramp.reserved = ramp.count + 1 + kRampBlock;
-        ramp.count++;
-      } else {
-        // The ramp pauses rather than risk handing out a smaller share after a restart.
-        LOG_WARN("GRADUAL ramp paused: %s (retrying in %lld ms)", status.message().c_str(),
-                 static_cast<long long>(kRampRetryMs));
-        ramp_retry_after_ms_ = now_wall_ms + kRampRetryMs;
-      }
+ClusterRegistry::Lease ClusterRegistry::LeaseRamp(const std::string& uuid, uint64_t wanted, int64_t now_wall_ms) {
+  Lease lease;
+  lease.first = RampPosition(uuid);
+  const Cluster* newest = table_.NewestLive();
+  if (!newest || newest->uuid != uuid || !IsRequestRamp(*newest) || newest->ramp_hold.held()) return lease;
+  double percent = newest->transition.percentage_per_request;
+  uint64_t length = RequestRampLength(percent);
+  if (lease.first >= length || wanted == 0 || now_wall_ms < ramp_retry_after_ms_) return lease;
+  uint64_t count = std::min({wanted, RampLeaseLimit(percent), length - lease.first});
+  Ramp& ramp = ramps_[uuid];
+  if (ramp.count + count > ramp.reserved) {
+    std::map<std::string, Ramp> next = ramps_;
+    next[uuid].reserved = ramp.count + count + kRampBlock;
+    // No fsync: leases are frequent and the router's loop must not stall. The
+    // rename is still atomic and survives a crash of the router; only a crash
+    // of the whole machine can lose the newest reservation.
+    Status status = Persist(table_, seq_, next, /*sync=*/false);
+    if (!status.ok()) {
+      // The ramp pauses rather than risk handing out a position twice after a restart.
+      LOG_WARN("GRADUAL ramp paused: %s (retrying in %lld ms)", status.message().c_str(),
+               static_cast<long long>(kRampRetryMs));
+      ramp_retry_after_ms_ = now_wall_ms + kRampRetryMs;
+      return lease;
     }
+    ramp.reserved = next[uuid].reserved;
   }
-  return Stamp(now_wall_ms);
-}
-
-wire::RouteStamp ClusterRegistry::Stamp(int64_t now_wall_ms) const {
-  wire::RouteStamp stamp;
-  stamp.config_seq = seq_;
-  stamp.gradual_share_micros = static_cast<uint32_t>(std::llround(GradualShare(now_wall_ms) * 1e6));
-  return stamp;
+  ramp.count += count;
+  lease.count = count;
+  return lease;
 }
 
 Status ClusterRegistry::RecordWorkerStats(const std::string& worker_id, const json& stats) {
@@ -521,7 +490,7 @@ json ClusterRegistry::StateOf(const Cluster& cluster, int64_t now_wall_ms) const
     }
     state["recentMismatches"] = recent;  // newest first
   }
-  if (newest && cluster.transition.mode == UpgradeMode::kGradual) state["rampHeld"] = HeldNow(cluster.uuid);
+  if (newest && cluster.transition.mode == UpgradeMode::kGradual) state["rampHeld"] = cluster.ramp_hold.held();
   if (const json* record = RollbackRecord(cluster.uuid)) state["rollback"] = *record;
   return state;
 }

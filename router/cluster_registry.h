@@ -5,8 +5,9 @@
 // It holds:
 //   * the ClusterTable (newest first) and the config sequence number `seq`,
 //     which grows by one with every change;
-//   * the GRADUAL ramp counters: per cluster, the requests the router
-//     dispatched while it was the newest version (mesh-wide, all workers);
+//   * the GRADUAL ramp counters: per cluster, the ramp positions leased to
+//     frontends while it was the newest version (mesh-wide: every frontend
+//     stamps the share of a position it leased, docs/protocol.md);
 //   * per-cluster statistics reported by workers (requests served) and
 //     CONCURRENT mismatch reports (a count and the last few);
 //   * rollbacks: which versions were rolled back and the evidence record of
@@ -15,8 +16,9 @@
 //     the new version the ramp does not advance.
 //
 // Persistence. The table, seq and the ramp counters live in one JSON state
-// file: {"seq": N, "clusters": [stored clusters], "gradual": {"<uuid>": R},
-// "rollbacks": {"<uuid>": record}, "holds": {"<uuid>": {"heldMs": H, "sinceMs": S}}}.
+// file: {"seq": N, "clusters": [stored clusters, each with its "rampHold"
+// once held], "gradual": {"<uuid>": R}, "rollbacks": {"<uuid>": record}}
+// ("holds": {"<uuid>": {"heldMs": H, "sinceMs": S}} of older builds is read too).
 // Every change is written to the file *before* it is applied in memory
 // (write to FILE.tmp, fsync, rename over FILE, fsync the directory), so a
 // change either survives a crash whole or is not made at all. Statistics and
@@ -25,7 +27,7 @@
 // Ramp counters are persisted hi/lo style, so that the hot path does not
 // write a file per request and yet a restarted router never hands out a
 // smaller share than before: when the count reaches the persisted `reserved`
-// value, reserved = count + kRampBlock is written first; after a restart
+// value, reserved = count + lease + kRampBlock is written first; after a restart
 // the count continues from the reserved value. A ramp whose persistence
 // fails stops growing (it never goes backwards) until a write succeeds.
 //
@@ -40,15 +42,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "shared/clock.h"
 #include "shared/cluster.h"
 #include "shared/cluster_limits.h"
 #include "shared/status.h"
-#include "shared/wire.h"
 
 namespace upmesh::router {
-
-// Milliseconds since the Unix epoch (wall clock: time ramps span restarts).
-int64_t WallClockMs();
 
 // Writes `text` to `path` atomically: PATH.tmp, fsync, rename, fsync of the
 // directory (without the fsyncs when !sync). On failure the old file is
@@ -107,25 +106,34 @@ class ClusterRegistry {
   const nlohmann::json* RollbackRecord(const std::string& uuid) const;
 
   // Holds (or releases) the newest version's GRADUAL ramp: a held request
-  // ramp counts no requests, a held time ramp's clock stops. Persisted
-  // without fsync when it changes. No effect when nothing changes.
-  void SetRampHold(bool hold, int64_t now_wall_ms);
+  // ramp grants no lease, a held time ramp's clock stops. A change is a new
+  // seq (persisted without fsync, then applied) broadcast as *change =
+  // {"op":"hold","uuid":u,"heldMs":H,"sinceMs":S}; *change is null when
+  // nothing changes. IoError: nothing changes.
+  Status SetRampHold(bool hold, int64_t now_wall_ms, nlohmann::json* change);
   // Whether the newest live version's ramp is held.
   bool ramp_held() const;
 
-  // The newest live cluster's GRADUAL share in percent [0, 100]: by requests
-  // min(100, count * percentageTransitionPerRequest); by time
-  // min(100, (elapsed since added_at_ms - time held) / durationSeconds). 0
-  // when the newest live cluster is not GRADUAL or there is none.
+  // The newest live cluster's GRADUAL share in percent [0, 100]
+  // (shared/gradual_ramp.h): by requests at the last position leased; by
+  // time from added_at_ms and the hold. 0 when the newest live cluster is not
+  // GRADUAL or there is none.
   double GradualShare(int64_t now_wall_ms) const;
 
-  // The route stamp for a request dispatched for the first time: counts it
-  // towards the newest cluster's request ramp (when that ramp is running),
-  // then stamps the current seq and share. The share includes this request:
-  // with 10 % per request the first request carries 10 %.
-  wire::RouteStamp StampNewRequest(int64_t now_wall_ms);
-  // The same without counting (a request dispatched again after a worker was lost).
-  wire::RouteStamp Stamp(int64_t now_wall_ms) const;
+  // A frontend's RAMP? for the request ramp of `uuid`: positions first + 1 ..
+  // first + count are its own to stamp. count is 0 (nothing granted; first
+  // is still the last position leased) unless `uuid` is the newest live
+  // version, ramps by requests, is not held and has not reached 100 %;
+  // otherwise count = min(wanted, RampLeaseLimit, positions left to 100 %).
+  // The reservation is persisted before a lease that passes it is granted;
+  // if that write fails nothing is granted for a second.
+  struct Lease {
+    uint64_t first = 0;
+    uint64_t count = 0;
+  };
+  Lease LeaseRamp(const std::string& uuid, uint64_t wanted, int64_t now_wall_ms);
+  // The last position leased for `uuid`'s ramp (0: none).
+  uint64_t RampPosition(const std::string& uuid) const;
 
   // A worker's heartbeat statistics {"served": {"<uuid>": n}}, cumulative
   // since that worker started. Counts of workers that left stay in the
@@ -146,12 +154,8 @@ class ClusterRegistry {
 
  private:
   struct Ramp {
-    uint64_t count = 0;     // requests dispatched while this cluster was the newest
+    uint64_t count = 0;     // positions leased while this cluster was the newest
     uint64_t reserved = 0;  // persisted in the state file; count <= reserved always
-  };
-  struct Hold {
-    int64_t held_ms = 0;   // time ramp: time spent held before since_ms
-    int64_t since_ms = 0;  // wall clock the current hold started; 0: not held
   };
   struct Mismatches {
     uint64_t count = 0;
@@ -159,7 +163,7 @@ class ClusterRegistry {
   };
 
   // The state file's JSON for a table, seq and ramp reservations (with the
-  // current rollbacks and holds).
+  // current rollbacks).
   nlohmann::json StateJson(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps) const;
   Status Load(const std::string& text, std::vector<std::string>* refused);
   // Keeps the state file as found in STATE_FILE.refused-<now_wall_ms> and
@@ -167,10 +171,6 @@ class ClusterRegistry {
   Status SetAsideRefused(const std::string& text, const std::vector<std::string>& refused, int64_t now_wall_ms);
   Status Persist(const ClusterTable& table, uint64_t seq, const std::map<std::string, Ramp>& ramps,
                  bool sync = true);
-  bool HeldNow(const std::string& uuid) const;
-  // The newest cluster if it ramps by request count, else nullptr.
-  const Cluster* RequestRampCluster() const;
-  double RequestShare(const Cluster& cluster) const;
 
   std::string state_file_;
   ClusterLimits limits_;
@@ -182,7 +182,6 @@ class ClusterRegistry {
   std::map<std::string, std::map<std::string, uint64_t>> last_worker_stats_;  // worker id -> uuid -> n
   std::map<std::string, Mismatches> mismatches_;  // by cluster uuid
   std::map<std::string, nlohmann::json> rollbacks_;  // evidence by cluster uuid
-  std::map<std::string, Hold> holds_;                // by cluster uuid
   mutable std::string snapshot_;  // SnapshotJson() at snapshot_seq_
   mutable uint64_t snapshot_seq_ = 0;
   mutable bool snapshot_valid_ = false;

@@ -50,7 +50,7 @@ void ConfigListener::OnReadable() {
     if (data.size() == 0) {
       // Empty data: a connect notification for a new id, a hang-up for a known one.
       if (it != connections_.end()) {
-        connections_.erase(it);
+        Forget(routing_id);
       } else if (connections_.size() >= kMaxConnections) {
         LOG_WARN("config API: %zu connections open; closing a new one", connections_.size());
         Close(routing_id);
@@ -124,10 +124,22 @@ void ConfigListener::OnData(const std::string& routing_id, Connection& connectio
     if (assembler.request_ready()) {
       frontend::Request request = assembler.TakeRequest();
       ApiResponse response;
+      uint64_t seq_before = current_seq_ ? current_seq_() : 0;
       if (!Unauthorized(request.fields, &response)) {
         response = api_->Handle({request.method, request.target, std::move(request.body)}, WallClockMs());
       }
       LOG_DEBUG("config API: %s %s -> %d", request.method.c_str(), request.target.c_str(), response.status);
+      uint64_t seq_after = current_seq_ ? current_seq_() : 0;
+      if (seq_after != seq_before || !connection.deferred.empty()) {
+        connection.deferred.push_back({seq_after != seq_before ? seq_after : 0, std::move(response), request.is_head,
+                                       !request.keep_alive});
+        ++deferred_count_;
+        if (!request.keep_alive) {
+          connection.close_at_ms = NowMs() + kLingerMs;  // nothing after it is read; renewed once sent
+          return;
+        }
+        continue;
+      }
       if (!Respond(routing_id, connection, response, request.is_head, !request.keep_alive)) return Close(routing_id);
       if (!request.keep_alive) {
         // Not closed at once: libzmq drops a STREAM peer's unsent bytes when
@@ -138,6 +150,25 @@ void ConfigListener::OnData(const std::string& routing_id, Connection& connectio
       }
     }
   }
+}
+
+void ConfigListener::ReleaseAnswers(uint64_t released_seq) {
+  if (deferred_count_ == 0) return;
+  std::vector<std::string> failed;
+  for (auto& [routing_id, connection] : connections_) {
+    std::deque<Deferred>& deferred = connection->deferred;
+    while (!deferred.empty() && deferred.front().seq <= released_seq) {
+      Deferred answer = std::move(deferred.front());
+      deferred.pop_front();
+      --deferred_count_;
+      if (!Respond(routing_id, *connection, answer.response, answer.head_only, answer.close)) {
+        failed.push_back(routing_id);
+        break;
+      }
+      if (answer.close) connection->close_at_ms = NowMs() + kLingerMs;  // as OnData does
+    }
+  }
+  for (const std::string& routing_id : failed) Close(routing_id);
 }
 
 bool ConfigListener::Unauthorized(const http::FieldList& fields, ApiResponse* refusal) const {
@@ -199,13 +230,20 @@ bool ConfigListener::SendFrame(const std::string& routing_id, const std::string&
 
 void ConfigListener::Close(const std::string& routing_id) {
   SendFrame(routing_id, "");  // an empty frame closes a STREAM connection
-  connections_.erase(routing_id);
+  Forget(routing_id);
+}
+
+void ConfigListener::Forget(const std::string& routing_id) {
+  auto it = connections_.find(routing_id);
+  if (it == connections_.end()) return;
+  deferred_count_ -= it->second->deferred.size();
+  connections_.erase(it);
 }
 
 void ConfigListener::Sweep(int64_t now_ms) {
   std::vector<std::string> idle;
   for (const auto& [routing_id, connection] : connections_) {
-    bool lingered = connection->close_at_ms && now_ms >= connection->close_at_ms;
+    bool lingered = connection->close_at_ms && now_ms >= connection->close_at_ms && connection->deferred.empty();
     if (lingered || now_ms - connection->last_activity_ms > kIdleTimeoutMs) idle.push_back(routing_id);
   }
   for (const std::string& routing_id : idle) Close(routing_id);

@@ -6,7 +6,7 @@
 // each connection has its own RequestAssembler (frontend/request_assembler.h)
 // that reassembles whole requests however TCP split them. Requests on a
 // connection are answered in order as each completes (the API answers at
-// once, so pipelining needs no queue). Keep-alive is the default; a request
+// once; an answer held for a change queues the ones after it, see below). Keep-alive is the default; a request
 // with "Connection: close" (or HTTP/1.0 without keep-alive) is answered with
 // "Connection: close" and the connection is closed once the client hangs up
 // (at the latest kLingerMs later: libzmq drops unsent bytes of a STREAM peer
@@ -16,6 +16,12 @@
 // meanwhile is discarded, so the client reads the response rather than a
 // reset). A connection silent for
 // kIdleTimeoutMs is closed; beyond kMaxConnections new ones are closed at once.
+//
+// Deferred answers (DeferChangeAnswers): the answer to a request that
+// changed the table (the seq grew) is held until ReleaseAnswers() is told
+// that seq may be answered (every live frontend acknowledged it, or the
+// bounded wait ran out); later answers on the same connection queue behind
+// it, so pipelined answers keep their order. The poll loop never blocks.
 //
 // With a token (RequireToken), every request must carry exactly one
 // "Authorization: Bearer TOKEN" whose token matches (shared/api_token.h,
@@ -35,6 +41,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -62,6 +70,12 @@ class ConfigListener {
   void RequireToken(std::string token) { token_ = std::move(token); }
   // From now on every connection speaks TLS with this context (which must outlive the listener).
   void UseTls(const TlsServerContext* context) { tls_ = context; }
+  // From now on an answer to a change waits for ReleaseAnswers(seq) with the
+  // seq `current_seq` returns after the change.
+  void DeferChangeAnswers(std::function<uint64_t()> current_seq) { current_seq_ = std::move(current_seq); }
+  // Sends the held answers of changes up to `released_seq` (and those queued behind them).
+  void ReleaseAnswers(uint64_t released_seq);
+  bool has_deferred() const { return deferred_count_ > 0; }
   void* handle() { return socket_.handle(); }
 
   // Reads what is waiting (a bounded batch) and answers complete requests.
@@ -70,10 +84,17 @@ class ConfigListener {
   void Sweep(int64_t now_ms);
 
  private:
+  struct Deferred {
+    uint64_t seq;  // 0: no change of its own, only queued behind one
+    ApiResponse response;
+    bool head_only;
+    bool close;
+  };
   struct Connection {
     explicit Connection(const frontend::RequestLimits& limits) : assembler(limits) {}
     frontend::RequestAssembler assembler;
     std::unique_ptr<TlsSession> tls;  // with TLS only
+    std::deque<Deferred> deferred;  // answers held for a change, in request order
     int64_t last_activity_ms = 0;
     int64_t close_at_ms = 0;  // set once refused: closed at this time
   };
@@ -92,6 +113,7 @@ class ConfigListener {
   bool Flush(const std::string& routing_id, Connection& connection);
   bool SendFrame(const std::string& routing_id, const std::string& bytes);
   void Close(const std::string& routing_id);
+  void Forget(const std::string& routing_id);  // without closing (the client hung up)
 
   zmq::socket_t socket_;
   ConfigApi* api_;
@@ -99,6 +121,8 @@ class ConfigListener {
   std::string token_;  // empty: no token required
   const TlsServerContext* tls_ = nullptr;  // null: plain HTTP
   std::unordered_map<std::string, std::unique_ptr<Connection>> connections_;  // by STREAM routing id
+  std::function<uint64_t()> current_seq_;  // unset: answers go at once
+  size_t deferred_count_ = 0;
 };
 
 }  // namespace upmesh::router

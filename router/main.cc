@@ -131,10 +131,12 @@ int main(int argc, char** argv) {
       "\n"
       "Cluster versions: the REST API (docs/rest-api.md) on --config-address:--config-port adds, lists and\n"
       "deletes them. Every change is written to the --state-file first (atomically) and then broadcast to\n"
-      "the workers on --publish-bind. At start-up an existing state file wins; otherwise the table is\n"
-      "seeded with the config file's \"cluster\", whose servers --server replaces and whose version\n"
-      "--cluster-version sets, and the state file is created. No cluster at all is allowed (workers\n"
-      "answer 503 until one is added). A corrupt state file stops the router (exit 1, file untouched).\n"
+      "the workers and frontends on --publish-bind; the API answers a change once every live frontend has\n"
+      "acknowledged it (at most --ack-wait-ms later). At start-up an existing state file wins;\n"
+      "otherwise the table is seeded with the config file's \"cluster\", whose servers --server\n"
+      "replaces and whose version --cluster-version sets, and the state file is created. No cluster\n"
+      "at all is allowed (workers answer 503 until one is added). A corrupt state file stops the\n"
+      "router (exit 1, file untouched).\n"
       "\n"
       "Every socket binds loopback unless told otherwise: open one to other hosts on purpose\n"
       "(e.g. --worker-bind tcp://0.0.0.0:5551), together with CURVE (mesh.curve.*, --curve-secret-key,\n"
@@ -151,7 +153,10 @@ int main(int argc, char** argv) {
       ("worker-bind", po::value<std::string>()->value_name("ENDPOINT"),
        "where workers connect (default tcp://127.0.0.1:5551)")
       ("publish-bind", po::value<std::string>()->value_name("ENDPOINT"),
-       "config broadcast (PUB) that workers subscribe to (default tcp://127.0.0.1:5552)")
+       "config broadcast (PUB) that workers and frontends subscribe to (default tcp://127.0.0.1:5552)")
+      ("ack-wait-ms", po::value<int64_t>()->value_name("MS"),
+       "longest an API change waits for every live frontend to acknowledge it; a frontend that has not "
+       "by then leaves the live set until its next acknowledgement (default 1000, router.ackWaitMs)")
       ("config-address", po::value<std::string>()->value_name("ADDRESS"),
        "address of the REST config API (default 127.0.0.1)")
       ("token-file", po::value<std::string>()->value_name("FILE"),
@@ -187,6 +192,7 @@ int main(int argc, char** argv) {
     Status valid = ValidateEndpoint(flag, endpoint);
     if (!valid.ok()) ExitWithConfigError(info.name, valid.message());
   }
+  if (flags.count("ack-wait-ms")) router.ack_wait_ms = static_cast<int>(FlagInt(flags, "ack-wait-ms", 1, 60000, info.name));
   if (flags.count("config-address")) {
     router.config_address = flags["config-address"].as<std::string>();
     if (router.config_address.empty()) ExitWithConfigError(info.name, "--config-address: must not be empty");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <initializer_list>
 #include <optional>
 #include <vector>
 
@@ -21,7 +22,7 @@ constexpr int kBatch = 256;
 // worker's capacity comes back; frontends have long since answered 504.
 constexpr int64_t kForgetAfterMs = 10 * 60 * 1000;
 // The frames of a request as the broker holds it.
-enum HeldFrame { kFrontendId, kRequestId, kRequestMeta, kHead, kBody, kHeldFrames };
+enum HeldFrame { kFrontendId, kRequestId, kRequestMeta, kRouteStamp, kHead, kBody, kHeldFrames };
 // A held GRADUAL ramp advances again once the new version was judged healthy this long.
 constexpr int64_t kRampReleaseMs = 1000;
 
@@ -41,6 +42,18 @@ bool ReceiveAll(zmq::socket_t& socket, std::vector<zmq::message_t>* frames) {
     (void)socket.recv(next);
     more = next.more();
     frames->push_back(std::move(next));
+  }
+  return true;
+}
+
+// Sends [peer][frames...] without blocking: false when the peer's queue is
+// full; throws zmq::error_t when the peer is gone (ROUTER_MANDATORY).
+bool SendToPeer(zmq::socket_t& socket, std::string_view peer, std::initializer_list<std::string_view> frames) {
+  auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+  if (!socket.send(zmq::buffer(peer), more)) return false;
+  size_t sent = 0;
+  for (std::string_view frame : frames) {
+    (void)socket.send(zmq::buffer(frame), ++sent < frames.size() ? more : zmq::send_flags::dontwait);
   }
   return true;
 }
@@ -76,7 +89,11 @@ RouterServer::RouterServer(const RouterConfig& config, const Cluster* initial, R
       publisher_(context_),
       api_(&clusters_, &monitor_, [this](uint64_t seq, const nlohmann::json& change) { OnConfigChange(seq, change); },
            config.backend_networks),
-      listener_(context_, &api_) {}
+      listener_(context_, &api_),
+      // Frontends ACK every kFrontendAckMs (frontend_server.cc); three missed make one silent.
+      acks_(std::max<int64_t>(int64_t{config.heartbeat_ms} * config.heartbeat_liveness, 1500), config.ack_wait_ms) {
+  listener_.DeferChangeAnswers([this] { return clusters_.seq(); });
+}
 
 Status RouterServer::Start() {
   bool loaded = false;
@@ -146,7 +163,8 @@ void RouterServer::Run() {
                                {workers_.handle(), 0, ZMQ_POLLIN, 0},
                                {listener_.handle(), 0, ZMQ_POLLIN, 0},
                                {zap_ ? zap_->handle() : nullptr, 0, ZMQ_POLLIN, 0}};
-    int64_t timeout = std::max<int64_t>(0, next_heartbeat - NowMs());
+    int64_t wake = std::min<int64_t>(next_heartbeat, listener_.has_deferred() ? acks_.next_deadline_ms() : INT64_MAX);
+    int64_t timeout = std::max<int64_t>(0, wake - NowMs());
     int ready = zmq_poll(items, zap_ ? 4 : 3, static_cast<long>(timeout));
     if (ready < 0 && zmq_errno() != EINTR) {
       LOG_ERROR("zmq_poll: %s", zmq_strerror(zmq_errno()));
@@ -156,9 +174,10 @@ void RouterServer::Run() {
     // Workers first: replies free capacity for the requests that follow.
     if (ready > 0 && (items[1].revents & ZMQ_POLLIN)) ReadWorkers();
     if (ready > 0 && (items[0].revents & ZMQ_POLLIN)) ReadFrontends();
-    // After the frontends: a change made now stamps only requests that follow it.
+    // After the frontends: requests already read were stamped before the change.
     if (ready > 0 && (items[2].revents & ZMQ_POLLIN)) listener_.OnReadable();
     int64_t now = NowMs();
+    if (listener_.has_deferred()) ReleaseApiAnswers(now);
     if (now >= next_heartbeat) {
       SendHeartbeats();
       Sweep(now);
@@ -171,25 +190,88 @@ void RouterServer::Run() {
 
 void RouterServer::ReadFrontends() {
   std::vector<zmq::message_t> frames;
+  int64_t now = NowMs();
   for (int i = 0; i < kBatch && ReceiveAll(frontends_, &frames); ++i) {
-    // [frontend-id][UPM1][REQ][request-id][meta][head][body]
-    if (frames.size() != 7 || View(frames[1]) != wire::kSignature || View(frames[2]) != wire::kRequest ||
-        frames[3].size() != wire::kRequestIdSize) {
+    if (frames.size() < 3 || View(frames[1]) != wire::kSignature) {
       LOG_WARN_THROTTLED("dropping a malformed message from a frontend (%zu frames)", frames.size());
       continue;
     }
-    std::string key = std::string(View(frames[0])) + std::string(View(frames[3]));
-    BrokeredRequest request;
-    wire::RequestMeta meta;
-    request.idempotent = wire::RequestMeta::Decode(View(frames[4]), &meta) &&
-                         (meta.flags & wire::RequestMeta::kIdempotent);
-    request.received_at_ms = NowMs();
-    request.frames.resize(kHeldFrames);
-    request.frames[kFrontendId] = std::move(frames[0]);
-    for (int f = kRequestId; f < kHeldFrames; ++f) request.frames[f] = std::move(frames[f + 2]);
-    // A duplicate id is dropped: the first one is already being served.
-    (void)broker_.Submit(key, std::move(request));
+    if (View(frames[2]) == wire::kRequest) {
+      OnFrontendRequest(frames);
+    } else {
+      OnFrontendControl(std::string(View(frames[0])), frames, now);
+    }
   }
+}
+
+void RouterServer::OnFrontendRequest(std::vector<zmq::message_t>& frames) {
+  // [frontend-id][UPM1][REQ][request-id][meta][route-stamp][head][body]
+  wire::RouteStamp stamp;
+  if (frames.size() != 8 || frames[3].size() != wire::kRequestIdSize ||
+      !wire::RouteStamp::Decode(View(frames[5]), &stamp)) {
+    LOG_WARN_THROTTLED("dropping a malformed REQ from a frontend (%zu frames)", frames.size());
+    return;
+  }
+  std::string key = std::string(View(frames[0])) + std::string(View(frames[3]));
+  BrokeredRequest request;
+  wire::RequestMeta meta;
+  request.idempotent = wire::RequestMeta::Decode(View(frames[4]), &meta) &&
+                       (meta.flags & wire::RequestMeta::kIdempotent);
+  request.received_at_ms = NowMs();
+  request.frames.resize(kHeldFrames);
+  request.frames[kFrontendId] = std::move(frames[0]);
+  for (int f = kRequestId; f < kHeldFrames; ++f) request.frames[f] = std::move(frames[f + 2]);
+  // A duplicate id is dropped: the first one is already being served.
+  (void)broker_.Submit(key, std::move(request));
+}
+
+void RouterServer::OnFrontendControl(const std::string& frontend_id, std::vector<zmq::message_t>& frames,
+                                     int64_t now) {
+  std::string_view command = View(frames[2]);
+  if (command == wire::kSnapshotRequest && frames.size() == 3) {
+    SendSnapshot(frontends_, frontend_id);
+  } else if (command == wire::kAck && frames.size() == 4) {
+    bool known = acks_.IsLive(frontend_id);
+    uint64_t seq = std::strtoull(std::string(View(frames[3])).c_str(), nullptr, 10);
+    acks_.Heard(frontend_id, seq, now);
+    if (!known) {
+      LOG_INFO("frontend %s joined the live set", frontend_id.c_str());
+      // A frontend new to this router with another table (this router restarted,
+      // perhaps without its state): it need not wait for a HUGZ to find out.
+      if (seq != clusters_.seq()) SendSnapshot(frontends_, frontend_id);
+    }
+    if (listener_.has_deferred()) ReleaseApiAnswers(now);
+  } else if (command == wire::kRampRequest && frames.size() == 5) {
+    uint64_t wanted = std::strtoull(std::string(View(frames[4])).c_str(), nullptr, 10);
+    SendRampLease(frontend_id, std::string(View(frames[3])), wanted);
+  } else {
+    LOG_WARN_THROTTLED("frontend %s: unknown or malformed message (%zu frames)", frontend_id.c_str(), frames.size());
+  }
+}
+
+void RouterServer::SendRampLease(const std::string& frontend_id, const std::string& uuid, uint64_t wanted) {
+  // [frontend-id][UPM1][RAMP][uuid][first][count]
+  ClusterRegistry::Lease lease = clusters_.LeaseRamp(uuid, wanted, WallClockMs());
+  std::string first = std::to_string(lease.first);
+  std::string count = std::to_string(lease.count);
+  try {
+    if (!SendToPeer(frontends_, frontend_id, {wire::kSignature, wire::kRamp, uuid, first, count})) {
+      // Granted but not delivered: those positions are skipped, never handed out twice.
+      LOG_WARN_THROTTLED("frontend %s: queue full, ramp lease dropped", frontend_id.c_str());
+    }
+  } catch (const zmq::error_t&) {
+    LOG_DEBUG("ramp lease for a frontend that is gone");
+  }
+}
+
+void RouterServer::ReleaseApiAnswers(int64_t now) {
+  std::vector<std::string> dropped;
+  uint64_t released = acks_.Released(clusters_.seq(), now, &dropped);
+  for (const std::string& id : dropped) {
+    LOG_WARN("frontend %s did not acknowledge a config change within %d ms: answering the API without it "
+             "(it rejoins with its next acknowledgement)", id.c_str(), config_.ack_wait_ms);
+  }
+  listener_.ReleaseAnswers(released);
 }
 
 RequestBroker::Handoff RouterServer::SendToWorker(const std::string& worker_id, BrokeredRequest& request) {
@@ -197,10 +279,6 @@ RequestBroker::Handoff RouterServer::SendToWorker(const std::string& worker_id, 
   try {
     // Its pipe is full (far past its capacity): busy for now.
     if (!workers_.send(zmq::buffer(worker_id), more)) return RequestBroker::Handoff::kBusy;
-    // A request is counted towards the GRADUAL ramp once, however often it is sent.
-    int64_t now_wall = WallClockMs();
-    std::string stamp =
-        (request.attempts > 0 ? clusters_.Stamp(now_wall) : clusters_.StampNewRequest(now_wall)).Encode();
     (void)workers_.send(zmq::buffer(wire::kSignature), more);
     (void)workers_.send(zmq::buffer(wire::kRequest), more);
     for (int f = kFrontendId; f < kHeldFrames; ++f) {
@@ -208,7 +286,6 @@ RequestBroker::Handoff RouterServer::SendToWorker(const std::string& worker_id, 
       zmq::message_t copy;
       copy.copy(request.frames[f]);
       (void)workers_.send(copy, f == kBody ? zmq::send_flags::dontwait : more);
-      if (f == kRequestMeta) (void)workers_.send(zmq::buffer(stamp), more);
     }
   } catch (const zmq::error_t&) {
     // EHOSTUNREACH: the worker disconnected.
@@ -270,7 +347,7 @@ void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq
   } else if (command == wire::kHealth) {
     OnHealth(worker_id, frames, now);
   } else if (command == wire::kSnapshotRequest) {
-    SendSnapshot(worker_id);
+    SendSnapshot(workers_, worker_id);
   } else if (command == wire::kMismatch) {
     nlohmann::json report;
     Status recorded = frames.size() == 4 ? ParseJson(View(frames[3]), wire::kWorkerReportLimits, &report)
@@ -299,6 +376,7 @@ void RouterServer::OnHealth(const std::string& worker_id, std::vector<zmq::messa
 
 void RouterServer::OnConfigChange(uint64_t seq, const nlohmann::json& change) {
   publisher_.PublishChange(seq, change);
+  acks_.Changed(seq, NowMs());
   std::string op = change.value("op", "");
   if (op == "delete") monitor_.Forget(change.value("uuid", ""));
   // The API shows the new table's verdicts at once; a rollback it calls for
@@ -332,7 +410,11 @@ void RouterServer::JudgeVersions(int64_t now) {
     bool released = healthy && (!clusters_.ramp_held() || now - healthy_since_ms_ >= kRampReleaseMs);
     hold = clusters_.GradualShare(now_wall) >= newest->transition.monitor.ramp_probe_percent && !released;
   }
-  clusters_.SetRampHold(hold, now_wall);
+  nlohmann::json change;
+  Status held = clusters_.SetRampHold(hold, now_wall, &change);
+  if (!held.ok()) LOG_WARN_THROTTLED("GRADUAL hold not changed: %s", held.message().c_str());
+  // Frontends compute time ramps from the hold: it is broadcast like any change.
+  if (!change.is_null()) publisher_.PublishChange(clusters_.seq(), change);
   FinishRollbackTimelines();
 }
 
@@ -350,23 +432,18 @@ void RouterServer::FinishRollbackTimelines() {
   }
 }
 
-void RouterServer::SendSnapshot(const std::string& worker_id) {
-  // [worker-id][UPM1][SNAPSHOT][seq][clusters-json]: the whole table at seq.
+void RouterServer::SendSnapshot(zmq::socket_t& socket, const std::string& peer_id) {
+  // [peer-id][UPM1][SNAPSHOT][seq][clusters-json]: the whole table at seq.
   std::string seq = std::to_string(clusters_.seq());
   const std::string& table = clusters_.SnapshotJson();
   try {
-    auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-    if (!workers_.send(zmq::buffer(worker_id), more)) {
-      LOG_WARN("worker %s: queue full, snapshot not sent (it will ask again)", worker_id.c_str());
+    if (!SendToPeer(socket, peer_id, {wire::kSignature, wire::kSnapshot, seq, table})) {
+      LOG_WARN("%s: queue full, snapshot not sent (it will ask again)", peer_id.c_str());
       return;
     }
-    (void)workers_.send(zmq::buffer(wire::kSignature), more);
-    (void)workers_.send(zmq::buffer(wire::kSnapshot), more);
-    (void)workers_.send(zmq::buffer(seq), more);
-    (void)workers_.send(zmq::buffer(table), zmq::send_flags::dontwait);
-    LOG_DEBUG("worker %s: snapshot at seq %s", worker_id.c_str(), seq.c_str());
+    LOG_DEBUG("%s: snapshot at seq %s", peer_id.c_str(), seq.c_str());
   } catch (const zmq::error_t&) {
-    LOG_DEBUG("snapshot for a worker that is gone");
+    LOG_DEBUG("snapshot for a peer that is gone");
   }
 }
 
@@ -440,6 +517,8 @@ void RouterServer::SendHeartbeats() {
 }
 
 void RouterServer::Sweep(int64_t now) {
+  for (const std::string& id : acks_.Expire(now)) LOG_INFO("frontend %s left the live set (silent)", id.c_str());
+  if (listener_.has_deferred()) ReleaseApiAnswers(now);
   listener_.Sweep(now);
   JudgeVersions(now);
   if (no_workers_warning_.Due(broker_.workers().size() == 0, now)) {

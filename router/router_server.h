@@ -8,10 +8,13 @@
 //
 // The router also owns the cluster table (ClusterRegistry): it serves the
 // REST config API (ConfigListener + ConfigApi) on a STREAM socket in the same
-// poll loop, broadcasts every change (ConfigPublisher), answers a worker's
-// SNAPSHOT? with the whole table, stamps every REQ with the config seq and
-// the GRADUAL share (wire::RouteStamp), and collects the workers' HB
-// statistics and MISMATCH reports.
+// broadcasts every change (ConfigPublisher), answers a worker's or
+// frontend's SNAPSHOT? with the whole table, leases GRADUAL request-ramp
+// positions to frontends (RAMP?), and collects the workers' HB statistics
+// and MISMATCH reports. Frontends stamp each REQ (wire::RouteStamp): the
+// router forwards the stamp to the worker unchanged. An API change is
+// answered once every live frontend acknowledged its seq (ACK), or after
+// router.ackWaitMs, when the laggards leave the live set (FrontendAcks).
 //
 // Monitoring: workers' HEALTH reports feed the VersionMonitor; after each
 // report (and every heartbeat interval) its judge looks at the newest
@@ -41,6 +44,7 @@
 #include "router/config_api.h"
 #include "router/config_listener.h"
 #include "router/config_publisher.h"
+#include "router/frontend_acks.h"
 #include "router/handshake_monitor.h"
 #include "router/rollback_timeline.h"
 #include "router/tls_session.h"
@@ -75,10 +79,15 @@ class RouterServer {
 
  private:
   void ReadFrontends();
+  void OnFrontendRequest(std::vector<zmq::message_t>& frames);
+  void OnFrontendControl(const std::string& frontend_id, std::vector<zmq::message_t>& frames, int64_t now);
+  void SendRampLease(const std::string& frontend_id, const std::string& uuid, uint64_t wanted);
+  // Answers the API changes every live frontend acknowledged (or waited for long enough).
+  void ReleaseApiAnswers(int64_t now);
   void ReadWorkers();
   void OnWorkerMessage(const std::string& worker_id, std::vector<zmq::message_t>& frames);
   void OnReply(const std::string& worker_id, std::vector<zmq::message_t>& frames);
-  void SendSnapshot(const std::string& worker_id);
+  void SendSnapshot(zmq::socket_t& socket, const std::string& peer_id);
   // The broker's handlers: hand a request to a worker, answer in its place,
   // note a worker gone.
   RequestBroker::Handoff SendToWorker(const std::string& worker_id, BrokeredRequest& request);
@@ -103,7 +112,7 @@ class RouterServer {
   std::unique_ptr<HandshakeMonitor> handshakes_;  // with CURVE only
   zmq::socket_t frontends_;  // ROUTER
   zmq::socket_t workers_;    // ROUTER, ROUTER_MANDATORY so a vanished worker is an error, not a silent drop
-  // Frames of each request it holds: frontend-id, request-id, request-meta, head, body.
+  // Frames of each request it holds: frontend-id, request-id, request-meta, route-stamp, head, body.
   RequestBroker broker_;
   ClusterRegistry clusters_;
   VersionMonitor monitor_;
@@ -112,6 +121,7 @@ class RouterServer {
   ConfigPublisher publisher_;
   ConfigApi api_;
   ConfigListener listener_;
+  FrontendAcks acks_;
   bool draining_ = false;
   int64_t drain_deadline_ms_ = 0;
   // A router nobody serves for says so, naming where workers should connect.

@@ -124,7 +124,7 @@ cat >"$config" <<EOF
       {"ip": "127.0.0.1", "port": $backend2_port}
     ]
   },
-  "frontend": {"routerEndpoint": "tcp://127.0.0.1:$router_frontend_port"},
+  "frontend": {"routerEndpoint": "tcp://127.0.0.1:$router_frontend_port", "configEndpoint": "tcp://127.0.0.1:$publish_port"},
   "router": {
     "frontendBind": "tcp://127.0.0.1:$router_frontend_port",
     "workerBind": "tcp://127.0.0.1:$router_worker_port",

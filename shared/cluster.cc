@@ -370,11 +370,24 @@ json ClusterToJson(const Cluster& cluster) {
   return out;
 }
 
+Status RampHoldFromJson(const json& stored, RampHold* hold) {
+  if (!stored.is_object() || !stored.value("heldMs", json()).is_number_integer() ||
+      !stored.value("sinceMs", json()).is_number_integer()) {
+    return Status::InvalidArgument("rampHold: must be {\"heldMs\": n, \"sinceMs\": n}");
+  }
+  hold->held_ms = stored["heldMs"].get<int64_t>();
+  hold->since_ms = stored["sinceMs"].get<int64_t>();
+  return Status::Ok();
+}
+
 json ClusterToStoredJson(const Cluster& cluster) {
   json out = ClusterToJson(cluster);
   out["addedOrder"] = cluster.added_order;
   out["addedAtMs"] = cluster.added_at_ms;
   if (cluster.rolled_back) out["rolledBack"] = true;
+  if (!(cluster.ramp_hold == RampHold())) {
+    out["rampHold"] = {{"heldMs", cluster.ramp_hold.held_ms}, {"sinceMs", cluster.ramp_hold.since_ms}};
+  }
   return out;
 }
 
@@ -388,11 +401,17 @@ Status ClusterFromStoredJson(const json& stored, Cluster* cluster) {
   copy.erase("addedOrder");
   copy.erase("addedAtMs");
   copy.erase("rolledBack");
+  RampHold hold;
+  if (auto held = copy.find("rampHold"); held != copy.end()) {
+    UPMESH_RETURN_IF_ERROR(RampHoldFromJson(*held, &hold));
+    copy.erase("rampHold");
+  }
   UPMESH_RETURN_IF_ERROR(ParseCluster(copy, "cluster", cluster));
   if (cluster->uuid.empty()) return Status::InvalidArgument("stored cluster: no uuid");
   cluster->added_order = order;
   cluster->added_at_ms = at;
   cluster->rolled_back = rolled_back;
+  cluster->ramp_hold = hold;
   return Status::Ok();
 }
 
@@ -451,6 +470,13 @@ bool ClusterTable::MarkRolledBack(const std::string& uuid) {
   int index = IndexOf(uuid);
   if (index < 0) return false;
   clusters_[index].rolled_back = true;
+  return true;
+}
+
+bool ClusterTable::SetRampHold(const std::string& uuid, const RampHold& hold) {
+  int index = IndexOf(uuid);
+  if (index < 0) return false;
+  clusters_[index].ramp_hold = hold;
   return true;
 }
 

@@ -80,6 +80,15 @@ struct HealthCheck {
   int64_t timeout_ms = 1000;
 };
 
+// A GRADUAL ramp's hold (the router holds it while the monitor has no
+// healthy verdict on the version): a held time ramp's clock stops.
+struct RampHold {
+  int64_t held_ms = 0;   // time spent held before since_ms
+  int64_t since_ms = 0;  // wall clock the current hold started; 0: not held
+  bool held() const { return since_ms > 0; }
+  bool operator==(const RampHold& o) const { return held_ms == o.held_ms && since_ms == o.since_ms; }
+};
+
 struct Cluster {
   std::string uuid;
   nlohmann::json version = 0;  // number or string, echoed as given
@@ -91,6 +100,7 @@ struct Cluster {
   uint64_t added_order = 0;      // tie-break for equal versions: later is newer
   int64_t added_at_ms = 0;       // wall clock (ms since epoch): start of a time ramp
   bool rolled_back = false;      // kept for the record, gets no traffic
+  RampHold ramp_hold;            // as broadcast to replicas ("rampHold"); the router keeps its own
 };
 
 // Cluster ids (uuid): 1..kMaxClusterId of [A-Za-z0-9._-], not "." or "..":
@@ -122,8 +132,11 @@ nlohmann::json ClusterToJson(const Cluster& cluster);
 // upgradeTransition.monitor with every field, defaults included.
 nlohmann::json MonitorToJson(const MonitorConfig& monitor);
 
-// With added_order, added_at_ms and rolledBack too: for persistence and the broadcast.
+// With added_order, added_at_ms, rolledBack and rampHold (when held or once
+// held) too: for persistence and the broadcast.
 nlohmann::json ClusterToStoredJson(const Cluster& cluster);
+// {"heldMs": n, "sinceMs": n}, as "rampHold" and the broadcast's hold op carry it.
+Status RampHoldFromJson(const nlohmann::json& stored, RampHold* hold);
 Status ClusterFromStoredJson(const nlohmann::json& json, Cluster* cluster);
 
 // <0, 0, >0 as version a is older than, equal to, newer than version b.
@@ -148,6 +161,8 @@ class ClusterTable {
   // Inserts in version order. The uuid must be new.
   void Add(Cluster cluster);
   bool Remove(const std::string& uuid);
+  // Sets a version's broadcast hold state; false if there is no such version.
+  bool SetRampHold(const std::string& uuid, const RampHold& hold);
   bool empty() const { return clusters_.empty(); }
 
   nlohmann::json ToStoredJson() const;  // array of ClusterToStoredJson

@@ -139,6 +139,7 @@ Status ParseRoot(const json& root, MeshConfig* config) {
     FrontendConfig& f = config->frontend;
     JsonObjectReader r(*object, "frontend");
     UPMESH_RETURN_IF_ERROR(ParseEndpoint(r, "routerEndpoint", &f.router_endpoint));
+    UPMESH_RETURN_IF_ERROR(ParseEndpoint(r, "configEndpoint", &f.config_endpoint));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("maxHeaderBytes", 256, 80 * 1024, &f.max_header_bytes));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("maxTargetBytes", 16, 64 * 1024, &f.max_target_bytes));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("maxBodyBytes", 0, kMaxBytes, &f.max_body_bytes));
@@ -161,6 +162,7 @@ Status ParseRoot(const json& root, MeshConfig* config) {
     UPMESH_RETURN_IF_ERROR(r.ReadInt("heartbeatLiveness", 1, 100, &rc.heartbeat_liveness));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("maxQueued", 0, 10000000, &rc.max_queued));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("queueTimeoutMs", 1, kMaxMs, &rc.queue_timeout_ms));
+    UPMESH_RETURN_IF_ERROR(r.ReadInt("ackWaitMs", 1, 60000, &rc.ack_wait_ms));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("drainTimeoutMs", 0, kMaxMs, &rc.drain_timeout_ms));
     UPMESH_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }

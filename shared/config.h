@@ -5,7 +5,7 @@
 //     "configService": {"port": 9090, "stateFile": "/var/lib/upmesh/router-state.json", "tokenFile": ...,
 //                       "tls": {"certFile": ..., "keyFile": ...}},  // router's REST API
 //     "cluster":       {"version": 1, "servers": [{"ip": "127.0.0.1", "port": 8001}]},
-//     "frontend":      {"routerEndpoint": "tcp://127.0.0.1:5550", ...limits},
+//     "frontend":      {"routerEndpoint": "tcp://127.0.0.1:5550", "configEndpoint": "tcp://127.0.0.1:5552", ...limits},
 //     "router":        {"frontendBind": "tcp://127.0.0.1:5550", "workerBind": "tcp://127.0.0.1:5551",
 //                       "publishBind": "tcp://127.0.0.1:5552", ...},
 //     "worker":        {"routerEndpoint": "tcp://127.0.0.1:5551", "configEndpoint": "tcp://127.0.0.1:5552", ...},
@@ -35,6 +35,7 @@ struct FrontendConfig {
   std::string address = "0.0.0.0";  // proxy.address
   uint16_t port = 8080;              // proxy.port
   std::string router_endpoint = "tcp://127.0.0.1:5550";
+  std::string config_endpoint = "tcp://127.0.0.1:5552";  // the router's config broadcast (SUB)
   size_t max_header_bytes = 16 * 1024;     // whole header section -> 431
   size_t max_target_bytes = 8 * 1024;      // request target -> 414
   size_t max_body_bytes = 16 * 1024 * 1024;  // de-chunked body -> 413
@@ -67,6 +68,9 @@ struct RouterConfig {
   size_t max_queued = 10000;   // requests waiting for a worker with capacity
   int queue_timeout_ms = 10000;  // waiting longer than this -> 503
   int drain_timeout_ms = 10000;
+  // An API change is answered once every live frontend acknowledged it, or
+  // after this long (the frontends that did not are dropped from the live set).
+  int ack_wait_ms = 1000;
 };
 
 struct WorkerConfig {

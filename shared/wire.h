@@ -6,9 +6,15 @@
 // mis-wired endpoint (or an old version) is noticed rather than misparsed.
 //
 // Frontend (DEALER) -> router (ROUTER, frontend side):
-//   REQ   [UPM1][REQ][request-id][request-meta][head][body]
+//   REQ       [UPM1][REQ][request-id][request-meta][route-stamp][head][body]
+//   SNAPSHOT? [UPM1][SNAPSHOT?]            send me the whole cluster table
+//   ACK       [UPM1][ACK][seq]             my table is at seq (on every change, and as heartbeat)
+//   RAMP?     [UPM1][RAMP?][uuid][count]   lease me up to count positions of uuid's request ramp
+// Router -> frontend:
+//   SNAPSHOT  [UPM1][SNAPSHOT][seq][clusters-json]
+//   RAMP      [UPM1][RAMP][uuid][first][count]  positions first+1..first+count are yours
 // Router -> worker (ROUTER, worker side; the router inserts the frontend id
-// and the route stamp):
+// and forwards the frontend's route stamp unchanged):
 //   REQ      [UPM1][REQ][frontend-id][request-id][request-meta][route-stamp][head][body]
 //   HB       [UPM1][HB]                    router heartbeat (Paranoid Pirate)
 //   SNAPSHOT [UPM1][SNAPSHOT][seq][clusters-json]   answer to SNAPSHOT? (Clone)
@@ -34,8 +40,8 @@
 //   one's requests.
 // seq: decimal ASCII, the config sequence number (see docs/protocol.md).
 // clusters-json: the table as stored (ClusterTable::ToStoredJson), newest first.
-// change-json: {"op":"put","cluster":{stored cluster}}, {"op":"delete","uuid":"..."}
-//   or {"op":"rollback","uuid":"..."}.
+// change-json: {"op":"put","cluster":{stored cluster}}, {"op":"delete","uuid":"..."},
+//   {"op":"rollback","uuid":"..."} or {"op":"hold","uuid":"...","heldMs":n,"sinceMs":n}.
 // stats-json: {"served":{"<cluster uuid>": requests served since start}, "seq": N}.
 // head: a request line or status line plus header lines, each ending in CRLF,
 //   WITHOUT the blank line that ends the header section. The receiver appends
@@ -67,6 +73,9 @@ constexpr std::string_view kMismatch = "MISMATCH";
 constexpr std::string_view kHealth = "HEALTH";
 constexpr std::string_view kUpdate = "UPDATE";
 constexpr std::string_view kPublisherHeartbeat = "HUGZ";
+constexpr std::string_view kAck = "ACK";
+constexpr std::string_view kRampRequest = "RAMP?";
+constexpr std::string_view kRamp = "RAMP";
 
 constexpr size_t kRequestIdSize = 8;
 constexpr size_t kIncarnationSize = 16;
@@ -112,13 +121,14 @@ struct ReplyMeta {
   static bool Decode(std::string_view bytes, ReplyMeta* meta);
 };
 
-// route-stamp: 12 bytes added by the router to every REQ it hands a worker.
-// Bytes 0-7: the config seq the router had when it dispatched the request
-// (big endian); a worker whose table is older waits for the update before
-// routing, so no request is routed by a configuration the API already
-// replaced. Bytes 8-11: the newest cluster's GRADUAL share in millionths of
-// a percent (0..100000000), counted by the router over every request of the
-// mesh (big endian).
+// route-stamp: 12 bytes the frontend puts on every REQ (the router forwards
+// it unchanged). Bytes 0-7: the config seq of the frontend's replica when it
+// sent the request (big endian); a worker whose table is older waits for the
+// update before routing, and the API answers a change only once every live
+// frontend has it, so no request is routed by a configuration the API
+// already replaced. Bytes 8-11: the newest cluster's GRADUAL share in
+// millionths of a percent (0..100000000), big endian: from a ramp position
+// the frontend leased from the router (one mesh-wide ramp) or the clock.
 struct RouteStamp {
   uint64_t config_seq = 0;
   uint32_t gradual_share_micros = 0;  // 100000000 = 100 %

@@ -37,10 +37,6 @@ zmq::message_t BodyFrame(std::string body) {
       owned->data(), owned->size(), [](void*, void* hint) { delete static_cast<std::string*>(hint); }, owned);
 }
 
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string_view RequestLine(std::string_view head) { return head.substr(0, head.find("\r\n")); }
 
@@ -53,7 +49,7 @@ Worker::Worker(WorkerOptions options)
                                            options_.config.capacity, options_.config.heartbeat_ms,
                                            options_.config.heartbeat_liveness, [this] { return StatsJson(); },
                                            options_.curve}),
-      follower_(&context_, options_.config.config_endpoint, options_.curve, &link_, &now_ms_,
+      config_feed_(&context_, options_.config.config_endpoint, options_.curve, &link_, &now_ms_,
                 [this] { TableChanged(); }),
       upstream_(options_.config, options_.name, &now_ms_, this) {}
 
@@ -70,7 +66,7 @@ Status Worker::Run() {
   now_ms_ = NowMs();
   Status status = link_.Open(epoll_fd_, now_ms_);
   if (!status.ok()) return status;
-  status = follower_.Open(epoll_fd_);
+  status = config_feed_.Open(epoll_fd_);
   if (!status.ok()) return status;
   upstream_.Open(epoll_fd_);
   next_sweep_ms_ = now_ms_ + kSweepIntervalMs;
@@ -100,14 +96,14 @@ Status Worker::Run() {
       next_sweep_ms_ = now_ms_ + kSweepIntervalMs;
     }
     link_.Tick(now_ms_);
-    if (link_.TakeJustConnected()) follower_.WantSnapshot();  // the router may have restarted
-    follower_.Tick();
+    if (link_.TakeJustConnected()) config_feed_.WantSnapshot();  // the router may have restarted
+    config_feed_.Tick();
     MaybeSendHealthReport();
     // Last before waiting: ZMQ_FD only signals changes, so everything that
     // is already readable must be taken now (this also covers every send
     // made above and while handling the previous batch).
     bool more_from_router = false;
-    follower_.ReceiveUpdates();
+    config_feed_.ReceiveUpdates();
     ReceiveFromRouter(&more_from_router);
     AdmitWaitingForCapacity();
     upstream_.ServeWaiting();
@@ -133,7 +129,7 @@ Status Worker::Run() {
 
 int Worker::EpollTimeoutMs(bool more_waiting) const {
   if (more_waiting) return 0;
-  int64_t wake = std::min({next_sweep_ms_, link_.next_tick_ms(), next_health_report_ms_, follower_.next_request_ms()});
+  int64_t wake = std::min({next_sweep_ms_, link_.next_tick_ms(), next_health_report_ms_, config_feed_.next_request_ms()});
   return static_cast<int>(std::clamp<int64_t>(wake - now_ms_, 0, kSweepIntervalMs));
 }
 
@@ -186,7 +182,7 @@ void Worker::HandleRouterMessage(std::vector<zmq::message_t>& frames) {
     return;
   }
   if (command == wire::kSnapshot) {
-    follower_.OnSnapshot(frames);
+    config_feed_.OnSnapshot(frames);
     return;
   }
   LOG_WARN("dropped a router message with unknown command \"%.*s\"", static_cast<int>(command.size()),
@@ -225,14 +221,14 @@ void Worker::AcceptRequest(std::vector<zmq::message_t>& frames) {
 }
 
 void Worker::Admit(ClientRequest* request) {
-  if (follower_.Covers(request->stamp.config_seq)) {
+  if (config_feed_.Covers(request->stamp.config_seq)) {
     RouteRequest(request);
     return;
   }
   // The router dispatched it under a newer table than ours: route it by that one.
   request->deadline_ms = now_ms_ + kConfigWaitMs;
   waiting_for_config_.push_back(request);
-  follower_.WantSnapshot();
+  config_feed_.WantSnapshot();
 }
 
 size_t Worker::RequestsInProgress() const {
@@ -248,11 +244,11 @@ void Worker::AdmitWaitingForCapacity() {
 }
 
 void Worker::ReleaseWaitingForConfig() {
-  const ClusterReplica& replica = follower_.replica();
+  const ClusterReplica& replica = config_feed_.replica();
   std::deque<ClientRequest*> waiting;
   waiting.swap(waiting_for_config_);
   for (ClientRequest* request : waiting) {
-    bool current = follower_.Covers(request->stamp.config_seq);
+    bool current = config_feed_.Covers(request->stamp.config_seq);
     if (!current && request->deadline_ms > now_ms_) {
       waiting_for_config_.push_back(request);
     } else if (!replica.loaded()) {
@@ -315,7 +311,7 @@ void Worker::TableChanged() {
 }
 
 void Worker::RebuildRoutes() {
-  const ClusterTable& table = follower_.replica().table();
+  const ClusterTable& table = config_feed_.replica().table();
   std::vector<Route> routes;
   routes_incomplete_ = false;
   live_.clear();
@@ -353,7 +349,7 @@ void Worker::RouteRequest(ClientRequest* request) {
   const UpgradeTransition& transition = live_[0].transition;
   VersionRequest version_request =
       ReadVersionRequest(View(request->head), transition.mode, (request->meta.flags & wire::RequestMeta::kSafe) != 0,
-                         request->stamp.gradual_share_micros / 1e6, WallMs());
+                         request->stamp.gradual_share_micros / 1e6, WallClockMs());
   VersionChoice choice = ChooseVersion(live_, version_request, [this] { return static_cast<int>(random_() % 100); });
   request->response_fields = std::move(choice.set_cookie);
   request->concurrent = choice.compared >= 0;
@@ -443,7 +439,7 @@ void Worker::FinishConcurrent(ClientRequest* request) {
     if (VersionHealth* health = HealthOf(0, newer.cluster_uuid)) health->RecordComparison(match);
   }
   if (!match) {
-    nlohmann::json report = {{"time", HttpDate(WallMs())},
+    nlohmann::json report = {{"time", HttpDate(WallClockMs())},
                              {"cluster", newer.cluster_uuid},  // the new version, compared
                              {"oldCluster", older.cluster_uuid},
                              {"request", std::string(RequestLine(View(request->head)))},
@@ -514,7 +510,7 @@ VersionHealth* Worker::HealthOf(int cluster_index, const std::string& uuid) {
     return routes_[cluster_index].health;
   }
   // The table changed while the request was under way (e.g. the version was rolled back).
-  if (!follower_.replica().table().Find(uuid)) return nullptr;
+  if (!config_feed_.replica().table().Find(uuid)) return nullptr;
   return health_.ForVersion(uuid);
 }
 
@@ -531,7 +527,7 @@ void Worker::RecordOutcome(const ClientRequest* request, int cluster_index, cons
                    nullptr);
     return;
   }
-  int64_t now_wall = WallMs();
+  int64_t now_wall = WallClockMs();
   FailureSample sample;
   std::string_view line = RequestLine(View(request->head));
   size_t space = line.find(' ');
@@ -588,7 +584,7 @@ void Worker::MaybeSendHealthReport() {
   config_changed_since_report_ = false;
   servers_changed_ = false;
   servers_reported_ = !servers.empty();
-  HealthReport report = health_.TakeReport(follower_.replica().seq());
+  HealthReport report = health_.TakeReport(config_feed_.replica().seq());
   report.servers = std::move(servers);
   std::string text = EncodeHealthReport(report);
   zmq::message_t frames[3] = {Frame(wire::kSignature), Frame(wire::kHealth), Frame(text)};
@@ -598,7 +594,7 @@ void Worker::MaybeSendHealthReport() {
 std::string Worker::StatsJson() const {
   nlohmann::json served = nlohmann::json::object();
   for (const auto& [uuid, count] : served_) served[uuid] = count;
-  return nlohmann::json{{"served", served}, {"seq", follower_.replica().seq()}}.dump();
+  return nlohmann::json{{"served", served}, {"seq", config_feed_.replica().seq()}}.dump();
 }
 
 }  // namespace upmesh::worker

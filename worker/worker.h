@@ -7,7 +7,7 @@
 // lib/core/proxy.c keeps proxy policy apart from http1client and socketpool
 // mechanics:
 //   RouterLink      the router's DEALER socket: requests in, replies out.
-//   ConfigFollower  the cluster table, a Clone-pattern replica of the router's.
+//   ConfigFeed      the cluster table, a Clone-pattern replica of the router's.
 //   version_choice  which version a request goes to (the upgrade modes), and
 //   version_router  which server each leg goes to, another server, fallback,
 //                   the shield, the CONCURRENT comparison (pure policy).
@@ -45,7 +45,7 @@
 #include "shared/curve.h"
 #include "shared/status.h"
 #include "worker/active_checks.h"
-#include "worker/config_follower.h"
+#include "worker/config_feed.h"
 #include "worker/exchange.h"
 #include "worker/health_recorder.h"
 #include "worker/router_link.h"
@@ -130,7 +130,7 @@ class Worker : private Upstream::Listener {
   int64_t now_ms_ = 0;  // the loop's time, set every turn
   zmq::context_t context_;
   RouterLink link_;
-  ConfigFollower follower_;
+  ConfigFeed config_feed_;
   Upstream upstream_;
   int epoll_fd_ = -1;
   int64_t next_sweep_ms_ = 0;

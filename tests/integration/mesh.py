@@ -305,7 +305,8 @@ class Mesh:
         port = port or free_port()
         process = self._start("frontend-%d" % port, "upmesh-frontend",
                               ["--address", "127.0.0.1", "--port", port,
-                               "--router", zmq_endpoint(router.frontend_port)] + list(extra))
+                               "--router", zmq_endpoint(router.frontend_port),
+                               "--config-endpoint", zmq_endpoint(router.publish_port)] + list(extra))
         process.port = port
         if wait:
             process.wait_port(port)

@@ -22,8 +22,9 @@ from mesh import free_port, port_accepting, run_binary  # noqa: E402
 COMMON_OPTIONS = ["--help", "--version", "--config", "--log-level"]
 OPTIONS = {
     "upmesh-router": ["--frontend-bind", "--worker-bind", "--publish-bind", "--config-address", "--config-port",
-                      "--state-file", "--server", "--cluster-version"],
-    "upmesh-frontend": ["--address", "--port", "--router", "--max-body-bytes", "--max-header-bytes"],
+                      "--state-file", "--server", "--cluster-version", "--ack-wait-ms"],
+    "upmesh-frontend": ["--address", "--port", "--router", "--config-endpoint", "--max-body-bytes",
+                        "--max-header-bytes"],
     "upmesh-worker": ["--router", "--config-endpoint", "--capacity", "--name"],
     "upmesh-backend": ["--address", "--port", "--name"],
 }
@@ -167,6 +168,8 @@ class CliTest(mesh.MeshTestCase):
             ("upmesh-frontend", ["--max-body-bytes", "lots"], "max-body-bytes"),
             ("upmesh-backend", ["--port", "abc"], "port"),
             ("upmesh-worker", ["--config-endpoint", "no-endpoint-here"], "no-endpoint-here"),
+            ("upmesh-frontend", ["--config-endpoint", "no-endpoint-here"], "no-endpoint-here"),
+            ("upmesh-router", ["--ack-wait-ms", "0"], "ack-wait-ms"),
             ("upmesh-router", ["--server", "no-port-here"], "no-port-here"),
             ("upmesh-worker", ["--capacity", "0"], "capacity"),
             ("upmesh-router", ["--worker-bind", "not-an-endpoint"], "not-an-endpoint"),

@@ -1,6 +1,6 @@
 """GRADUAL mode: every client holds a fixed position in [0, 100) in its
 `transition` cookie; the new version's share grows with every request the
-mesh handles (counted by the router over all workers) or linearly over a
+mesh handles (positions leased from the router by the frontends) or linearly over a
 duration; a client is on the new version once the share passes its position,
 and never moves back while the ramp goes on. The API shows the share.
 

@@ -210,7 +210,8 @@ class VersionRoutingTest(mesh.MeshTestCase):
     def test_router_restarted_without_its_state_workers_follow_the_new_table(self):
         """An operator removes the state file and restarts the router: its sequence numbers
         start again from the seed. Workers that held a later table must not keep routing by
-        it (the route stamp's seq differs from theirs: they fetch a snapshot)."""
+        it (the frontend gets the new router's table and stamps its seq, which differs from
+        the workers': they fetch a snapshot)."""
         m = self.mesh
         m.start_versions(names=("v1", "v2", "v3"), initial=("v1",), workers=2)
         m.put_cluster([m.backends[1]], 2, INSTANT)
@@ -220,6 +221,9 @@ class VersionRoutingTest(mesh.MeshTestCase):
         m.router.stop()
         os.remove(m.router.state_file)
         m.restart_router(servers=[m.backends[0]], stop=False)
+        # The frontend stamps by its own copy of the table: the new router sends it a
+        # snapshot when it first hears from it with another seq.
+        m.frontend.wait_log("config snapshot seq %d" % json.loads(open(m.router.state_file).read())["seq"])
         self.assertAllServedBy(burst(m.frontend.port, 40, connections=8, target="/?delay=5&fresh={i}"), "v1",
                                {"w1", "w2"}, "after the restart with a fresh state")
 

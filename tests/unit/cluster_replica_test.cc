@@ -1,10 +1,11 @@
 // The worker's Clone-pattern replica of the cluster table.
 #include <catch2/catch.hpp>
 
-#include "worker/cluster_replica.h"
+#include "shared/cluster_replica.h"
+#include "shared/config_follower.h"
 
 using namespace upmesh;
-using upmesh::worker::ClusterReplica;
+using upmesh::ClusterReplica;
 using nlohmann::json;
 
 namespace {
@@ -94,4 +95,49 @@ TEST_CASE("replica: a snapshot carries rolled-back versions; a re-put of one rep
   // Deleting a rolled-back version removes it for good.
   CHECK(replica.ApplyUpdate(3, {{"op", "delete"}, {"uuid", "b"}}, &error) == ClusterReplica::UpdateResult::kApplied);
   CHECK(replica.table().Find("b") == nullptr);
+}
+
+TEST_CASE("replica: a hold change and a snapshot carry the ramp's hold", "[replica]") {
+  ClusterReplica replica;
+  std::string error;
+  json stored = StoredCluster("b", 2, 2);
+  stored["rampHold"] = {{"heldMs", 5}, {"sinceMs", 7}};
+  REQUIRE(replica.ApplySnapshot(4, json::array({stored})).ok());
+  CHECK(replica.table().Find("b")->ramp_hold.held_ms == 5);
+  CHECK(replica.table().Find("b")->ramp_hold.since_ms == 7);
+  json release = {{"op", "hold"}, {"uuid", "b"}, {"heldMs", 9}, {"sinceMs", 0}};
+  CHECK(replica.ApplyUpdate(5, release, &error) == ClusterReplica::UpdateResult::kApplied);
+  CHECK_FALSE(replica.table().Find("b")->ramp_hold.held());
+  CHECK(replica.table().Find("b")->ramp_hold.held_ms == 9);
+  json bad = {{"op", "hold"}, {"uuid", "b"}, {"heldMs", "x"}, {"sinceMs", 0}};
+  CHECK(replica.ApplyUpdate(6, bad, &error) == ClusterReplica::UpdateResult::kInvalid);
+  CHECK(replica.seq() == 5);
+}
+
+TEST_CASE("follower: a snapshot is wanted at start, retried, and again after a gap or silence", "[replica]") {
+  upmesh::ConfigFollower follower;
+  follower.Start(0);
+  CHECK(follower.SnapshotDue(0));
+  CHECK_FALSE(follower.SnapshotDue(1));
+  CHECK(follower.SnapshotDue(upmesh::ConfigFollower::kSnapshotRetryMs));
+  follower.SnapshotRefused(300);  // the link was not up: soon again
+  CHECK(follower.SnapshotDue(300 + upmesh::ConfigFollower::kRefusedRetryMs));
+  std::vector<zmq::message_t> snapshot;
+  for (std::string_view frame : {std::string_view("UPM1"), std::string_view("SNAPSHOT"), std::string_view("7"),
+                                 std::string_view("[]")}) {
+    snapshot.emplace_back(frame.data(), frame.size());
+  }
+  REQUIRE(follower.OnSnapshot(snapshot));
+  CHECK(follower.seq() == 7);
+  CHECK_FALSE(follower.SnapshotDue(400));
+  std::vector<zmq::message_t> gap;
+  for (std::string_view frame : {std::string_view("UPM1"), std::string_view("UPDATE"), std::string_view("9"),
+                                 std::string_view(R"({"op":"delete","uuid":"x"})")}) {
+    gap.emplace_back(frame.data(), frame.size());
+  }
+  CHECK_FALSE(follower.OnBroadcast(gap, 500));
+  CHECK(follower.SnapshotDue(500));  // 8 was missed
+  REQUIRE(follower.OnSnapshot(snapshot));
+  CHECK_FALSE(follower.SnapshotDue(600 + upmesh::ConfigFollower::kPublisherSilenceMs - 100));
+  CHECK(follower.SnapshotDue(600 + upmesh::ConfigFollower::kPublisherSilenceMs));  // the publisher went silent
 }

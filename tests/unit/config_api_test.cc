@@ -268,7 +268,7 @@ TEST_CASE("the API shows the GRADUAL share and CONCURRENT mismatches", "[config-
   f.Put("{\"version\": 1, " + Servers(8001) + "}");
   std::string gradual = f.Put("{\"version\": 2, " + Servers(8002) +
                               ", \"upgradeTransition\": {\"mode\": \"GRADUAL\", \"percentageTransitionPerRequest\": 2.5}}");
-  for (int i = 0; i < 4; ++i) f.registry.StampNewRequest(1000);
+  for (int i = 0; i < 4; ++i) f.registry.LeaseRamp(gradual, 1, 1000);
   json state = json::parse(f.Call("GET", "/configuration/cluster/" + gradual).body)["state"];
   CHECK(state["gradualShare"] == 10.0);
   CHECK(state["rampRequests"] == 4);

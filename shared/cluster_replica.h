@@ -1,5 +1,5 @@
-// ClusterReplica: the worker's copy of the router's cluster table, kept
-// current with the zguide's Clone pattern.
+// ClusterReplica: a worker's or frontend's copy of the router's cluster
+// table, kept current with the zguide's Clone pattern.
 //
 // The router publishes every change as an UPDATE numbered seq = previous + 1,
 // and answers SNAPSHOT? with the whole table and its seq. A replica applies
@@ -16,7 +16,7 @@
 #include "shared/cluster.h"
 #include "shared/status.h"
 
-namespace upmesh::worker {
+namespace upmesh {
 
 class ClusterReplica {
  public:
@@ -30,7 +30,8 @@ class ClusterReplica {
   Status ApplySnapshot(uint64_t seq, const nlohmann::json& stored_clusters);
 
   // Applies {"op":"put","cluster":{...}}, {"op":"delete","uuid":"..."} or
-  // {"op":"rollback","uuid":"..."} (the version stays, marked rolled back).
+  // {"op":"rollback","uuid":"..."} (the version stays, marked rolled back) or
+  // {"op":"hold","uuid":"...","heldMs":n,"sinceMs":n} (its GRADUAL ramp's hold).
   UpdateResult ApplyUpdate(uint64_t seq, const nlohmann::json& change, std::string* error);
 
  private:
@@ -39,4 +40,4 @@ class ClusterReplica {
   bool loaded_ = false;
 };
 
-}  // namespace upmesh::worker
+}  // namespace upmesh

@@ -1,4 +1,4 @@
-#include "worker/config_subscriber.h"
+#include "shared/config_subscriber.h"
 
 #include <sys/epoll.h>
 
@@ -7,7 +7,7 @@
 
 #include "shared/wire.h"
 
-namespace upmesh::worker {
+namespace upmesh {
 
 ConfigSubscriber::ConfigSubscriber(zmq::context_t* context, std::string endpoint, CurveClientKeys curve)
     : context_(context), endpoint_(std::move(endpoint)), curve_(std::move(curve)) {}
@@ -30,6 +30,7 @@ Status ConfigSubscriber::Open(int epoll_fd) {
   } catch (const zmq::error_t& e) {
     return Status::InvalidArgument("config endpoint " + endpoint_ + ": " + e.what());
   }
+  if (epoll_fd_ < 0) return Status::Ok();
   epoll_event event = {};
   event.events = EPOLLIN;
   event.data.ptr = nullptr;
@@ -53,4 +54,4 @@ bool ConfigSubscriber::Receive(std::vector<zmq::message_t>* frames) {
   return !frames->empty();
 }
 
-}  // namespace upmesh::worker
+}  // namespace upmesh

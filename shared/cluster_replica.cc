@@ -1,8 +1,8 @@
-#include "worker/cluster_replica.h"
+#include "shared/cluster_replica.h"
 
 #include "shared/json_parse.h"
 
-namespace upmesh::worker {
+namespace upmesh {
 
 Status ClusterReplica::ApplySnapshot(uint64_t seq, const nlohmann::json& stored_clusters) {
   ClusterTable table;
@@ -32,6 +32,14 @@ ClusterReplica::UpdateResult ClusterReplica::ApplyUpdate(uint64_t seq, const nlo
     table_.Remove(change["uuid"].get<std::string>());
   } else if (op == "rollback" && change.contains("uuid") && change["uuid"].is_string()) {
     table_.MarkRolledBack(change["uuid"].get<std::string>());
+  } else if (op == "hold" && change.contains("uuid") && change["uuid"].is_string()) {
+    RampHold hold;
+    Status status = RampHoldFromJson(change, &hold);
+    if (!status.ok()) {
+      *error = status.message();
+      return UpdateResult::kInvalid;
+    }
+    table_.SetRampHold(change["uuid"].get<std::string>(), hold);
   } else {
     *error = "unknown change: " + JsonForMessage(change);
     return UpdateResult::kInvalid;
@@ -40,4 +48,4 @@ ClusterReplica::UpdateResult ClusterReplica::ApplyUpdate(uint64_t seq, const nlo
   return UpdateResult::kApplied;
 }
 
-}  // namespace upmesh::worker
+}  // namespace upmesh

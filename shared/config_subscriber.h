@@ -1,7 +1,9 @@
-// ConfigSubscriber: the worker's SUB socket on the router's config broadcast
-// (UPDATE and HUGZ, shared/wire.h). Like RouterLink, its ZMQ_FD sits in the
-// worker's epoll set with data.ptr == nullptr and must be drained with
-// Receive() before every epoll_wait. ZeroMQ reconnects it by itself.
+// ConfigSubscriber: a SUB socket on the router's config broadcast (UPDATE and
+// HUGZ, shared/wire.h), used by workers and frontends. Given an epoll set
+// (the worker), its ZMQ_FD sits in it with data.ptr == nullptr and must be
+// drained with Receive() before every epoll_wait; without one (the
+// frontend), handle() goes into a zmq_poll set. ZeroMQ reconnects it by
+// itself.
 #pragma once
 
 #include <string>
@@ -12,7 +14,7 @@
 #include "shared/curve.h"
 #include "shared/status.h"
 
-namespace upmesh::worker {
+namespace upmesh {
 
 class ConfigSubscriber {
  public:
@@ -21,7 +23,9 @@ class ConfigSubscriber {
   ConfigSubscriber(const ConfigSubscriber&) = delete;
   ConfigSubscriber& operator=(const ConfigSubscriber&) = delete;
 
-  Status Open(int epoll_fd);
+  // epoll_fd < 0: not registered in any epoll set.
+  Status Open(int epoll_fd = -1);
+  void* handle() { return socket_.handle(); }
   // One whole message into *frames; false when none is waiting.
   bool Receive(std::vector<zmq::message_t>* frames);
 
@@ -34,4 +38,4 @@ class ConfigSubscriber {
   int zmq_fd_ = -1;
 };
 
-}  // namespace upmesh::worker
+}  // namespace upmesh
