@@ -9,13 +9,29 @@
 // once, so pipelining needs no queue). Keep-alive is the default; a request
 // with "Connection: close" (or HTTP/1.0 without keep-alive) is answered with
 // "Connection: close" and the connection is closed once the client hangs up
-// (at the latest kLingerMs later: libzmq drops unsent bytes of a STREAM peer
-// it is told to close, so it is never closed right after a response). Malformed requests get
-// the assembler's status (a body over ConfigApi::max_body_bytes(): 413, as the
-// API promises) and the connection is closed kLingerMs later (input
-// meanwhile is discarded, so the client reads the response rather than a
-// reset). A connection silent for
-// kIdleTimeoutMs is closed; beyond kMaxConnections new ones are closed at once.
+// (at the latest the linger later: libzmq drops unsent bytes of a STREAM peer
+// it is told to close, so it is never closed right after a response).
+// Malformed requests get the assembler's status (a head over 16 KiB: 431, a
+// body over ConfigApi::max_body_bytes(): 413, as the API promises) and the
+// connection is closed after the linger (input meanwhile is discarded, so the
+// client reads the response rather than a reset).
+//
+// So that an operator always gets through (ConnectionDeadlines has the
+// timers and the eviction order): a request must arrive whole, head and body
+// (on a new connection also the TLS handshake), within the request timeout,
+// else it gets 408 and the connection closes (a connection that sent nothing,
+// or whose handshake is unfinished, is closed without an answer); a
+// keep-alive connection idle beyond the idle timeout is closed; at the
+// connection cap a new connection is always let in and the one waiting
+// longest without a complete request is closed (logged, throttled, with the
+// count). Output is bounded too: libzmq holds at most kSendHighWater frames
+// per connection; an answer it refuses waits in the connection's outbox,
+// which stops the connection's requests from being read (what arrives
+// meanwhile is kept up to one request's worth, beyond that the connection is
+// closed) until it drains; an answer not read within the request timeout
+// closes the connection. A client that reads nothing at all cannot even be
+// told to close (libzmq needs room in its pipe for that): TCP_USER_TIMEOUT
+// (ZMQ_TCP_MAXRT), set to the request timeout, makes the kernel drop it.
 //
 // With a token (RequireToken), every request must carry exactly one
 // "Authorization: Bearer TOKEN" whose token matches (shared/api_token.h,
@@ -36,6 +52,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -43,6 +60,7 @@
 
 #include "frontend/request_assembler.h"
 #include "router/config_api.h"
+#include "router/connection_deadlines.h"
 #include "router/tls_session.h"
 #include "shared/status.h"
 
@@ -50,11 +68,11 @@ namespace upmesh::router {
 
 class ConfigListener {
  public:
-  static constexpr int64_t kIdleTimeoutMs = 60000;
-  static constexpr size_t kMaxConnections = 1024;
   static constexpr int64_t kLingerMs = 1000;
+  static constexpr int kSendHighWater = 64;  // frames libzmq queues per connection
 
-  ConfigListener(zmq::context_t& context, ConfigApi* api);
+  // `settings`: the request and idle timeouts and the connection cap (its linger_ms is ignored: kLingerMs).
+  ConfigListener(zmq::context_t& context, ConfigApi* api, const ConnectionDeadlines::Settings& settings);
 
   // Binds tcp://ADDRESS:PORT (IPv6 addresses are bracketed as needed).
   Status Bind(const std::string& address, uint16_t port);
@@ -66,39 +84,57 @@ class ConfigListener {
 
   // Reads what is waiting (a bounded batch) and answers complete requests.
   void OnReadable();
-  // Closes idle connections.
+  // Retries refused output; answers 408 and closes what its deadline caught.
   void Sweep(int64_t now_ms);
 
  private:
+  enum class SendResult { kSent, kFull, kGone };
+
   struct Connection {
     explicit Connection(const frontend::RequestLimits& limits) : assembler(limits) {}
     frontend::RequestAssembler assembler;
     std::unique_ptr<TlsSession> tls;  // with TLS only
-    int64_t last_activity_ms = 0;
-    int64_t close_at_ms = 0;  // set once refused: closed at this time
+    std::string outbox;    // bytes libzmq refused for now (its pipe for this client is full)
+    std::string unparsed;  // plaintext that arrived while the outbox was waiting
+    bool closing = false;  // answered for the last time or refused: input is discarded
   };
 
+  void Admit(const std::string& routing_id, int64_t now);
   // Decrypts what a TLS connection sent and hands the plaintext to OnData.
   void OnCiphertext(const std::string& routing_id, Connection& connection, const char* data, size_t len);
-  void OnData(const std::string& routing_id, Connection& connection, const char* data, size_t len);
+  // False if the connection was closed.
+  bool OnData(const std::string& routing_id, Connection& connection, const char* data, size_t len);
+  // Moves the connection to the phase its state calls for once its input is handled.
+  void Settle(const std::string& routing_id, Connection& connection, int64_t now);
+  // Marks the connection as answered for the last time (it closes after the linger).
+  static void Finish(Connection& connection);
   // The 401 for a request without the right token, or nothing if it may pass.
   bool Unauthorized(const http::FieldList& fields, ApiResponse* refusal) const;
-  // Sends one response; false if the connection must close (or could not take it).
+  // Sends one response; false if the peer is gone.
   bool Respond(const std::string& routing_id, Connection& connection, const ApiResponse& response, bool head_only,
                bool close);
   // Sends HTTP bytes: as they are, or through the connection's TLS session.
   bool Send(const std::string& routing_id, Connection& connection, const std::string& bytes);
-  // Sends what the TLS session has for the peer; false if it could not be sent.
+  // Sends what the TLS session has for the peer; false if the peer is gone.
   bool Flush(const std::string& routing_id, Connection& connection);
-  bool SendFrame(const std::string& routing_id, const std::string& bytes);
+  // Hands bytes to libzmq, or to the outbox behind what it refused; false if the peer is gone.
+  bool Deliver(const std::string& routing_id, Connection& connection, const std::string& bytes);
+  SendResult SendFrame(const std::string& routing_id, const std::string& bytes);
+  void RetryOutboxes(int64_t now);
+  void Expire(const std::string& routing_id, ConnectionDeadlines::Phase phase, int64_t now);
   void Close(const std::string& routing_id);
+  void Forget(const std::string& routing_id);
 
   zmq::socket_t socket_;
   ConfigApi* api_;
   frontend::RequestLimits limits_;
   std::string token_;  // empty: no token required
   const TlsServerContext* tls_ = nullptr;  // null: plain HTTP
+  size_t max_unparsed_bytes_;  // one whole request's worth
+  ConnectionDeadlines deadlines_;
   std::unordered_map<std::string, std::unique_ptr<Connection>> connections_;  // by STREAM routing id
+  std::set<std::string> blocked_;  // connections with a non-empty outbox
+  uint64_t evicted_ = 0;           // connections closed at the cap to let a new one in
 };
 
 }  // namespace upmesh::router

@@ -45,6 +45,14 @@ bool ReceiveAll(zmq::socket_t& socket, std::vector<zmq::message_t>* frames) {
   return true;
 }
 
+ConnectionDeadlines::Settings ApiConnectionSettings(const RouterConfig& config) {
+  ConnectionDeadlines::Settings settings;
+  settings.request_timeout_ms = config.api_request_timeout_ms;
+  settings.idle_timeout_ms = config.api_idle_timeout_ms;
+  settings.max_connections = config.api_max_connections;
+  return settings;
+}
+
 int ParseCapacity(const zmq::message_t& frame) {
   std::string text(View(frame));
   char* end = nullptr;
@@ -76,7 +84,7 @@ RouterServer::RouterServer(const RouterConfig& config, const Cluster* initial, R
       publisher_(context_),
       api_(&clusters_, &monitor_, [this](uint64_t seq, const nlohmann::json& change) { OnConfigChange(seq, change); },
            config.backend_networks),
-      listener_(context_, &api_) {}
+      listener_(context_, &api_, ApiConnectionSettings(config)) {}
 
 Status RouterServer::Start() {
   bool loaded = false;
