@@ -3,6 +3,7 @@
 //   {
 //     "proxy":         {"port": 8080, "address": "0.0.0.0"},      // frontend's client port
 //     "configService": {"port": 9090, "stateFile": "/var/lib/upmesh/router-state.json", "tokenFile": ...,
+//                       "requestTimeoutMs": 10000, "idleTimeoutMs": 5000, "maxConnections": 1024,
 //                       "tls": {"certFile": ..., "keyFile": ...}},  // router's REST API
 //     "cluster":       {"version": 1, "servers": [{"ip": "127.0.0.1", "port": 8001}]},
 //     "frontend":      {"routerEndpoint": "tcp://127.0.0.1:5550", ...limits},

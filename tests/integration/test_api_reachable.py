@@ -7,7 +7,8 @@ it; whenever the router closes one, it comes back at once. Meanwhile
 after round, and the router's RSS must stay bounded. Also: a head that never
 completes gets 408 after configService.requestTimeoutMs, so does a body that
 trickles; a keep-alive connection is closed after configService.idleTimeoutMs
-but a busy one lives on; a TLS handshake that never finishes is closed after
+but a busy one lives on; a client that pipelines requests and reads no answer
+is dropped (its output bounded, the operator served meanwhile); a TLS handshake that never finishes is closed after
 the request timeout, and https works under the same attack; bad values of the
 new keys stop the router (exit 2). Latencies and RSS are printed."""
 
@@ -236,6 +237,37 @@ class ApiReachableTest(mesh.MeshTestCase):
             self.assertEqual(client.request("GET", CLUSTERS).status, 200)
             self.assertFalse(client.wait_closed(1.0), "an idle connection closed before the idle timeout")
             self.assertClosed(client, timeout=2.0, what="an idle keep-alive connection")
+
+    def test_a_client_that_pipelines_and_reads_no_answer_is_dropped(self):
+        self.start_router({"requestTimeoutMs": 2000})
+        router = self.mesh.router
+        rss_before = rss_kib(router.pid)
+        request = b"GET /configuration/cluster HTTP/1.1\r\nHost: x\r\n\r\n"
+        sock = socket.create_connection(("127.0.0.1", router.config_port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        started, dropped_after, rss, sent = time.monotonic(), None, [], 0
+        try:
+            while time.monotonic() - started < 30:
+                try:
+                    sent += sock.send(request * 100)
+                except BlockingIOError:
+                    time.sleep(0.05)
+                except OSError:
+                    dropped_after = time.monotonic() - started
+                    break
+                rss.append(rss_kib(router.pid))
+                took, result = self.timed(["curl", "-sS", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}",
+                                           "http://%s%s" % (self.api, CLUSTERS)])
+                self.assertEqual(result.stdout, "200", result)
+                self.assertLess(took, 2.0)
+        finally:
+            sock.close()
+        sys.stderr.write("\na client pipelining %d bytes of GETs without reading: dropped after %s s; router RSS "
+                         "%d KiB before, at most %d KiB\n" % (sent, dropped_after and "%.1f" % dropped_after,
+                                                               rss_before, max(rss)))
+        self.assertIsNotNone(dropped_after, "a client that reads nothing was never dropped")
+        self.assertLess(max(rss), rss_before + 32 * 1024)
 
     def test_tls_handshake_is_bounded_and_https_is_reachable_under_attack(self):
         certs = self._log_dir
