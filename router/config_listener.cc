@@ -1,5 +1,6 @@
 #include "router/config_listener.h"
 
+#include <iterator>
 #include <vector>
 
 #include "shared/api_token.h"
@@ -62,9 +63,9 @@ void ConfigListener::OnReadable() {
       // Empty data: a connect notification for a new id, a hang-up for a known one.
       if (it != connections_.end()) {
         Forget(routing_id);
-      } else {
+      } else if (unclosed_.erase(routing_id) == 0) {
         Admit(routing_id, NowMs());
-      }
+      }  // else: the hang-up of one we could not close (STREAM ids are never reused)
       continue;
     }
     if (it == connections_.end()) continue;  // data racing a close we asked for
@@ -303,7 +304,7 @@ void ConfigListener::RetryOutboxes(int64_t now) {
 void ConfigListener::Close(const std::string& routing_id) {
   // An empty frame closes a STREAM connection; with the pipe full it cannot
   // be sent, and the kernel's TCP_USER_TIMEOUT ends that connection instead.
-  SendFrame(routing_id, "");
+  if (SendFrame(routing_id, "") == SendResult::kFull) unclosed_.insert(routing_id);
   Forget(routing_id);
 }
 
@@ -315,6 +316,9 @@ void ConfigListener::Forget(const std::string& routing_id) {
 
 void ConfigListener::Sweep(int64_t now_ms) {
   if (!blocked_.empty()) RetryOutboxes(now_ms);
+  for (auto it = unclosed_.begin(); it != unclosed_.end();) {
+    it = SendFrame(*it, "") == SendResult::kFull ? std::next(it) : unclosed_.erase(it);
+  }
   for (const auto& [routing_id, phase] : deadlines_.Expired(now_ms)) Expire(routing_id, phase, now_ms);
 }
 

@@ -134,6 +134,9 @@ class ConfigListener {
   ConnectionDeadlines deadlines_;
   std::unordered_map<std::string, std::unique_ptr<Connection>> connections_;  // by STREAM routing id
   std::set<std::string> blocked_;  // connections with a non-empty outbox
+  // Forgotten connections whose close libzmq refused (pipe full): the close
+  // is retried every sweep, and their hang-up is not a new connection.
+  std::set<std::string> unclosed_;
   uint64_t evicted_ = 0;           // connections closed at the cap to let a new one in
 };
 
