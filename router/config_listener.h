@@ -24,7 +24,8 @@
 // keep-alive connection idle beyond the idle timeout is closed; at the
 // connection cap a new connection is always let in and the one waiting
 // longest without a complete request is closed (logged, throttled, with the
-// count). Output is bounded too: libzmq holds at most kSendHighWater frames
+// count); a request answered later than at once must be marked
+// ConnectionDeadlines::Answering meanwhile, or its request deadline fires. Output is bounded too: libzmq holds at most kSendHighWater frames
 // per connection; an answer it refuses waits in the connection's outbox,
 // which stops the connection's requests from being read (what arrives
 // meanwhile is kept up to one request's worth, beyond that the connection is

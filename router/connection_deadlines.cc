@@ -1,17 +1,21 @@
 #include "router/connection_deadlines.h"
 
+#include <limits>
+
 namespace upmesh::router {
 namespace {
 
-// Waiting for a request (new, slow or idle) goes first, then unread answers, then closing ones.
+// Waiting for a request (new, slow or idle) goes first, then unread answers,
+// then closing ones, and last a request being answered.
 int EvictionRank(ConnectionDeadlines::Phase phase) {
   switch (phase) {
     case ConnectionDeadlines::Phase::kRequest:
     case ConnectionDeadlines::Phase::kIdle: return 0;
     case ConnectionDeadlines::Phase::kSending: return 1;
     case ConnectionDeadlines::Phase::kClosing: return 2;
+    case ConnectionDeadlines::Phase::kAnswering: return 3;
   }
-  return 2;
+  return 3;
 }
 
 }  // namespace
@@ -20,6 +24,7 @@ const char* PhaseName(ConnectionDeadlines::Phase phase) {
   switch (phase) {
     case ConnectionDeadlines::Phase::kRequest: return "request incomplete";
     case ConnectionDeadlines::Phase::kIdle: return "idle keep-alive";
+    case ConnectionDeadlines::Phase::kAnswering: return "being answered";
     case ConnectionDeadlines::Phase::kSending: return "answer unread";
     case ConnectionDeadlines::Phase::kClosing: return "closing";
   }
@@ -49,6 +54,11 @@ void ConnectionDeadlines::RequestBegan(const std::string& id, int64_t now) {
 
 void ConnectionDeadlines::Answered(const std::string& id, int64_t now) {
   if (Contains(id)) Set(id, Phase::kIdle, now + settings_.idle_timeout_ms, now);
+}
+
+void ConnectionDeadlines::Answering(const std::string& id) {
+  auto it = entries_.find(id);
+  if (it != entries_.end()) Set(id, Phase::kAnswering, std::numeric_limits<int64_t>::max(), it->second.since);
 }
 
 void ConnectionDeadlines::Blocked(const std::string& id, int64_t now) {

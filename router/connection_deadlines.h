@@ -9,6 +9,8 @@
 //             the connect). Slowloris ends here.
 //   kIdle     keep-alive between requests: the next one must begin within
 //             idle_timeout_ms of the last answer.
+//   kAnswering a complete request waits for an answer made later (no
+//             deadline here: whatever makes the answer bounds it).
 //   kSending  an answer could not be handed over (the client does not read):
 //             it must drain within request_timeout_ms.
 //   kClosing  answered for the last time (or refused): closed after linger_ms
@@ -20,7 +22,7 @@
 // newcomer who sends its request promptly is always served. The victim is the
 // connection waiting longest without a complete request (kRequest or kIdle,
 // by the time it began waiting: its connect or its last answer); only when
-// there is none, the oldest kSending one, then the oldest kClosing one.
+// there is none, the oldest kSending one, then kClosing, then kAnswering.
 #pragma once
 
 #include <cstddef>
@@ -35,7 +37,7 @@ namespace upmesh::router {
 
 class ConnectionDeadlines {
  public:
-  enum class Phase { kRequest, kIdle, kSending, kClosing };
+  enum class Phase { kRequest, kIdle, kAnswering, kSending, kClosing };
 
   struct Settings {
     int64_t request_timeout_ms = 10000;
@@ -59,6 +61,8 @@ class ConnectionDeadlines {
   void RequestBegan(const std::string& id, int64_t now);
   // An answer was handed over in full and the connection stays open: kIdle.
   void Answered(const std::string& id, int64_t now);
+  // A complete request whose answer comes later: kAnswering.
+  void Answering(const std::string& id);
   // An answer could not be handed over: kSending.
   void Blocked(const std::string& id, int64_t now);
   // The last answer is out (or the connection is refused): kClosing.

@@ -150,3 +150,28 @@ TEST_CASE("ConnectionDeadlines: below the cap nobody is evicted, and a known id 
   CHECK(deadlines.size() == 2);
   CHECK(ExpiredIds(deadlines, 10000) == std::vector<std::string>{"a"});
 }
+
+TEST_CASE("ConnectionDeadlines: a request being answered has no deadline and is evicted last") {
+  ConnectionDeadlines deadlines(Small(2));
+  ConnectionDeadlines::Victim victim;
+  deadlines.Admit("answering", 0, &victim);
+  deadlines.Answering("answering");
+  CHECK(deadlines.PhaseOf("answering") == Phase::kAnswering);
+  deadlines.Admit("closing", 10, &victim);
+  deadlines.Closing("closing", 20);
+  CHECK(ExpiredIds(deadlines, 1'000'000'000) == std::vector<std::string>{"closing"});
+  REQUIRE(deadlines.Admit("newcomer", 100, &victim));
+  CHECK(victim.id == "closing");
+  deadlines.Answered("newcomer", 110);
+  deadlines.Blocked("newcomer", 120);
+  REQUIRE(deadlines.Admit("another", 200, &victim));
+  CHECK(victim.id == "newcomer");
+  deadlines.Closing("another", 210);
+  REQUIRE(deadlines.Admit("last", 300, &victim));
+  CHECK(victim.id == "another");
+  deadlines.Answering("last");
+  REQUIRE(deadlines.Admit("one-more", 400, &victim));
+  CHECK(victim.id == "answering");  // both being answered: the one waiting longer goes
+  deadlines.Answered("last", 500);
+  CHECK(deadlines.PhaseOf("last") == Phase::kIdle);
+}
