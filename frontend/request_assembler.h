@@ -72,6 +72,9 @@ class RequestAssembler {
   // True once per request whose client sent "Expect: 100-continue" and whose
   // body has not arrived yet: the caller may send "100 Continue" now.
   bool TakeContinueRequest();
+  // The header fields of the request being read, complete once its head is
+  // (reading_body(), or when TakeContinueRequest() said yes).
+  const http::FieldList& fields() const { return current_.fields; }
 
  private:
   static int OnMessageBegin(http_parser* parser);

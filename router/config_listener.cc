@@ -1,5 +1,6 @@
 #include "router/config_listener.h"
 
+#include <iterator>
 #include <vector>
 
 #include "shared/api_token.h"
@@ -15,18 +16,26 @@ const char* Reason(int status) {
   return status == 409 ? "Conflict" : http::ReasonPhrase(status);  // 409 is ours alone
 }
 
+ConnectionDeadlines::Settings WithLinger(ConnectionDeadlines::Settings settings) {
+  settings.linger_ms = ConfigListener::kLingerMs;
+  return settings;
+}
+
 }  // namespace
 
-ConfigListener::ConfigListener(zmq::context_t& context, ConfigApi* api)
-    : socket_(context, zmq::socket_type::stream), api_(api) {
+ConfigListener::ConfigListener(zmq::context_t& context, ConfigApi* api, const ConnectionDeadlines::Settings& settings)
+    : socket_(context, zmq::socket_type::stream), api_(api), deadlines_(WithLinger(settings)) {
   limits_.max_body_bytes = api->max_body_bytes();
+  max_unparsed_bytes_ = limits_.max_header_bytes + limits_.max_body_bytes;
 }
 
 Status ConfigListener::Bind(const std::string& address, uint16_t port) {
   bool ipv6 = address.find(':') != std::string::npos;
   std::string endpoint = "tcp://" + (ipv6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
-  socket_.set(zmq::sockopt::sndhwm, 100000);
+  socket_.set(zmq::sockopt::sndhwm, kSendHighWater);
   socket_.set(zmq::sockopt::linger, 1000);
+  // A client that reads nothing leaves no room in its pipe for the close: the kernel drops it instead.
+  socket_.set(zmq::sockopt::tcp_maxrt, static_cast<int>(deadlines_.settings().request_timeout_ms));
   if (ipv6) socket_.set(zmq::sockopt::ipv6, 1);
   try {
     socket_.bind(endpoint);
@@ -35,14 +44,17 @@ Status ConfigListener::Bind(const std::string& address, uint16_t port) {
                            " (configService.address / configService.port, --config-address / --config-port): " +
                            e.what());
   }
-  LOG_INFO("config API on %s", endpoint.c_str());
+  LOG_INFO("config API on %s (at most %zu connections, requests within %lld ms, idle %lld ms)", endpoint.c_str(),
+           deadlines_.settings().max_connections,
+           static_cast<long long>(deadlines_.settings().request_timeout_ms),
+           static_cast<long long>(deadlines_.settings().idle_timeout_ms));
   return Status::Ok();
 }
 
 void ConfigListener::OnReadable() {
   for (int i = 0; i < kBatch; ++i) {
     zmq::message_t id;
-    if (!socket_.recv(id, zmq::recv_flags::dontwait)) return;
+    if (!socket_.recv(id, zmq::recv_flags::dontwait)) break;
     zmq::message_t data;
     (void)socket_.recv(data);  // a STREAM message is always [id][data]
     std::string routing_id(static_cast<const char*>(id.data()), id.size());
@@ -51,15 +63,9 @@ void ConfigListener::OnReadable() {
       // Empty data: a connect notification for a new id, a hang-up for a known one.
       if (it != connections_.end()) {
         Forget(routing_id);
-      } else if (connections_.size() >= kMaxConnections) {
-        LOG_WARN("config API: %zu connections open; closing a new one", connections_.size());
-        Close(routing_id);
-      } else {
-        auto connection = std::make_unique<Connection>(limits_);
-        if (tls_) connection->tls = std::make_unique<TlsSession>(*tls_);
-        connection->last_activity_ms = NowMs();
-        connections_.emplace(routing_id, std::move(connection));
-      }
+      } else if (unclosed_.erase(routing_id) == 0) {
+        Admit(routing_id, NowMs());
+      }  // else: the hang-up of one we could not close (STREAM ids are never reused)
       continue;
     }
     if (it == connections_.end()) continue;  // data racing a close we asked for
@@ -67,16 +73,31 @@ void ConfigListener::OnReadable() {
     const char* bytes = static_cast<const char*>(data.data());
     if (connection.tls) {
       OnCiphertext(routing_id, connection, bytes, data.size());
-    } else {
-      OnData(routing_id, connection, bytes, data.size());
+    } else if (OnData(routing_id, connection, bytes, data.size())) {
+      Settle(routing_id, connection, NowMs());
     }
   }
+  if (!blocked_.empty()) RetryOutboxes(NowMs());
+}
+
+void ConfigListener::Admit(const std::string& routing_id, int64_t now) {
+  ConnectionDeadlines::Victim victim;
+  if (deadlines_.Admit(routing_id, now, &victim)) {
+    ++evicted_;
+    LOG_WARN_THROTTLED("config API: %zu connections open (configService.maxConnections): closed the one waiting "
+                       "longest (%s for %lld ms) to let a new one in; %llu closed so far",
+                       deadlines_.settings().max_connections, PhaseName(victim.phase),
+                       static_cast<long long>(victim.waited_ms), static_cast<unsigned long long>(evicted_));
+    Close(victim.id);
+  }
+  auto connection = std::make_unique<Connection>(limits_);
+  if (tls_) connection->tls = std::make_unique<TlsSession>(*tls_);
+  connections_[routing_id] = std::move(connection);
 }
 
 void ConfigListener::OnCiphertext(const std::string& routing_id, Connection& connection, const char* data,
                                   size_t len) {
-  if (connection.close_at_ms) return;  // refused: closing after the linger
-  connection.last_activity_ms = NowMs();
+  if (connection.closing) return;  // refused: closing after the linger
   std::string plaintext;
   bool fine = connection.tls->Feed(data, len, &plaintext);
   if (!Flush(routing_id, connection)) return Close(routing_id);
@@ -85,20 +106,28 @@ void ConfigListener::OnCiphertext(const std::string& routing_id, Connection& con
     bool plain_http = error.find("http request") != std::string::npos;
     LOG_WARN_THROTTLED("config API: closing a connection: TLS %s%s", error.c_str(),
                        plain_http ? " (plain HTTP sent to the TLS port)" : "");
-    connection.close_at_ms = NowMs() + kLingerMs;  // the alert reaches the client first
-    return;
+    Finish(connection);  // the alert reaches the client first
+    return Settle(routing_id, connection, NowMs());
   }
   bool peer_closed = connection.tls->peer_closed();
-  if (!plaintext.empty()) OnData(routing_id, connection, plaintext.data(), plaintext.size());  // may close it
-  auto it = connections_.find(routing_id);
-  if (peer_closed && it != connections_.end() && !it->second->close_at_ms) {
-    it->second->close_at_ms = NowMs() + kLingerMs;  // close_notify: the client sends nothing more
-  }
+  if (!plaintext.empty() && !OnData(routing_id, connection, plaintext.data(), plaintext.size())) return;
+  if (peer_closed) Finish(connection);  // close_notify: the client sends nothing more
+  Settle(routing_id, connection, NowMs());
 }
 
-void ConfigListener::OnData(const std::string& routing_id, Connection& connection, const char* data, size_t len) {
-  if (connection.close_at_ms) return;  // refused: closing after the linger
-  connection.last_activity_ms = NowMs();
+bool ConfigListener::OnData(const std::string& routing_id, Connection& connection, const char* data, size_t len) {
+  if (connection.closing) return true;  // refused or answered for the last time: discarded
+  if (!connection.outbox.empty() || connection.deferred) {
+    // Its last answer is not out: read no further request until it is (a client that
+    // pipelines without reading must not make the router queue answers without bound).
+    if (connection.unparsed.size() + len > max_unparsed_bytes_) {
+      LOG_INFO_THROTTLED("config API: closing a connection that sends requests but does not read the answers");
+      Close(routing_id);
+      return false;
+    }
+    connection.unparsed.append(data, len);
+    return true;
+  }
   frontend::RequestAssembler& assembler = connection.assembler;
   size_t offset = 0;
   while (offset < len) {
@@ -112,63 +141,88 @@ void ConfigListener::OnData(const std::string& routing_id, Connection& connectio
         refusal.body = assembler.error_detail() + "\n";
       }
       LOG_INFO("config API: refused a request: %d %s", refusal.status, refusal.body.c_str());
-      if (!Respond(routing_id, connection, refusal, /*head_only=*/false, /*close=*/true)) return Close(routing_id);
+      if (!Respond(routing_id, connection, refusal, /*head_only=*/false, /*close=*/true)) {
+        Close(routing_id);
+        return false;
+      }
       // Linger: a client still sending its body would otherwise get a reset
       // instead of the response. What else it sends is discarded.
-      connection.close_at_ms = NowMs() + kLingerMs;
-      return;
+      Finish(connection);
+      return true;
     }
     if (assembler.TakeContinueRequest()) {
-      if (!Send(routing_id, connection, "HTTP/1.1 100 Continue\r\n\r\n")) return Close(routing_id);
-    }
-    if (assembler.request_ready()) {
-      frontend::Request request = assembler.TakeRequest();
-      ApiResponse response;
-      uint64_t seq_before = current_seq_ ? current_seq_() : 0;
-      if (!Unauthorized(request.fields, &response)) {
-        response = api_->Handle({request.method, request.target, std::move(request.body)}, WallClockMs());
-      }
-      LOG_DEBUG("config API: %s %s -> %d", request.method.c_str(), request.target.c_str(), response.status);
-      uint64_t seq_after = current_seq_ ? current_seq_() : 0;
-      if (seq_after != seq_before || !connection.deferred.empty()) {
-        connection.deferred.push_back({seq_after != seq_before ? seq_after : 0, std::move(response), request.is_head,
-                                       !request.keep_alive});
-        ++deferred_count_;
-        if (!request.keep_alive) {
-          connection.close_at_ms = NowMs() + kLingerMs;  // nothing after it is read; renewed once sent
-          return;
+      // A client without the right token is refused before it is invited to send its body.
+      ApiResponse refusal;
+      if (Unauthorized(assembler.fields(), &refusal)) {
+        if (!Respond(routing_id, connection, refusal, /*head_only=*/false, /*close=*/true)) {
+          Close(routing_id);
+          return false;
         }
-        continue;
+        Finish(connection);  // its body, if it sends it anyway, is discarded
+        return true;
       }
-      if (!Respond(routing_id, connection, response, request.is_head, !request.keep_alive)) return Close(routing_id);
-      if (!request.keep_alive) {
-        // Not closed at once: libzmq drops a STREAM peer's unsent bytes when
-        // told to close it. The client hangs up first once it has the
-        // response; if it does not, the sweep closes after the linger.
-        connection.close_at_ms = NowMs() + kLingerMs;
-        return;
+      if (!Send(routing_id, connection, "HTTP/1.1 100 Continue\r\n\r\n")) {
+        Close(routing_id);
+        return false;
       }
     }
+    if (!assembler.request_ready()) continue;
+    frontend::Request request = assembler.TakeRequest();
+    ApiResponse response;
+    uint64_t seq_before = current_seq_ ? current_seq_() : 0;
+    if (!Unauthorized(request.fields, &response)) {
+      response = api_->Handle({request.method, request.target, std::move(request.body)}, WallClockMs());
+    }
+    LOG_DEBUG("config API: %s %s -> %d", request.method.c_str(), request.target.c_str(), response.status);
+    uint64_t seq_after = current_seq_ ? current_seq_() : 0;
+    if (seq_after != seq_before) {
+      connection.deferred = Deferred{seq_after, std::move(response), request.is_head, !request.keep_alive};
+      ++deferred_count_;
+      deadlines_.Answering(routing_id);
+      if (!request.keep_alive) {
+        connection.closing = true;  // nothing after it is read
+      } else {
+        connection.unparsed.assign(data + offset, len - offset);  // read once it is answered
+      }
+      return true;
+    }
+    if (!Respond(routing_id, connection, response, request.is_head, !request.keep_alive)) {
+      Close(routing_id);
+      return false;
+    }
+    if (!request.keep_alive) {
+      // Not closed at once: libzmq drops a STREAM peer's unsent bytes when
+      // told to close it. The client hangs up first once it has the
+      // response; if it does not, the sweep closes after the linger.
+      Finish(connection);
+      return true;
+    }
+    if (!connection.outbox.empty()) {
+      connection.unparsed.assign(data + offset, len - offset);  // read once the answer is out
+      return true;
+    }
+    deadlines_.Answered(routing_id, NowMs());
   }
+  return true;
 }
 
-void ConfigListener::ReleaseAnswers(uint64_t released_seq) {
-  if (deferred_count_ == 0) return;
-  std::vector<std::string> failed;
-  for (auto& [routing_id, connection] : connections_) {
-    std::deque<Deferred>& deferred = connection->deferred;
-    while (!deferred.empty() && deferred.front().seq <= released_seq) {
-      Deferred answer = std::move(deferred.front());
-      deferred.pop_front();
-      --deferred_count_;
-      if (!Respond(routing_id, *connection, answer.response, answer.head_only, answer.close)) {
-        failed.push_back(routing_id);
-        break;
-      }
-      if (answer.close) connection->close_at_ms = NowMs() + kLingerMs;  // as OnData does
-    }
+void ConfigListener::Settle(const std::string& routing_id, Connection& connection, int64_t now) {
+  if (!connection.outbox.empty()) return;  // kSending until it drains
+  if (connection.deferred) return;         // kAnswering until ReleaseAnswers
+  ConnectionDeadlines::Phase phase = deadlines_.PhaseOf(routing_id);
+  if (connection.closing) {
+    if (phase != ConnectionDeadlines::Phase::kClosing) deadlines_.Closing(routing_id, now);
+    return;
   }
-  for (const std::string& routing_id : failed) Close(routing_id);
+  if (phase == ConnectionDeadlines::Phase::kSending || phase == ConnectionDeadlines::Phase::kAnswering) {
+    deadlines_.Answered(routing_id, now);
+  }
+  if (connection.assembler.in_progress()) deadlines_.RequestBegan(routing_id, now);
+}
+
+void ConfigListener::Finish(Connection& connection) {
+  connection.closing = true;
+  connection.unparsed.clear();
 }
 
 bool ConfigListener::Unauthorized(const http::FieldList& fields, ApiResponse* refusal) const {
@@ -209,44 +263,142 @@ bool ConfigListener::Respond(const std::string& routing_id, Connection& connecti
 }
 
 bool ConfigListener::Send(const std::string& routing_id, Connection& connection, const std::string& bytes) {
-  if (!connection.tls) return SendFrame(routing_id, bytes);
+  if (!connection.tls) return Deliver(routing_id, connection, bytes);
   return connection.tls->Write(bytes) && Flush(routing_id, connection);
 }
 
 bool ConfigListener::Flush(const std::string& routing_id, Connection& connection) {
   std::string ciphertext = connection.tls->TakeOutput();
-  return ciphertext.empty() || SendFrame(routing_id, ciphertext);
+  return ciphertext.empty() || Deliver(routing_id, connection, ciphertext);
 }
 
-bool ConfigListener::SendFrame(const std::string& routing_id, const std::string& bytes) {
+bool ConfigListener::Deliver(const std::string& routing_id, Connection& connection, const std::string& bytes) {
+  if (!connection.outbox.empty()) {
+    connection.outbox += bytes;  // in order, behind what is waiting
+    return true;
+  }
+  switch (SendFrame(routing_id, bytes)) {
+    case SendResult::kSent: return true;
+    case SendResult::kGone: return false;
+    case SendResult::kFull: break;
+  }
+  connection.outbox = bytes;
+  blocked_.insert(routing_id);
+  deadlines_.Blocked(routing_id, NowMs());
+  return true;
+}
+
+ConfigListener::SendResult ConfigListener::SendFrame(const std::string& routing_id, const std::string& bytes) {
   try {
-    if (!socket_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return false;
-    return socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait).has_value();
+    if (!socket_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      return SendResult::kFull;  // EAGAIN: this client's pipe is full
+    }
+    (void)socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    return SendResult::kSent;
   } catch (const zmq::error_t& e) {
-    LOG_DEBUG("config API: send failed: %s", e.what());
-    return false;
+    LOG_DEBUG("config API: send failed: %s", e.what());  // EHOSTUNREACH: its hang-up is on its way
+    return SendResult::kGone;
+  }
+}
+
+void ConfigListener::RetryOutboxes(int64_t now) {
+  std::vector<std::string> ids(blocked_.begin(), blocked_.end());
+  for (const std::string& routing_id : ids) {
+    auto it = connections_.find(routing_id);
+    if (it == connections_.end()) {
+      blocked_.erase(routing_id);
+      continue;
+    }
+    Connection& connection = *it->second;
+    SendResult sent = SendFrame(routing_id, connection.outbox);
+    if (sent == SendResult::kFull) continue;
+    if (sent == SendResult::kGone) {
+      Forget(routing_id);
+      continue;
+    }
+    blocked_.erase(routing_id);
+    connection.outbox.clear();
+    Settle(routing_id, connection, now);
+    ReadUnparsed(routing_id, connection, now);
+  }
+}
+
+void ConfigListener::ReadUnparsed(const std::string& routing_id, Connection& connection, int64_t now) {
+  if (!connection.outbox.empty() || connection.deferred) return;
+  std::string pending = std::move(connection.unparsed);
+  connection.unparsed.clear();
+  if (!pending.empty() && OnData(routing_id, connection, pending.data(), pending.size())) {
+    Settle(routing_id, connection, now);
+  }
+}
+
+void ConfigListener::ReleaseAnswers(uint64_t released_seq) {
+  if (deferred_count_ == 0) return;
+  std::vector<std::string> ready;
+  for (const auto& [routing_id, connection] : connections_) {
+    if (connection->deferred && connection->deferred->seq <= released_seq) ready.push_back(routing_id);
+  }
+  int64_t now = NowMs();
+  for (const std::string& routing_id : ready) {
+    Connection& connection = *connections_.at(routing_id);
+    Deferred answer = std::move(*connection.deferred);
+    connection.deferred.reset();
+    --deferred_count_;
+    if (!Respond(routing_id, connection, answer.response, answer.head_only, answer.close)) {
+      Close(routing_id);
+      continue;
+    }
+    if (answer.close) Finish(connection);  // closes after the linger, as OnData does
+    Settle(routing_id, connection, now);
+    ReadUnparsed(routing_id, connection, now);
   }
 }
 
 void ConfigListener::Close(const std::string& routing_id) {
-  SendFrame(routing_id, "");  // an empty frame closes a STREAM connection
+  // An empty frame closes a STREAM connection; with the pipe full it cannot
+  // be sent, and the kernel's TCP_USER_TIMEOUT ends that connection instead.
+  if (SendFrame(routing_id, "") == SendResult::kFull) unclosed_.insert(routing_id);
   Forget(routing_id);
 }
 
 void ConfigListener::Forget(const std::string& routing_id) {
   auto it = connections_.find(routing_id);
-  if (it == connections_.end()) return;
-  deferred_count_ -= it->second->deferred.size();
-  connections_.erase(it);
+  if (it != connections_.end() && it->second->deferred) --deferred_count_;
+  connections_.erase(routing_id);
+  deadlines_.Forget(routing_id);
+  blocked_.erase(routing_id);
 }
 
 void ConfigListener::Sweep(int64_t now_ms) {
-  std::vector<std::string> idle;
-  for (const auto& [routing_id, connection] : connections_) {
-    bool lingered = connection->close_at_ms && now_ms >= connection->close_at_ms && connection->deferred.empty();
-    if (lingered || now_ms - connection->last_activity_ms > kIdleTimeoutMs) idle.push_back(routing_id);
+  if (!blocked_.empty()) RetryOutboxes(now_ms);
+  for (auto it = unclosed_.begin(); it != unclosed_.end();) {
+    it = SendFrame(*it, "") == SendResult::kFull ? std::next(it) : unclosed_.erase(it);
   }
-  for (const std::string& routing_id : idle) Close(routing_id);
+  for (const auto& [routing_id, phase] : deadlines_.Expired(now_ms)) Expire(routing_id, phase, now_ms);
+}
+
+void ConfigListener::Expire(const std::string& routing_id, ConnectionDeadlines::Phase phase, int64_t now) {
+  auto it = connections_.find(routing_id);
+  if (it == connections_.end()) return deadlines_.Forget(routing_id);
+  Connection& connection = *it->second;
+  bool began = connection.assembler.in_progress() && (!connection.tls || connection.tls->handshake_done());
+  if (phase != ConnectionDeadlines::Phase::kRequest || !began) {
+    if (phase == ConnectionDeadlines::Phase::kSending) {
+      LOG_INFO_THROTTLED("config API: closing a connection that did not read its answer within %lld ms "
+                         "(configService.requestTimeoutMs)",
+                         static_cast<long long>(deadlines_.settings().request_timeout_ms));
+    }
+    return Close(routing_id);
+  }
+  LOG_INFO_THROTTLED("config API: 408: a request was not complete within %lld ms (configService.requestTimeoutMs)",
+                     static_cast<long long>(deadlines_.settings().request_timeout_ms));
+  ApiResponse timeout;
+  timeout.status = 408;
+  timeout.body = "the request did not arrive in full within " +
+                 std::to_string(deadlines_.settings().request_timeout_ms) + " ms\n";
+  if (!Respond(routing_id, connection, timeout, /*head_only=*/false, /*close=*/true)) return Close(routing_id);
+  Finish(connection);
+  Settle(routing_id, connection, now);
 }
 
 }  // namespace upmesh::router

@@ -1,6 +1,7 @@
 // upmesh-router: the hub between frontends and workers, and the owner of the
 // cluster table (REST config API, state file, config broadcast).
 #include <arpa/inet.h>
+#include <sys/resource.h>
 
 #include <memory>
 #include <string>
@@ -119,6 +120,26 @@ router::RouterSecurity LoadSecurity(const po::variables_map& flags, const std::s
   return security;
 }
 
+// Every config API connection holds a descriptor and the soft limit is
+// often 1024: raises it to the hard limit, and refuses a connection cap
+// that still does not fit beside the mesh's own sockets.
+void ReserveApiDescriptors(const RouterConfig& router, const std::string& program) {
+  constexpr rlim_t kReserved = 256;  // frontends, workers, libzmq's own descriptors, the state file
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) (void)getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  rlim_t needed = static_cast<rlim_t>(router.api_max_connections) + kReserved;
+  if (limit.rlim_cur != RLIM_INFINITY && needed > limit.rlim_cur) {
+    ExitWithConfigError(program, "configService.maxConnections: " + std::to_string(router.api_max_connections) +
+                                     " API connections need " + std::to_string(needed) +
+                                     " open files, but the limit is " + std::to_string(limit.rlim_cur) +
+                                     ": lower the setting or raise the limit (LimitNOFILE=, ulimit -n)");
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -144,6 +165,11 @@ int main(int argc, char** argv) {
       "(--token-file, $UPMESH_API_TOKEN or configService.tokenFile; docs/configuration.md). An API\n"
       "reached from other hosts should also speak TLS (--tls-cert, --tls-key: TLS 1.2 or newer; a bad\n"
       "certificate or key stops the router at start, exit 2).\n"
+      "\n"
+      "The API stays reachable under abuse: a request must arrive whole within\n"
+      "configService.requestTimeoutMs (default 10 s, else 408), a keep-alive connection may idle\n"
+      "configService.idleTimeoutMs (5 s), and at configService.maxConnections (1024) a new\n"
+      "connection closes the one waiting longest without a complete request.\n"
       "\n"
       "SIGINT/SIGTERM: finish requests in flight (bounded by router.drainTimeoutMs), then exit 0."};
   po::options_description options("Router options");
@@ -216,6 +242,7 @@ int main(int argc, char** argv) {
     if (!allowed.ok()) ExitWithConfigError(info.name, allowed.message() + " (the initial cluster, --server or the config file)");
   }
   router::RouterSecurity security = LoadSecurity(flags, info.name, &config);
+  ReserveApiDescriptors(router, info.name);
 
   InstallShutdownHandlers();
   router::RouterServer server(router, config.has_cluster ? &config.cluster : nullptr, std::move(security));

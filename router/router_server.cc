@@ -58,6 +58,14 @@ bool SendToPeer(zmq::socket_t& socket, std::string_view peer, std::initializer_l
   return true;
 }
 
+ConnectionDeadlines::Settings ApiConnectionSettings(const RouterConfig& config) {
+  ConnectionDeadlines::Settings settings;
+  settings.request_timeout_ms = config.api_request_timeout_ms;
+  settings.idle_timeout_ms = config.api_idle_timeout_ms;
+  settings.max_connections = config.api_max_connections;
+  return settings;
+}
+
 int ParseCapacity(const zmq::message_t& frame) {
   std::string text(View(frame));
   char* end = nullptr;
@@ -89,7 +97,7 @@ RouterServer::RouterServer(const RouterConfig& config, const Cluster* initial, R
       publisher_(context_),
       api_(&clusters_, &monitor_, [this](uint64_t seq, const nlohmann::json& change) { OnConfigChange(seq, change); },
            config.backend_networks),
-      listener_(context_, &api_),
+      listener_(context_, &api_, ApiConnectionSettings(config)),
       // Frontends ACK every kFrontendAckMs (frontend_server.cc); three missed make one silent.
       acks_(std::max<int64_t>(int64_t{config.heartbeat_ms} * config.heartbeat_liveness, 1500), config.ack_wait_ms) {
   listener_.DeferChangeAnswers([this] { return clusters_.seq(); });

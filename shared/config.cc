@@ -18,6 +18,8 @@ using nlohmann::json;
 
 constexpr int64_t kMaxMs = 24LL * 3600 * 1000;
 constexpr int64_t kMaxBytes = 1LL << 40;
+// Each API connection costs a descriptor; beyond this the open-file limit, not this key, is the real bound.
+constexpr int64_t kMaxApiConnections = 1000000;
 // A config file holds settings and at most one cluster: a few kB. 4 MiB
 // leaves room for a cluster with the most servers the ceiling allows.
 constexpr JsonLimits kConfigFileLimits{4 * 1024 * 1024};
@@ -127,6 +129,10 @@ Status ParseRoot(const json& root, MeshConfig* config) {
         service.ReadInt("maxServersPerCluster", 1, kMaxServersPerClusterCeiling, &limits.max_servers_per_cluster));
     UPMESH_RETURN_IF_ERROR(service.ReadInt("maxClusters", 1, kMaxClustersCeiling, &limits.max_clusters));
     UPMESH_RETURN_IF_ERROR(service.ReadInt("maxTableBytes", 1024, kMaxTableBytesCeiling, &limits.max_table_bytes));
+    RouterConfig& rc = config->router;
+    UPMESH_RETURN_IF_ERROR(service.ReadInt("requestTimeoutMs", 100, kMaxMs, &rc.api_request_timeout_ms));
+    UPMESH_RETURN_IF_ERROR(service.ReadInt("idleTimeoutMs", 100, kMaxMs, &rc.api_idle_timeout_ms));
+    UPMESH_RETURN_IF_ERROR(service.ReadInt("maxConnections", 1, kMaxApiConnections, &rc.api_max_connections));
     UPMESH_RETURN_IF_ERROR(service.CheckNoUnknownKeys());
   }
   UPMESH_RETURN_IF_ERROR(SubObject(reader, "cluster", &object));

@@ -3,6 +3,7 @@
 //   {
 //     "proxy":         {"port": 8080, "address": "0.0.0.0"},      // frontend's client port
 //     "configService": {"port": 9090, "stateFile": "/var/lib/upmesh/router-state.json", "tokenFile": ...,
+//                       "requestTimeoutMs": 10000, "idleTimeoutMs": 5000, "maxConnections": 1024,
 //                       "tls": {"certFile": ..., "keyFile": ...}},  // router's REST API
 //     "cluster":       {"version": 1, "servers": [{"ip": "127.0.0.1", "port": 8001}]},
 //     "frontend":      {"routerEndpoint": "tcp://127.0.0.1:5550", "configEndpoint": "tcp://127.0.0.1:5552", ...limits},
@@ -61,6 +62,13 @@ struct RouterConfig {
   // configService.stateFile: API changes persist here; empty: DefaultStateFile() (shared/state_path.h).
   std::string state_file;
   ClusterLimits limits;  // configService.max*: what the API accepts and the table holds
+  // The API stays reachable: a whole request (and a new connection's TLS
+  // handshake) must arrive within api_request_timeout_ms (408), a keep-alive
+  // connection may idle api_idle_timeout_ms, and beyond api_max_connections
+  // the connection waiting longest without a complete request is closed.
+  int api_request_timeout_ms = 10000;  // configService.requestTimeoutMs
+  int api_idle_timeout_ms = 5000;      // configService.idleTimeoutMs
+  size_t api_max_connections = 1024;   // configService.maxConnections
   NetworkPolicy backend_networks = NetworkPolicy::Default();  // backendNetworks: checked at PUT
   std::string publish_bind = "tcp://127.0.0.1:5552";  // config broadcast (PUB)
   int heartbeat_ms = 500;

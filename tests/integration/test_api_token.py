@@ -7,6 +7,7 @@ router at start (exit 2). Without --config-address the API listens on
 loopback only."""
 
 import os
+import socket
 import subprocess
 import sys
 import types
@@ -46,6 +47,26 @@ class ApiTokenTest(mesh.MeshTestCase):
             self.assertIn('error="%s"' % error, challenge)
         # The API itself was not reached: nothing about clusters in the answer.
         self.assertNotIn(b"uuid", response.body)
+
+    def test_no_100_continue_without_the_token(self):
+        """A client without the token gets its 401 before it is invited to send a body."""
+        self.mesh.router = self.start_router(["--token-file", self.write_file("token", TOKEN + "\n")])
+        port = self.mesh.router.config_port
+        head = ("PUT %s HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n"
+                % CLUSTERS).encode()
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            raw.sendall(head)
+            first = b""
+            while b"\r\n" not in first:
+                chunk = raw.recv(4096)
+                if not chunk:
+                    break
+                first += chunk
+        self.assertTrue(first.startswith(b"HTTP/1.1 401 "), first[:80])
+        # With the token, the body is invited as before.
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            raw.sendall(head.replace(b"\r\n\r\n", b"\r\nAuthorization: Bearer " + TOKEN.encode() + b"\r\n\r\n"))
+            self.assertTrue(raw.recv(4096).startswith(b"HTTP/1.1 100 Continue"))
 
     def test_requests_need_the_token(self):
         self.mesh.router = self.start_router(["--token-file", self.write_file("token", TOKEN + "\n")])
