@@ -11,6 +11,7 @@ Backends are started with --name v1/v2, so X-Backend-Version tells which
 version answered; a `transition=P` cookie puts a client at position P, on the
 new version once the share passes P."""
 
+import json
 import os
 import signal
 import sys
@@ -142,6 +143,23 @@ class FrontendStampTest(mesh.MeshTestCase):
         for frontend in frontends:
             self.assertEqual(version_at(frontend, 0, "/resumed"), "v2", "frontend %d" % frontend.port)
         self.assertNotIn("did not acknowledge", m.router.log_text())
+
+    def test_an_answer_waiting_for_acknowledgements_outlasts_the_request_timeout(self):
+        """The API's request deadline (408) covers a request arriving, not its answer
+        waiting for the frontends' acknowledgements."""
+        m = self.mesh
+        config = self.write_file("api.json", json.dumps({"configService": {"requestTimeoutMs": 500}}))
+        backends, frontends = self.start_two(router_args=["--ack-wait-ms", "1200", "--config", config])
+        stalled = frontends[1]
+        stalled.signal(signal.SIGSTOP)
+        self.addCleanup(lambda: stalled.alive() and stalled.signal(signal.SIGCONT))
+        started = time.monotonic()
+        # 1.2 s: longer than the request timeout, shorter than the 1.5 s in which a silent frontend leaves.
+        m.put_cluster([backends["v2"]], 2, {"mode": "INSTANT"})  # 202, not 408
+        waited = time.monotonic() - started
+        self.assertGreaterEqual(waited, 1.0, "answered before the ack wait ran out")
+        m.router.wait_log("did not acknowledge a config change", timeout=2)
+        self.assertEqual(version_at(frontends[0], 0, "/after-wait"), "v2")
 
     def test_a_frontend_killed_does_not_hang_the_api(self):
         m = self.mesh
