@@ -82,7 +82,10 @@ int main(int argc, char** argv) {
   if (flags.count("curve-allowed-keys")) curve.allowed_client_keys = flags["curve-allowed-keys"].as<std::string>();
   frontend::FrontendSecurity security;
   Status loaded = LoadCurveClientKeys(curve, &security.curve);
-  if (loaded.ok()) loaded = LoadCurveServerKeys(curve, &security.worker_curve, &security.allowed_client_keys);
+  bool server_keys_named = !curve.server_secret_key_file.empty() || !curve.allowed_client_keys.empty();
+  if (loaded.ok() && server_keys_named) {
+    loaded = LoadCurveServerKeys(curve, &security.worker_curve, &security.allowed_client_keys);
+  }
   if (loaded.ok() && security.curve.enabled() != security.worker_curve.enabled()) {
     // Half a CURVE mesh would leave the worker socket open (or the router link).
     loaded = Status::InvalidArgument(
