@@ -133,9 +133,9 @@ struct ReplyMeta {
 };
 
 // route-stamp: 12 bytes the frontend puts on every REQ. Bytes 0-7: the
-// config seq of the frontend's replica when it sent the request (big endian); a worker whose table is older waits for the
-// update before routing, and the API answers a change only once every live
-// frontend has it, so no request is routed by a configuration the API
+// config seq of the frontend's replica when it sent the request (big
+// endian); a worker whose table is older waits for the update before
+// routing, and the API answers a change only once every live frontend has it, so no request is routed by a configuration the API
 // already replaced. Bytes 8-11: the newest cluster's GRADUAL share in
 // millionths of a percent (0..100000000), big endian: from a ramp position
 // the frontend leased from the router (one mesh-wide ramp) or the clock.
