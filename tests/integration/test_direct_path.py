@@ -6,7 +6,8 @@ started again finds the frontends and workers again and a change through the
 API reaches both frontends' traffic; a change tried while the router is down
 is refused outright (curl: connection refused, upmeshctl: non-zero exit with
 a clear message) and nothing of it is applied; a frontend started later is
-found by the running workers through the router (no list edited); a worker
+found by the running workers through the router (no list edited), and one
+advertising a wildcard host is listed with its real address; a worker
 started later is used by both frontends; a worker killed -9 under load
 through a frontend: GETs retried, POSTs 502, nothing hangs."""
 
@@ -124,6 +125,21 @@ class DirectPathTest(mesh.MeshTestCase):
             results = mesh.parallel(lambda i: http_get(late.port, "/?delay=50&n=%d" % i), range(8))
             seen |= {headers.get("x-upmesh-worker") for status, headers, _ in results if status == 200}
         self.assertEqual(seen, {"w1", "w2"})
+
+    def test_wildcard_advertised_endpoint_becomes_the_frontends_address(self):
+        """A frontend advertising tcp://*:PORT (as a container replica binding every interface
+        would) is listed with the address its control connection comes from."""
+        m = self.mesh
+        m.backends.append(m.start_backend(name="v1"))
+        m.router = m.start_router()
+        worker_port = mesh.free_port()
+        m.frontend = m.start_frontend(worker_port=worker_port,
+                                      extra=["--worker-advertise", "tcp://*:%d" % worker_port])
+        m.start_worker("w1")
+        m.wait_workers_joined()
+        m.wait_serving()
+        self.assertIn("workers reach it at tcp://127.0.0.1:%d" % worker_port, m.router.log_text())
+        self.assertIn("frontend tcp://127.0.0.1:%d: link opened" % worker_port, m.workers[0].log_text())
 
     def test_worker_started_later_is_used_by_both_frontends(self):
         m = self.start_two_by_two()
