@@ -225,8 +225,8 @@ void Worker::OpenFrontendLink(const std::string& endpoint) {
                                      options_.config.capacity, options_.config.heartbeat_ms,
                                      options_.config.heartbeat_liveness, nullptr, options_.curve});
   Status status = link->Open(epoll_fd_, now_ms_);
-  if (!status.ok()) {
-    LOG_ERROR("frontend link: %s", status.message().c_str());
+  if (!status.ok()) {  // tried again at the next sweep
+    LOG_WARN_THROTTLED("frontend link: %s", status.message().c_str());
     return;
   }
   LOG_INFO("frontend %s: link opened", endpoint.c_str());
