@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
       ("worker-bind", po::value<std::string>()->value_name("ENDPOINT"),
        "where workers connect for requests (default tcp://127.0.0.1:5553, or frontend.workerBind)")
       ("worker-advertise", po::value<std::string>()->value_name("ENDPOINT"),
-       "the endpoint the router tells workers (default: --worker-bind; a wildcard host such as\n"
+       "the endpoint the router tells workers (default: --worker-bind; a wildcard host such as "
        "tcp://0.0.0.0:5553 becomes the address this frontend connects to the router from)")
       ("queue-timeout-ms", po::value<int64_t>()->value_name("MS"),
        "longest wait for a worker with capacity, then 503 (default 10000, or frontend.queueTimeoutMs)")

@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
       ("config-endpoint", po::value<std::string>()->value_name("EP"),
        "the router's config broadcast (default tcp://127.0.0.1:5552, or worker.configEndpoint)")
       ("frontend", po::value<std::vector<std::string>>()->value_name("EP"),
-       "a frontend's worker endpoint to take requests from, repeatable (worker.frontends); besides\n"
+       "a frontend's worker endpoint to take requests from, repeatable (worker.frontends); besides "
        "these, the worker connects to every frontend the router lists")
       ("capacity", po::value<int64_t>()->value_name("N"),
        "requests in flight at once (default 256, or worker.capacity)")
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
       ("curve-secret-key", po::value<std::string>()->value_name("FILE"),
        "CURVE: this worker's secret key (mesh.curve.clientSecretKeyFile)")
       ("curve-server-key", po::value<std::string>()->value_name("FILE"),
-       "CURVE: the router's public key (mesh.curve.serverPublicKeyFile)");
+       "CURVE: the mesh's server public key, the router's and the frontends' (mesh.curve.serverPublicKeyFile)");
   upmesh::ProgramInfo info{
       kProgram, "forwards requests from upmesh frontends to the backend servers of each cluster version",
       "The cluster versions come from the router (a snapshot at start, then its config broadcast);\n"
