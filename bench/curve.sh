@@ -23,6 +23,7 @@ many="${BENCH_MANY:-2500}"
 base="${BENCH_BASE_PORT:-20180}"
 backend_port=$base frontend_port=$((base + 1)) config_port=$((base + 2))
 router_frontend_port=$((base + 3)) router_worker_port=$((base + 4)) publish_port=$((base + 5))
+frontend_worker_port=$((base + 6))
 
 require_upmesh_binaries "$bin_dir"
 for tool in wrk valgrind curl python3; do
@@ -49,7 +50,8 @@ run_setting() {
   local setting=$1 router_keys=() frontend_keys=() worker_keys=()
   if [[ "$setting" == on ]]; then
     router_keys=(--curve-secret-key "$keys/router.key" --curve-allowed-keys "$keys/allowed")
-    frontend_keys=(--curve-secret-key "$keys/frontend.key" --curve-server-key "$keys/router.pub")
+    frontend_keys=(--curve-secret-key "$keys/frontend.key" --curve-server-key "$keys/router.pub"
+                   --curve-worker-secret-key "$keys/router.key" --curve-allowed-keys "$keys/allowed")
     worker_keys=(--curve-secret-key "$keys/worker.key" --curve-server-key "$keys/router.pub")
   fi
   rm -f "$work_dir/state.json"
@@ -59,7 +61,8 @@ run_setting() {
     --server "127.0.0.1:$backend_port" --log-level warn "${router_keys[@]}"
   local router_pid=$last_pid
   start "frontend-$setting" "$bin_dir/upmesh-frontend" --address 127.0.0.1 --port "$frontend_port" \
-    --router "tcp://127.0.0.1:$router_frontend_port" --config-endpoint "tcp://127.0.0.1:$publish_port" --log-level warn "${frontend_keys[@]}"
+    --router "tcp://127.0.0.1:$router_frontend_port" --config-endpoint "tcp://127.0.0.1:$publish_port" \
+    --worker-bind "tcp://127.0.0.1:$frontend_worker_port" --log-level warn "${frontend_keys[@]}"
   local frontend_pid=$last_pid
   local worker_args=(--router "tcp://127.0.0.1:$router_worker_port" --config-endpoint "tcp://127.0.0.1:$publish_port"
                      --name bench --log-level warn "${worker_keys[@]}")

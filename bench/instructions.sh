@@ -26,6 +26,7 @@ many="${BENCH_MANY:-2500}"
 base="${BENCH_BASE_PORT:-20080}"
 v1_port=$base v2_port=$((base + 1)) frontend_port=$((base + 3)) config_port=$((base + 100))
 router_frontend_port=$((base + 470)) router_worker_port=$((base + 471)) publish_port=$((base + 472))
+frontend_worker_port=$((base + 473))
 
 for tool in valgrind callgrind_annotate curl python3; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is needed (bash scripts/install-deps.sh --bench)" >&2; exit 1; }
@@ -43,7 +44,8 @@ start router "$bin_dir/upmesh-router" --frontend-bind "tcp://127.0.0.1:$router_f
   --config-address 127.0.0.1 --config-port "$config_port" --state-file "$work_dir/state.json" \
   --server "127.0.0.1:$v1_port" --cluster-version 1 --log-level warn
 start frontend "$bin_dir/upmesh-frontend" --address 127.0.0.1 --port "$frontend_port" \
-  --router "tcp://127.0.0.1:$router_frontend_port" --config-endpoint "tcp://127.0.0.1:$publish_port" --log-level warn
+  --router "tcp://127.0.0.1:$router_frontend_port" --config-endpoint "tcp://127.0.0.1:$publish_port" \
+  --worker-bind "tcp://127.0.0.1:$frontend_worker_port" --log-level warn
 for _ in $(seq 100); do curl -s -o /dev/null "$api" && break; sleep 0.1; done
 
 # set_mode TRANSITION-JSON|none: v1 plus, unless none, a v2 with that transition.

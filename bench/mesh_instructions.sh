@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Instructions per request in each mesh process (frontend, router, worker),
+# Instructions per request in each mesh process (frontend, router, worker;
+# requests go frontend -> worker directly, so the router's figure is only its
+# control traffic: heartbeats, ACKs),
 # counted by valgrind's callgrind: the figure to compare between changes of
 # the data path, since it does not move with whatever else runs on a shared
 # machine (bench/run.sh gives the CPU time and system calls beside nginx).
@@ -28,12 +30,13 @@ requests="${BENCH_REQUESTS:-3000}"
 base="${BENCH_BASE_PORT:-20180}"
 backend_port=$base frontend_port=$((base + 3)) config_port=$((base + 100))
 router_frontend_port=$((base + 470)) router_worker_port=$((base + 471)) publish_port=$((base + 472))
+frontend_worker_port=$((base + 473))
 
 for tool in valgrind callgrind_control curl python3; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is needed (bash scripts/install-deps.sh --bench)" >&2; exit 1; }
 done
 require_free_ports "$backend_port" "$frontend_port" "$config_port" "$router_frontend_port" \
-  "$router_worker_port" "$publish_port"
+  "$router_worker_port" "$publish_port" "$frontend_worker_port"
 
 begin_work_dir mesh-instructions
 # BENCH_KEEP_DUMPS=DIR: copy the callgrind dumps there (for callgrind_annotate).
@@ -51,6 +54,7 @@ endpoint() {
 frontend_link=$(endpoint frontends "$router_frontend_port")
 worker_link=$(endpoint workers "$router_worker_port")
 publish_link=$(endpoint publish "$publish_port")
+data_link=$(endpoint data "$frontend_worker_port")  # the frontend's worker socket: the data path
 
 # under_callgrind NAME COMMAND...: starts COMMAND under callgrind, its dumps in
 # $work_dir/callgrind.NAME.*; sets $last_pid to valgrind's PID.
@@ -70,7 +74,7 @@ under_callgrind worker "$bin_dir/upmesh-worker" --router "$worker_link" \
   --config-endpoint "$publish_link" --name bench --log-level warn
 worker_pid=$last_pid
 under_callgrind frontend "$bin_dir/upmesh-frontend" --address 127.0.0.1 --port "$frontend_port" \
-  --router "$frontend_link" --log-level warn
+  --router "$frontend_link" --config-endpoint "$publish_link" --worker-bind "$data_link" --log-level warn
 frontend_pid=$last_pid
 
 ready=""

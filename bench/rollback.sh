@@ -104,6 +104,7 @@ config_port=$((base_port + 100))
 router_frontend_port=$((base_port + 470))
 router_worker_port=$((base_port + 471))
 publish_port=$((base_port + 472))
+frontend_worker_port=$((base_port + 473))
 url="http://127.0.0.1:$frontend_port/"
 
 for tool in curl python3; do
@@ -168,7 +169,8 @@ for i in $(seq "$worker_count"); do
   mesh_pids[worker-w$i]=$last_pid
 done
 start frontend "$bin_dir/upmesh-frontend" --log-level warn --address 127.0.0.1 --port "$frontend_port" \
-  --router "tcp://127.0.0.1:$router_frontend_port" --config-endpoint "tcp://127.0.0.1:$publish_port"
+  --router "tcp://127.0.0.1:$router_frontend_port" --config-endpoint "tcp://127.0.0.1:$publish_port" \
+  --worker-bind "tcp://127.0.0.1:$frontend_worker_port"
 mesh_pids[frontend]=$last_pid
 answers_v1() { [[ "$(curl -s --max-time 1 -D - -o /dev/null "$url" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-backend-version" {print $2}')" == v1 ]]; }
 wait_for answers_v1

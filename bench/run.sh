@@ -46,6 +46,7 @@ upmesh_config_port=$((base_port + 100))
 upmesh_router_frontend_port=$((base_port + 470))
 upmesh_router_worker_port=$((base_port + 471))
 upmesh_publish_port=$((base_port + 472))
+upmesh_frontend_worker_port=$((base_port + 473))
 
 for tool in nginx haproxy wrk curl; do
   if ! command -v "$tool" >/dev/null 2>&1 && [[ ! -x "/usr/sbin/$tool" ]]; then
@@ -100,6 +101,7 @@ fill_template() {
       -e "s|@UPMESH_ROUTER_FRONTEND_PORT@|$upmesh_router_frontend_port|g" \
       -e "s|@UPMESH_ROUTER_WORKER_PORT@|$upmesh_router_worker_port|g" \
       -e "s|@UPMESH_PUBLISH_PORT@|$upmesh_publish_port|g" \
+      -e "s|@UPMESH_FRONTEND_WORKER_PORT@|$upmesh_frontend_worker_port|g" \
       -e "s|@UPMESH_STATE_FILE@|$work_dir/upmesh-state.json|g" \
       "$bench_dir/$1" >"$work_dir/$2"
 }
@@ -148,7 +150,7 @@ nginx_workers() {
 }
 
 require_free_ports "$backend_port" "$nginx_proxy_port" "$haproxy_port" "$upmesh_port" \
-  "$upmesh_config_port" "$upmesh_router_frontend_port" "$upmesh_router_worker_port"
+  "$upmesh_config_port" "$upmesh_router_frontend_port" "$upmesh_router_worker_port" "$upmesh_frontend_worker_port"
 
 # 1. The fixed backend, measured directly.
 fill_template nginx-backend.conf.in nginx-backend.conf

@@ -54,6 +54,7 @@ config_port=$((base_port + 100))
 router_frontend_port=$((base_port + 470))
 router_worker_port=$((base_port + 471))
 publish_port=$((base_port + 472))
+frontend_worker_port=$((base_port + 473))
 api="http://127.0.0.1:$config_port/configuration/cluster"
 url="http://127.0.0.1:$frontend_port/"
 
@@ -95,7 +96,8 @@ for i in $(seq "$worker_count"); do
     --router "tcp://127.0.0.1:$router_worker_port" --config-endpoint "tcp://127.0.0.1:$publish_port"
 done
 start frontend "$bin_dir/upmesh-frontend" --log-level warn --address 127.0.0.1 --port "$frontend_port" \
-  --router "tcp://127.0.0.1:$router_frontend_port" --config-endpoint "tcp://127.0.0.1:$publish_port"
+  --router "tcp://127.0.0.1:$router_frontend_port" --config-endpoint "tcp://127.0.0.1:$publish_port" \
+  --worker-bind "tcp://127.0.0.1:$frontend_worker_port"
 answers_v1() { [[ "$(curl -s --max-time 1 -D - -o /dev/null "$url" | tr -d '\r' | awk -F': ' 'tolower($1) == "x-backend-version" {print $2}')" == v1 ]]; }
 wait_for answers_v1
 

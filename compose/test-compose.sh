@@ -41,7 +41,7 @@ project=upmesh-compose-test
 # docker-compose.hostnet.yml / config/mesh-hostnet.json
 client_url=http://127.0.0.1:21080
 api_url=http://127.0.0.1:21090
-test_ports=(21080 21090 21550 21551 21552 21001 21002)
+test_ports=(21080 21090 21550 21551 21552 21553 21001 21002)
 workers=3
 requests=300
 
@@ -430,8 +430,8 @@ docker run -d --rm --network none --label "com.docker.compose.project=$project" 
     upmesh-worker --config /etc/upmesh/mesh.json --name "worker-$HOSTNAME" &
     exec upmesh-frontend --config /etc/upmesh/mesh.json' >/dev/null
 # The same checks as docker-compose.yml's healthcheck entries; the frontend
-# one also asks for 200, i.e. a whole trip through router, worker and the
-# backend-v1 host name.
+# one also asks for 200, i.e. a whole trip through frontend, worker (found
+# through the router) and the backend-v1 host name.
 for check in "router:listening 5550 5551 5552 9090" "worker:connected 5551" \
              "backend-v1:http 8001 200" "backend-v2:http 8002 200" "frontend:http 8080 200"; do
   deadline=$((SECONDS + 20))

@@ -10,6 +10,7 @@
 #include "shared/clock.h"
 #include "shared/gradual_ramp.h"
 #include "shared/http_fields.h"
+#include "shared/json_reader.h"
 #include "shared/log.h"
 #include "shared/shutdown_signal.h"
 #include "shared/wire.h"
@@ -33,10 +34,10 @@ std::string EncodeRequestId(uint64_t id) {
   return bytes;
 }
 
-bool DecodeRequestId(const zmq::message_t& frame, uint64_t* id) {
-  if (frame.size() != wire::kRequestIdSize) return false;
-  std::memcpy(id, frame.data(), sizeof *id);
-  return true;
+uint64_t DecodeRequestId(std::string_view bytes) {
+  uint64_t id = 0;  // 0 is never used: a malformed id matches no request
+  if (bytes.size() == wire::kRequestIdSize) std::memcpy(&id, bytes.data(), sizeof id);
+  return id;
 }
 
 std::string_view View(const zmq::message_t& message) {
@@ -57,13 +58,18 @@ std::string BindEndpoint(const FrontendConfig& config) {
 
 }  // namespace
 
-FrontendServer::FrontendServer(const FrontendConfig& config, CurveClientKeys curve)
+FrontendServer::FrontendServer(const FrontendConfig& config, FrontendSecurity security)
     : config_(config),
-      curve_(std::move(curve)),
+      security_(std::move(security)),
       context_(1),
       clients_(context_, zmq::socket_type::stream),
       router_(context_, zmq::socket_type::dealer),
-      subscriber_(&context_, config.config_endpoint, curve_) {
+      dispatch_(context_, config_,
+                [this](std::string_view id, std::string_view meta, zmq::message_t& head, zmq::message_t& body) {
+                  OnReply(id, meta, head, body);
+                }),
+      subscriber_(&context_, config.config_endpoint, security_.curve) {
+  if (config_.worker_advertise.empty()) config_.worker_advertise = config_.worker_bind;
   limits_.max_header_bytes = config.max_header_bytes;
   limits_.max_target_bytes = config.max_target_bytes;
   limits_.max_body_bytes = config.max_body_bytes;
@@ -73,10 +79,10 @@ Status FrontendServer::Start() {
   char host[256] = "frontend";
   gethostname(host, sizeof host - 1);
   std::string identity = std::string("frontend-") + host + "-" + std::to_string(getpid());
-  // The router replies to this id; a fixed id keeps replies routable across reconnects.
+  // A fixed id: the router knows this frontend again after a reconnect.
   router_.set(zmq::sockopt::routing_id, identity);
-  ApplyCurveClient(router_, curve_);
-  // No router connected: fail the send at once (503) instead of queueing blind.
+  ApplyCurveClient(router_, security_.curve);
+  // No router connected: control messages are refused at once and sent again later.
   router_.set(zmq::sockopt::immediate, 1);
   router_.set(zmq::sockopt::sndhwm, 100000);
   router_.set(zmq::sockopt::rcvhwm, 100000);
@@ -88,6 +94,15 @@ Status FrontendServer::Start() {
   } catch (const zmq::error_t& e) {
     return Status::InvalidArgument("frontend.routerEndpoint \"" + config_.router_endpoint + "\": " + e.what());
   }
+
+  if (security_.worker_curve.enabled()) {
+    // Before the CURVE socket binds: without a handler libzmq lets everyone in.
+    zap_ = std::make_unique<ZapAuthenticator>(context_, security_.allowed_client_keys);
+    UPMESH_RETURN_IF_ERROR(zap_->Bind());
+    handshakes_ = std::make_unique<HandshakeMonitor>(context_);
+    UPMESH_RETURN_IF_ERROR(handshakes_->Watch(dispatch_.socket(), "frontend.workerBind"));
+  }
+  UPMESH_RETURN_IF_ERROR(dispatch_.Bind(security_.worker_curve));
 
   Status subscribed = subscriber_.Open();
   if (!subscribed.ok()) return Status::InvalidArgument("frontend.configEndpoint: " + subscribed.message());
@@ -105,7 +120,8 @@ Status FrontendServer::Start() {
     return Status::IoError("cannot listen on " + endpoint + " (proxy.address / proxy.port, --address / --port): " +
                            e.what());
   }
-  LOG_INFO("listening on %s, router %s, config broadcast %s", endpoint.c_str(), config_.router_endpoint.c_str(),
+  LOG_INFO("listening on %s, workers on %s (advertised as %s), router %s, config broadcast %s", endpoint.c_str(),
+           config_.worker_bind.c_str(), config_.worker_advertise.c_str(), config_.router_endpoint.c_str(),
            config_.config_endpoint.c_str());
   return Status::Ok();
 }
@@ -126,25 +142,32 @@ void FrontendServer::Run() {
 
     zmq::pollitem_t items[] = {{clients_.handle(), 0, ZMQ_POLLIN, 0},
                                {router_.handle(), 0, ZMQ_POLLIN, 0},
-                               {subscriber_.handle(), 0, ZMQ_POLLIN, 0}};
-    int64_t wake = std::min({next_sweep, next_ack_ms_, follower_.next_snapshot_ms(),
+                               {subscriber_.handle(), 0, ZMQ_POLLIN, 0},
+                               {dispatch_.socket().handle(), 0, ZMQ_POLLIN, 0},
+                               {zap_ ? zap_->handle() : nullptr, 0, ZMQ_POLLIN, 0}};
+    int64_t wake = std::min({next_sweep, next_ack_ms_, follower_.next_snapshot_ms(), dispatch_.next_tick_ms(),
                              awaiting_position_.empty() ? INT64_MAX : awaiting_position_.front().since_ms + kPositionWaitMs});
     int64_t timeout = blocked_.empty() ? std::max<int64_t>(0, wake - NowMs()) : kOutboxRetryMs;
-    int ready = zmq_poll(items, 3, static_cast<long>(timeout));
+    int ready = zmq_poll(items, zap_ ? 5 : 4, static_cast<long>(timeout));
     if (ready < 0 && zmq_errno() != EINTR) {
       LOG_ERROR("zmq_poll: %s", zmq_strerror(zmq_errno()));
       break;
     }
     if (ready > 0) {
+      if (zap_ && (items[4].revents & ZMQ_POLLIN)) zap_->OnReadable(NowMs());
       // The config first: requests read with an update already waiting are stamped with it.
       if (items[2].revents & ZMQ_POLLIN) ReadConfig();
+      // Workers before clients: replies free capacity for the requests that follow.
+      if (items[3].revents & ZMQ_POLLIN) dispatch_.OnReadable(NowMs());
       if (items[0].revents & ZMQ_POLLIN) ReadClients();
       if (items[1].revents & ZMQ_POLLIN) ReadRouter();
     }
     if (!blocked_.empty()) RetryOutboxes();
     int64_t now = NowMs();
     ControlTick(now);
+    dispatch_.Tick(now);
     if (now >= next_sweep) {
+      if (handshakes_) handshakes_->Poll(now);
       Sweep(now);
       next_sweep = now + kSweepIntervalMs;
     }
@@ -298,10 +321,7 @@ void FrontendServer::Dispatch(ClientConnection& connection, Request request) {
     AskForRamp(NowMs());
     return;
   }
-  if (!SendToRouter(request_id, request, connection.client_ip)) {
-    pending_.erase(request_id);
-    MarkAnswered(connection.slots.back(), 503, "no router reachable");
-  }
+  SendToWorkers(request_id, request, connection.client_ip);
 }
 
 bool FrontendServer::PositionNeeded() const {
@@ -330,43 +350,18 @@ void FrontendServer::SendAwaiting(int64_t now) {
     }
     AwaitingPosition request = std::move(next);
     awaiting_position_.pop_front();
-    ClientConnection& connection = *it->second;
-    if (!SendToRouter(request.request_id, request.request, request.client_ip)) {
-      FailRequest(connection, request.request_id, 503, "no router reachable");
-    }
+    SendToWorkers(request.request_id, request.request, request.client_ip);
   }
 }
 
-void FrontendServer::FailRequest(ClientConnection& connection, uint64_t request_id, int status,
-                                 const std::string& detail) {
-  pending_.erase(request_id);
-  for (ResponseSlot& slot : connection.slots) {
-    if (slot.request_id == request_id) MarkAnswered(slot, status, detail);
-  }
-  Pump(connection);
-}
-
-bool FrontendServer::SendToRouter(uint64_t request_id, const Request& request, const std::string& client_ip) {
+void FrontendServer::SendToWorkers(uint64_t request_id, const Request& request, const std::string& client_ip) {
   wire::RequestMeta meta;
   if (request.idempotent) meta.flags |= wire::RequestMeta::kIdempotent;
   if (request.safe) meta.flags |= wire::RequestMeta::kSafe;
   if (request.is_head) meta.flags |= wire::RequestMeta::kHeadMethod;
   if (http::FindField(request.fields, "host")) meta.flags |= wire::RequestMeta::kHasHost;
-  std::string head = BuildUpstreamHead(request, client_ip);
-  std::string id = EncodeRequestId(request_id);
-  std::string meta_bytes = meta.Encode();
-  std::string stamp = Stamp().Encode();
-  auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-  // With ZMQ_IMMEDIATE the first frame fails with EAGAIN when no router is
-  // connected; once it is accepted the remaining frames always are.
-  if (!router_.send(zmq::buffer(wire::kSignature), more)) return false;
-  (void)router_.send(zmq::buffer(wire::kRequest), more);
-  (void)router_.send(zmq::buffer(id), more);
-  (void)router_.send(zmq::buffer(meta_bytes), more);
-  (void)router_.send(zmq::buffer(stamp), more);
-  (void)router_.send(zmq::message_t(head.data(), head.size()), more);
-  (void)router_.send(zmq::message_t(request.body.data(), request.body.size()), zmq::send_flags::dontwait);
-  return true;
+  dispatch_.Submit(EncodeRequestId(request_id), meta.Encode(), Stamp().Encode(), BuildUpstreamHead(request, client_ip),
+                   zmq::message_t(request.body.data(), request.body.size()), request.idempotent, NowMs());
 }
 
 void FrontendServer::RespondLocally(ClientConnection& connection, int status, const std::string& detail,
@@ -406,13 +401,7 @@ void FrontendServer::ReadRouter() {
       OnRampGrant(frames, count);
       continue;
     }
-    uint64_t request_id;
-    if (count != 6 || View(frames[0]) != wire::kSignature || View(frames[1]) != wire::kReply ||
-        !DecodeRequestId(frames[2], &request_id)) {
-      LOG_WARN_THROTTLED("dropping a malformed message from the router (%zu frames)", count);
-      continue;
-    }
-    OnReply(request_id, std::string(View(frames[3])), frames[4], frames[5]);
+    LOG_WARN_THROTTLED("dropping a malformed message from the router (%zu frames)", count);
   }
 }
 
@@ -467,7 +456,8 @@ bool FrontendServer::SendControl(std::initializer_list<std::string_view> frames)
 
 void FrontendServer::SendAck() {
   std::string seq = std::to_string(follower_.seq());
-  (void)SendControl({wire::kSignature, wire::kAck, seq});  // refused: the next interval says it again
+  // Refused: the next interval says it again.
+  (void)SendControl({wire::kSignature, wire::kAck, seq, config_.worker_advertise});
   next_ack_ms_ = NowMs() + kAckIntervalMs;
 }
 
@@ -497,8 +487,9 @@ wire::RouteStamp FrontendServer::Stamp() {
   return stamp;
 }
 
-void FrontendServer::OnReply(uint64_t request_id, const std::string& meta, zmq::message_t& head,
+void FrontendServer::OnReply(std::string_view id, std::string_view meta, zmq::message_t& head,
                              zmq::message_t& body) {
+  uint64_t request_id = DecodeRequestId(id);
   auto it = pending_.find(request_id);
   if (it == pending_.end()) return;  // client gone or already answered 504
   ClientConnection& connection = *it->second;

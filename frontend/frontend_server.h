@@ -1,15 +1,21 @@
 // FrontendServer: the client-facing process.
 //
 // A ZMQ_STREAM socket accepts HTTP/1.1 clients. Each connection's bytes go
-// through a RequestAssembler; only whole requests leave, as REQ messages on a
-// DEALER socket to the router (see shared/wire.h). Replies come back on the
-// same DEALER, are matched to their connection by request id, and are
+// through a RequestAssembler; only whole requests leave, as REQ messages
+// straight to a worker (WorkerDispatch: the load-balancing broker on this
+// frontend's worker socket; see shared/wire.h). Replies are matched to their
+// connection by request id, and are
 // written back in request order (pipelining); pipelined requests go to the
 // mesh in parallel only while they all have safe methods (RFC 9112 9.3.2),
 // an unsafe one waits for every earlier answer and holds up the ones after
 // it until it is answered. Nothing here blocks: a client
 // whose socket is full gets its bytes queued in its own outbox, so one slow
 // reader never holds up the others.
+//
+// The router is the control plane only: the frontend's DEALER to it carries
+// SNAPSHOT?, ACK (which also announces this frontend's worker endpoint,
+// frontend.workerAdvertise, so workers find it) and RAMP?. Traffic goes on
+// with the last table while the router is away.
 //
 // Stamping: the frontend keeps a Clone replica of the router's cluster table
 // (ConfigSubscriber on the broadcast, SNAPSHOT? on the router link,
@@ -30,6 +36,7 @@
 #include <deque>
 #include <initializer_list>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -38,26 +45,36 @@
 
 #include "frontend/client_connection.h"
 #include "frontend/ramp_lease.h"
+#include "frontend/worker_dispatch.h"
 #include "shared/config_follower.h"
 #include "shared/config_subscriber.h"
 #include "shared/config.h"
 #include "shared/curve.h"
+#include "shared/handshake_monitor.h"
 #include "shared/status.h"
 #include "shared/wire.h"
+#include "shared/zap_authenticator.h"
 
 namespace upmesh::frontend {
 
+// CURVE (all optional; disabled keys: none): the router link is a CURVE
+// client, the worker socket a CURVE server admitting only allowed_client_keys.
+struct FrontendSecurity {
+  CurveClientKeys curve;
+  CurveServerKeys worker_curve;
+  std::set<std::string> allowed_client_keys;
+};
+
 class FrontendServer {
  public:
-  // `curve`: CURVE keys for the router link (disabled: none).
   static constexpr int64_t kAckIntervalMs = 250;
   // A request that finds no leased GRADUAL position waits this long for one,
   // then goes with the last share (and later ones do not wait for a second).
   static constexpr int64_t kPositionWaitMs = 100;
 
-  explicit FrontendServer(const FrontendConfig& config, CurveClientKeys curve = {});
+  explicit FrontendServer(const FrontendConfig& config, FrontendSecurity security = {});
 
-  // Binds the client port and connects to the router.
+  // Binds the client port and the worker socket, and connects to the router.
   Status Start();
   // Serves until SIGINT/SIGTERM, then drains (bounded) and returns.
   void Run();
@@ -90,10 +107,9 @@ class FrontendServer {
   bool PositionNeeded() const;
   // Sends the requests waiting for a position that have one now (or waited long enough).
   void SendAwaiting(int64_t now);
-  void FailRequest(ClientConnection& connection, uint64_t request_id, int status, const std::string& detail);
-  bool SendToRouter(uint64_t request_id, const Request& request, const std::string& client_ip);
+  void SendToWorkers(uint64_t request_id, const Request& request, const std::string& client_ip);
   void RespondLocally(ClientConnection& connection, int status, const std::string& detail, bool close_after);
-  void OnReply(uint64_t request_id, const std::string& meta, zmq::message_t& head, zmq::message_t& body);
+  void OnReply(std::string_view request_id, std::string_view meta, zmq::message_t& head, zmq::message_t& body);
   bool FlushReadySlots(ClientConnection& connection);
 
   void SendToClient(ClientConnection& connection, zmq::message_t message);
@@ -106,11 +122,14 @@ class FrontendServer {
   bool Drained() const;
 
   FrontendConfig config_;
-  CurveClientKeys curve_;
+  FrontendSecurity security_;
   RequestLimits limits_;
   zmq::context_t context_;
+  std::unique_ptr<ZapAuthenticator> zap_;  // with CURVE only
+  std::unique_ptr<HandshakeMonitor> handshakes_;  // with CURVE only
   zmq::socket_t clients_;  // ZMQ_STREAM, bound to the client port
-  zmq::socket_t router_;   // ZMQ_DEALER, connected to the router
+  zmq::socket_t router_;   // ZMQ_DEALER, connected to the router (control only)
+  WorkerDispatch dispatch_;  // the ROUTER workers connect to
   ConfigSubscriber subscriber_;  // SUB on the router's config broadcast
   ConfigFollower follower_;
   RampLease ramp_;

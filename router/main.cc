@@ -145,10 +145,10 @@ void ReserveApiDescriptors(const RouterConfig& router, const std::string& progra
 int main(int argc, char** argv) {
   ProgramInfo info{
       "upmesh-router",
-      "balances whole HTTP requests from upmesh frontends over live upmesh workers, and owns the cluster table",
-      "Config file keys: router.*, configService.*, cluster (docs/configuration.md). Workers announce their\n"
-      "capacity and heartbeat; a worker silent for heartbeatLiveness intervals is dropped and its\n"
-      "idempotent requests go to another worker.\n"
+      "the upmesh control plane: owns the cluster table and tells workers where the frontends are",
+      "Config file keys: router.*, configService.*, cluster (docs/configuration.md). Frontends announce\n"
+      "their worker endpoint in their ACKs; the router sends the live list to every worker (FRONTENDS)\n"
+      "each heartbeat and on every change, and workers connect to each frontend.\n"
       "\n"
       "Cluster versions: the REST API (docs/rest-api.md) on --config-address:--config-port adds, lists and\n"
       "deletes them. Every change is written to the --state-file first (atomically) and then broadcast to\n"
@@ -171,7 +171,8 @@ int main(int argc, char** argv) {
       "configService.idleTimeoutMs (5 s), and at configService.maxConnections (1024) a new\n"
       "connection closes the one waiting longest without a complete request.\n"
       "\n"
-      "SIGINT/SIGTERM: finish requests in flight (bounded by router.drainTimeoutMs), then exit 0."};
+      "No request passes through the router: frontends send them straight to workers, and traffic\n"
+      "goes on with the last table while the router is down. SIGINT/SIGTERM: exit 0 at once."};
   po::options_description options("Router options");
   options.add_options()
       ("frontend-bind", po::value<std::string>()->value_name("ENDPOINT"),

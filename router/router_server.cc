@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "shared/clock.h"
-#include "shared/http_fields.h"
+#include "shared/frontend_list.h"
 #include "shared/json_parse.h"
 #include "shared/json_reader.h"
 #include "shared/log.h"
@@ -18,11 +18,6 @@ namespace upmesh::router {
 namespace {
 
 constexpr int kBatch = 256;
-// A request a worker never answers is forgotten after this long, so a stuck
-// worker's capacity comes back; frontends have long since answered 504.
-constexpr int64_t kForgetAfterMs = 10 * 60 * 1000;
-// The frames of a request as the broker holds it.
-enum HeldFrame { kFrontendId, kRequestId, kRequestMeta, kRouteStamp, kHead, kBody, kHeldFrames };
 // A held GRADUAL ramp advances again once the new version was judged healthy this long.
 constexpr int64_t kRampReleaseMs = 1000;
 
@@ -84,15 +79,8 @@ RouterServer::RouterServer(const RouterConfig& config, const Cluster* initial, R
       context_(1),
       frontends_(context_, zmq::socket_type::router),
       workers_(context_, zmq::socket_type::router),
-      broker_(static_cast<int64_t>(config.heartbeat_ms) * config.heartbeat_liveness,
-              {config.max_queued, config.queue_timeout_ms, kForgetAfterMs},
-              {[this](const std::string& worker_id, BrokeredRequest& request) { return SendToWorker(worker_id, request); },
-               [this](BrokeredRequest& request, int status, const std::string& detail) {
-                 ReplyLocally(request, status, detail);
-               },
-               [this](const std::string& worker_id, const char* why, size_t retried, size_t failed) {
-                 OnWorkerLost(worker_id, why, retried, failed);
-               }}),
+      workers_seen_(int64_t{config.heartbeat_ms} * config.heartbeat_liveness),
+      frontend_endpoints_(std::max<int64_t>(int64_t{config.heartbeat_ms} * config.heartbeat_liveness, 1500)),
       clusters_(config.state_file, config.limits),
       publisher_(context_),
       api_(&clusters_, &monitor_, [this](uint64_t seq, const nlohmann::json& change) { OnConfigChange(seq, change); },
@@ -156,17 +144,8 @@ Status RouterServer::Start() {
 void RouterServer::Run() {
   int64_t next_heartbeat = NowMs();
   for (;;) {
-    int signals = ShutdownRequests();
-    if (signals > 0 && !draining_) {
-      draining_ = true;
-      broker_.StopTaking("router shutting down");
-      drain_deadline_ms_ = NowMs() + config_.drain_timeout_ms;
-      LOG_INFO("draining: %zu request(s) in flight", broker_.held());
-    }
-    if (signals > 1 || (draining_ && (broker_.held() == 0 || NowMs() >= drain_deadline_ms_))) {
-      if (broker_.held() > 0) LOG_WARN("exiting with %zu request(s) unanswered", broker_.held());
-      break;
-    }
+    // No request passes through the router: it has nothing to drain.
+    if (ShutdownRequests() > 0) break;
     zmq::pollitem_t items[] = {{frontends_.handle(), 0, ZMQ_POLLIN, 0},
                                {workers_.handle(), 0, ZMQ_POLLIN, 0},
                                {listener_.handle(), 0, ZMQ_POLLIN, 0},
@@ -179,10 +158,8 @@ void RouterServer::Run() {
       break;
     }
     if (ready > 0 && zap_ && (items[3].revents & ZMQ_POLLIN)) zap_->OnReadable(NowMs());
-    // Workers first: replies free capacity for the requests that follow.
     if (ready > 0 && (items[1].revents & ZMQ_POLLIN)) ReadWorkers();
     if (ready > 0 && (items[0].revents & ZMQ_POLLIN)) ReadFrontends();
-    // After the frontends: requests already read were stamped before the change.
     if (ready > 0 && (items[2].revents & ZMQ_POLLIN)) listener_.OnReadable();
     int64_t now = NowMs();
     if (listener_.has_deferred()) ReleaseApiAnswers(now);
@@ -204,33 +181,8 @@ void RouterServer::ReadFrontends() {
       LOG_WARN_THROTTLED("dropping a malformed message from a frontend (%zu frames)", frames.size());
       continue;
     }
-    if (View(frames[2]) == wire::kRequest) {
-      OnFrontendRequest(frames);
-    } else {
-      OnFrontendControl(std::string(View(frames[0])), frames, now);
-    }
+    OnFrontendControl(std::string(View(frames[0])), frames, now);
   }
-}
-
-void RouterServer::OnFrontendRequest(std::vector<zmq::message_t>& frames) {
-  // [frontend-id][UPM1][REQ][request-id][meta][route-stamp][head][body]
-  wire::RouteStamp stamp;
-  if (frames.size() != 8 || frames[3].size() != wire::kRequestIdSize ||
-      !wire::RouteStamp::Decode(View(frames[5]), &stamp)) {
-    LOG_WARN_THROTTLED("dropping a malformed REQ from a frontend (%zu frames)", frames.size());
-    return;
-  }
-  std::string key = std::string(View(frames[0])) + std::string(View(frames[3]));
-  BrokeredRequest request;
-  wire::RequestMeta meta;
-  request.idempotent = wire::RequestMeta::Decode(View(frames[4]), &meta) &&
-                       (meta.flags & wire::RequestMeta::kIdempotent);
-  request.received_at_ms = NowMs();
-  request.frames.resize(kHeldFrames);
-  request.frames[kFrontendId] = std::move(frames[0]);
-  for (int f = kRequestId; f < kHeldFrames; ++f) request.frames[f] = std::move(frames[f + 2]);
-  // A duplicate id is dropped: the first one is already being served.
-  (void)broker_.Submit(key, std::move(request));
 }
 
 void RouterServer::OnFrontendControl(const std::string& frontend_id, std::vector<zmq::message_t>& frames,
@@ -238,10 +190,19 @@ void RouterServer::OnFrontendControl(const std::string& frontend_id, std::vector
   std::string_view command = View(frames[2]);
   if (command == wire::kSnapshotRequest && frames.size() == 3) {
     SendSnapshot(frontends_, frontend_id);
-  } else if (command == wire::kAck && frames.size() == 4) {
+  } else if (command == wire::kAck && (frames.size() == 4 || frames.size() == 5)) {
+    // [frontend-id][UPM1][ACK][seq][worker-endpoint]
     bool known = acks_.IsLive(frontend_id);
     uint64_t seq = std::strtoull(std::string(View(frames[3])).c_str(), nullptr, 10);
     acks_.Heard(frontend_id, seq, now);
+    if (frames.size() == 5 && frames[4].size() <= kMaxEndpointBytes) {
+      const char* peer = zmq_msg_gets(frames[4].handle(), "Peer-Address");
+      std::string endpoint = AdvertisedEndpoint(std::string(View(frames[4])), peer ? peer : "");
+      if (frontend_endpoints_.Heard(frontend_id, endpoint, now)) {
+        LOG_INFO("frontend %s: workers reach it at %s", frontend_id.c_str(), endpoint.c_str());
+        SendFrontendList();
+      }
+    }
     if (!known) {
       LOG_INFO("frontend %s joined the live set", frontend_id.c_str());
       // A frontend new to this router with another table (this router restarted,
@@ -282,26 +243,6 @@ void RouterServer::ReleaseApiAnswers(int64_t now) {
   listener_.ReleaseAnswers(released);
 }
 
-RequestBroker::Handoff RouterServer::SendToWorker(const std::string& worker_id, BrokeredRequest& request) {
-  auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-  try {
-    // Its pipe is full (far past its capacity): busy for now.
-    if (!workers_.send(zmq::buffer(worker_id), more)) return RequestBroker::Handoff::kBusy;
-    (void)workers_.send(zmq::buffer(wire::kSignature), more);
-    (void)workers_.send(zmq::buffer(wire::kRequest), more);
-    for (int f = kFrontendId; f < kHeldFrames; ++f) {
-      // Copies share the buffers: the held frames stay for a possible retry.
-      zmq::message_t copy;
-      copy.copy(request.frames[f]);
-      (void)workers_.send(copy, f == kBody ? zmq::send_flags::dontwait : more);
-    }
-  } catch (const zmq::error_t&) {
-    // EHOSTUNREACH: the worker disconnected.
-    return RequestBroker::Handoff::kUnreachable;
-  }
-  return RequestBroker::Handoff::kSent;
-}
-
 void RouterServer::ReadWorkers() {
   std::vector<zmq::message_t> frames;
   for (int i = 0; i < kBatch && ReceiveAll(workers_, &frames); ++i) {
@@ -311,16 +252,12 @@ void RouterServer::ReadWorkers() {
     }
     OnWorkerMessage(std::string(View(frames[0])), frames);
   }
-  broker_.DispatchQueued();
 }
 
 void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq::message_t>& frames) {
   std::string_view command = View(frames[2]);
   int64_t now = NowMs();
-  if (command == wire::kReply) {
-    broker_.workers().Heard(worker_id, -1, now);
-    OnReply(worker_id, frames);
-  } else if (command == wire::kReady || command == wire::kHeartbeat) {
+  if (command == wire::kReady || command == wire::kHeartbeat) {
     // READY [capacity][incarnation]; HB [capacity][stats-json] (an HB without stats is accepted too).
     bool shape_ok = command == wire::kReady
                         ? frames.size() == 5 && frames[4].size() == wire::kIncarnationSize
@@ -341,15 +278,17 @@ void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq
         timelines_.WorkerAt(worker_id, seq->get<uint64_t>(), WallClockMs());
       }
     }
-    bool joined = command == wire::kReady
-                      ? broker_.WorkerReady(worker_id, capacity, std::string(View(frames[4])), now)
-                      : broker_.workers().Find(worker_id) == nullptr;
-    if (command == wire::kHeartbeat) broker_.workers().Heard(worker_id, capacity, now);
-    if (joined) LOG_INFO("worker %s joined (capacity %d)", worker_id.c_str(), capacity);
+    bool joined = workers_seen_.Find(worker_id) == nullptr;
+    WorkerState& worker = workers_seen_.Heard(worker_id, capacity, now);
+    if (command == wire::kReady) worker.draining = false;
+    if (joined) {
+      LOG_INFO("worker %s joined (capacity %d)", worker_id.c_str(), capacity);
+      SendFrontendList(worker_id);  // it need not wait a heartbeat to find the frontends
+    }
   } else if (command == wire::kBye) {
-    if (WorkerState* worker = broker_.workers().Find(worker_id)) {
+    if (WorkerState* worker = workers_seen_.Find(worker_id)) {
       worker->draining = true;
-      broker_.workers().Heard(worker_id, -1, now);
+      workers_seen_.Heard(worker_id, -1, now);
       LOG_INFO("worker %s is draining", worker_id.c_str());
     }
   } else if (command == wire::kHealth) {
@@ -392,7 +331,7 @@ void RouterServer::OnConfigChange(uint64_t seq, const nlohmann::json& change) {
   (void)monitor_.Evaluate(clusters_.table(), NowMs());
   if (op == "rollback") {
     std::vector<std::string> workers;
-    for (const WorkerState& worker : broker_.workers().workers()) workers.push_back(worker.id);
+    for (const WorkerState& worker : workers_seen_.workers()) workers.push_back(worker.id);
     timelines_.Start(change.value("uuid", ""), seq, workers, WallClockMs());
   }
 }
@@ -455,85 +394,44 @@ void RouterServer::SendSnapshot(zmq::socket_t& socket, const std::string& peer_i
   }
 }
 
-void RouterServer::OnReply(const std::string& worker_id, std::vector<zmq::message_t>& frames) {
-  // [worker-id][UPM1][REP][frontend-id][request-id][meta][head][body]
-  if (frames.size() != 8 || frames[4].size() != wire::kRequestIdSize) {
-    LOG_WARN_THROTTLED("worker %s: malformed reply (%zu frames)", worker_id.c_str(), frames.size());
-    return;
-  }
-  (void)broker_.Completed(std::string(View(frames[3])) + std::string(View(frames[4])));
-  // Forwarded even when not held (e.g. sent before a router restart): the
-  // frontend knows whether it still waits for it.
-  try {
-    auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-    if (!frontends_.send(frames[3], more)) {
-      LOG_WARN_THROTTLED("frontend queue full: reply dropped");
-      return;
-    }
-    for (size_t f = 1; f < 8; ++f) {
-      if (f == 3) continue;
-      (void)frontends_.send(frames[f], f == 7 ? zmq::send_flags::dontwait : more);
-    }
-  } catch (const zmq::error_t&) {
-    LOG_DEBUG("reply for a frontend that is gone");
-  }
-}
-
-void RouterServer::ReplyLocally(BrokeredRequest& request, int status, const std::string& detail) {
-  http::SimpleResponse response = http::MakeSimpleResponse(status, detail);
-  wire::ReplyMeta meta;
-  meta.status = static_cast<uint16_t>(status);
-  meta.flags = wire::ReplyMeta::kGenerated;
-  std::string meta_bytes = meta.Encode();
-  try {
-    auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-    if (frontends_.send(request.frames[kFrontendId], more)) {
-      (void)frontends_.send(zmq::buffer(wire::kSignature), more);
-      (void)frontends_.send(zmq::buffer(wire::kReply), more);
-      (void)frontends_.send(request.frames[kRequestId], more);
-      (void)frontends_.send(zmq::buffer(meta_bytes), more);
-      (void)frontends_.send(zmq::buffer(response.head), more);
-      (void)frontends_.send(zmq::buffer(response.body), zmq::send_flags::dontwait);
-    }
-  } catch (const zmq::error_t&) {
-    LOG_DEBUG("local reply for a frontend that is gone");
-  }
-}
-
-void RouterServer::OnWorkerLost(const std::string& worker_id, const char* why, size_t retried, size_t failed) {
-  timelines_.WorkerLost(worker_id);
-  monitor_.ForgetWorker(worker_id);
-  LOG_WARN("worker %s lost (%s): %zu request(s) retried elsewhere, %zu answered 502", worker_id.c_str(), why,
-           retried, failed);
-}
-
 void RouterServer::SendHeartbeats() {
   publisher_.PublishHeartbeat(clusters_.seq());
+  SendFrontendList();  // the workers' heartbeat (Paranoid Pirate)
+}
+
+void RouterServer::SendFrontendList(const std::string& only_worker) {
+  // [worker-id][UPM1][FRONTENDS][endpoints-json]
+  std::string list = EncodeFrontendList(frontend_endpoints_.Endpoints());
   std::vector<std::string> unreachable;
-  for (const WorkerState& worker : broker_.workers().workers()) {
+  for (const WorkerState& worker : workers_seen_.workers()) {
+    if (!only_worker.empty() && worker.id != only_worker) continue;
     try {
-      auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-      if (workers_.send(zmq::buffer(worker.id), more)) {
-        (void)workers_.send(zmq::buffer(wire::kSignature), more);
-        (void)workers_.send(zmq::buffer(wire::kHeartbeat), zmq::send_flags::dontwait);
-      }
+      (void)SendToPeer(workers_, worker.id, {wire::kSignature, wire::kFrontends, list});
     } catch (const zmq::error_t&) {
       unreachable.push_back(worker.id);
     }
   }
-  for (const std::string& id : unreachable) broker_.WorkerLost(id, "disconnected");
+  for (const std::string& id : unreachable) WorkerGone(id, "disconnected");
+}
+
+void RouterServer::WorkerGone(const std::string& worker_id, const char* why) {
+  workers_seen_.Remove(worker_id);
+  timelines_.WorkerLost(worker_id);
+  monitor_.ForgetWorker(worker_id);
+  LOG_INFO("worker %s left (%s)", worker_id.c_str(), why);
 }
 
 void RouterServer::Sweep(int64_t now) {
   for (const std::string& id : acks_.Expire(now)) LOG_INFO("frontend %s left the live set (silent)", id.c_str());
+  if (frontend_endpoints_.Expire(now)) SendFrontendList();
+  for (const std::string& id : workers_seen_.Expired(now)) WorkerGone(id, "silent");
   if (listener_.has_deferred()) ReleaseApiAnswers(now);
   listener_.Sweep(now);
   JudgeVersions(now);
-  if (no_workers_warning_.Due(broker_.workers().size() == 0, now)) {
+  if (no_workers_warning_.Due(workers_seen_.size() == 0, now)) {
     LOG_WARN("no worker attached for %lld s; workers connect to %s (router.workerBind / --worker-bind)",
              static_cast<long long>(no_workers_warning_.waited_ms(now) / 1000), config_.worker_bind.c_str());
   }
-  broker_.Sweep(now);
 }
 
 }  // namespace upmesh::router

@@ -1,18 +1,18 @@
-// RouterServer: the hub between frontends and workers.
+// RouterServer: the mesh's control plane. No request passes through it:
+// frontends hand requests straight to workers (frontend/worker_dispatch.h).
 //
-// Two ROUTER sockets: frontends connect to one, workers to the other. Each
-// REQ from a frontend goes whole to one worker chosen by WorkerRegistry, or
-// waits in a bounded queue until a worker has capacity (503 when the queue is
-// full or the wait too long). Replies are forwarded to the frontend named in
-// the reply itself, so they route even if the router restarted meanwhile.
+// Two ROUTER sockets carry control messages only: frontends connect to one,
+// workers to the other. Discovery: each frontend's ACK names where workers
+// reach it (FrontendDirectory); the router sends the live frontends' list to
+// every worker as FRONTENDS, every heartbeat interval (it is their
+// heartbeat) and at once when it changes, and workers connect to each.
 //
 // The router also owns the cluster table (ClusterRegistry): it serves the
 // REST config API (ConfigListener + ConfigApi) on a STREAM socket in the same
 // broadcasts every change (ConfigPublisher), answers a worker's or
 // frontend's SNAPSHOT? with the whole table, leases GRADUAL request-ramp
 // positions to frontends (RAMP?), and collects the workers' HB statistics
-// and MISMATCH reports. Frontends stamp each REQ (wire::RouteStamp): the
-// router forwards the stamp to the worker unchanged. An API change is
+// and MISMATCH reports. Frontends stamp each REQ (wire::RouteStamp). An API change is
 // answered once every live frontend acknowledged its seq (ACK), or after
 // router.ackWaitMs, when the laggards leave the live set (FrontendAcks).
 //
@@ -27,10 +27,6 @@
 // bearer token and may speak TLS (router/tls_session.h); with CURVE every mesh socket is a CURVE server and the
 // ZapAuthenticator lets in only the allowed client keys (the HandshakeMonitor
 // logs handshakes that fail before ZAP is asked).
-//
-// The data path is a RequestBroker (the load-balancing broker's policy: credit,
-// queue, retry of idempotent requests when a worker is lost); this class
-// does its socket I/O.
 #pragma once
 
 #include <cstdint>
@@ -45,15 +41,16 @@
 #include "router/config_listener.h"
 #include "router/config_publisher.h"
 #include "router/frontend_acks.h"
-#include "router/handshake_monitor.h"
+#include "router/frontend_directory.h"
+#include "shared/handshake_monitor.h"
 #include "router/rollback_timeline.h"
 #include "router/tls_session.h"
 #include "router/version_monitor.h"
-#include "router/zap_authenticator.h"
+#include "shared/zap_authenticator.h"
 #include "shared/config.h"
 #include "shared/curve.h"
 #include "shared/quiet_warning.h"
-#include "shared/request_broker.h"
+#include "shared/worker_registry.h"
 #include "shared/status.h"
 
 namespace upmesh::router {
@@ -74,26 +71,22 @@ class RouterServer {
   // Loads (or seeds) the state file, then binds every socket. A corrupt
   // state file or a busy endpoint is an error.
   Status Start();
-  // Serves until SIGINT/SIGTERM, then drains (bounded) and returns.
+  // Serves until SIGINT/SIGTERM, then returns (it holds no request to drain).
   void Run();
 
  private:
   void ReadFrontends();
-  void OnFrontendRequest(std::vector<zmq::message_t>& frames);
   void OnFrontendControl(const std::string& frontend_id, std::vector<zmq::message_t>& frames, int64_t now);
   void SendRampLease(const std::string& frontend_id, const std::string& uuid, uint64_t wanted);
   // Answers the API changes every live frontend acknowledged (or waited for long enough).
   void ReleaseApiAnswers(int64_t now);
   void ReadWorkers();
   void OnWorkerMessage(const std::string& worker_id, std::vector<zmq::message_t>& frames);
-  void OnReply(const std::string& worker_id, std::vector<zmq::message_t>& frames);
   void SendSnapshot(zmq::socket_t& socket, const std::string& peer_id);
-  // The broker's handlers: hand a request to a worker, answer in its place,
-  // note a worker gone.
-  RequestBroker::Handoff SendToWorker(const std::string& worker_id, BrokeredRequest& request);
-  void ReplyLocally(BrokeredRequest& request, int status, const std::string& detail);
-  void OnWorkerLost(const std::string& worker_id, const char* why, size_t retried, size_t failed);
   void SendHeartbeats();
+  // FRONTENDS to every worker (or to `only_worker`).
+  void SendFrontendList(const std::string& only_worker = "");
+  void WorkerGone(const std::string& worker_id, const char* why);
   void Sweep(int64_t now);
 
   // Monitoring and rollback.
@@ -112,8 +105,8 @@ class RouterServer {
   std::unique_ptr<HandshakeMonitor> handshakes_;  // with CURVE only
   zmq::socket_t frontends_;  // ROUTER
   zmq::socket_t workers_;    // ROUTER, ROUTER_MANDATORY so a vanished worker is an error, not a silent drop
-  // Frames of each request it holds: frontend-id, request-id, request-meta, route-stamp, head, body.
-  RequestBroker broker_;
+  WorkerRegistry workers_seen_;  // the workers' control links: liveness, for stats and rollback timelines
+  FrontendDirectory frontend_endpoints_;
   ClusterRegistry clusters_;
   VersionMonitor monitor_;
   RollbackTimelines timelines_;
@@ -122,8 +115,6 @@ class RouterServer {
   ConfigApi api_;
   ConfigListener listener_;
   FrontendAcks acks_;
-  bool draining_ = false;
-  int64_t drain_deadline_ms_ = 0;
   // A router nobody serves for says so, naming where workers should connect.
   QuietWarning no_workers_warning_{5000, 30000};
 };

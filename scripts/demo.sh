@@ -2,8 +2,9 @@
 # README command 1: installs dependencies, builds, and runs a small mesh on
 # loopback until Ctrl-C:
 #
-#   curl -> upmesh-frontend :8080 -> upmesh-router :5550/:5551 -> 2 x upmesh-worker
+#   curl -> upmesh-frontend :8080 -(:5553)-> 2 x upmesh-worker
 #        -> cluster "v1": upmesh-backend :8001 and upmesh-backend :8002
+#   upmesh-router :5550/:5551/:5552: the control plane (table, API, discovery)
 #
 # A third backend, "v2" on :8003, runs beside them so that an upgrade can be
 # tried through the config API on :9090 (the script prints how).
@@ -11,7 +12,7 @@
 # Every process reads one generated JSON config file (see docs/configuration.md).
 # Ports can be changed with UPMESH_PORT, UPMESH_BACKEND1_PORT,
 # UPMESH_BACKEND2_PORT, UPMESH_BACKEND3_PORT, UPMESH_ROUTER_FRONTEND_PORT,
-# UPMESH_ROUTER_WORKER_PORT, UPMESH_PUBLISH_PORT and UPMESH_CONFIG_PORT. UPMESH_SKIP_BUILD=1 uses the existing build as is.
+# UPMESH_ROUTER_WORKER_PORT, UPMESH_PUBLISH_PORT, UPMESH_FRONTEND_WORKER_PORT and UPMESH_CONFIG_PORT. UPMESH_SKIP_BUILD=1 uses the existing build as is.
 # On Ctrl-C (or TERM) it stops every process it started, by PID, and exits 0.
 set -euo pipefail
 
@@ -26,6 +27,7 @@ backend3_port="${UPMESH_BACKEND3_PORT:-8003}"
 router_frontend_port="${UPMESH_ROUTER_FRONTEND_PORT:-5550}"
 router_worker_port="${UPMESH_ROUTER_WORKER_PORT:-5551}"
 publish_port="${UPMESH_PUBLISH_PORT:-5552}"
+frontend_worker_port="${UPMESH_FRONTEND_WORKER_PORT:-5553}"
 config_port="${UPMESH_CONFIG_PORT:-9090}"
 
 if [[ "${UPMESH_SKIP_BUILD:-0}" != 1 ]]; then
@@ -45,7 +47,8 @@ taken=0
 for entry in "UPMESH_PORT=$proxy_port" "UPMESH_BACKEND1_PORT=$backend1_port" \
              "UPMESH_BACKEND2_PORT=$backend2_port" "UPMESH_BACKEND3_PORT=$backend3_port" \
              "UPMESH_ROUTER_FRONTEND_PORT=$router_frontend_port" "UPMESH_ROUTER_WORKER_PORT=$router_worker_port" \
-             "UPMESH_PUBLISH_PORT=$publish_port" "UPMESH_CONFIG_PORT=$config_port"; do
+             "UPMESH_PUBLISH_PORT=$publish_port" "UPMESH_FRONTEND_WORKER_PORT=$frontend_worker_port" \
+             "UPMESH_CONFIG_PORT=$config_port"; do
   port=${entry#*=}
   if [[ ! "$port" =~ ^[0-9]+$ ]] || (( port < 1 || port > 65535 )); then
     echo "demo: ${entry%=*} must be a port number 1..65535, got '$port'" >&2
@@ -124,7 +127,8 @@ cat >"$config" <<EOF
       {"ip": "127.0.0.1", "port": $backend2_port}
     ]
   },
-  "frontend": {"routerEndpoint": "tcp://127.0.0.1:$router_frontend_port", "configEndpoint": "tcp://127.0.0.1:$publish_port"},
+  "frontend": {"routerEndpoint": "tcp://127.0.0.1:$router_frontend_port", "configEndpoint": "tcp://127.0.0.1:$publish_port",
+               "workerBind": "tcp://127.0.0.1:$frontend_worker_port"},
   "router": {
     "frontendBind": "tcp://127.0.0.1:$router_frontend_port",
     "workerBind": "tcp://127.0.0.1:$router_worker_port",
@@ -166,7 +170,7 @@ cat <<EOF
 
 upmesh demo is up (config: $config, logs: $run_dir/*.log)
 
-  client -> frontend 127.0.0.1:$proxy_port -> router (tcp://127.0.0.1:$router_frontend_port, workers on :$router_worker_port)
+  client -> frontend 127.0.0.1:$proxy_port (workers connect to it on tcp://127.0.0.1:$frontend_worker_port)
          -> worker-1, worker-2 -> cluster v1: upmesh-backend 127.0.0.1:$backend1_port and 127.0.0.1:$backend2_port
 
 Try:

@@ -37,6 +37,22 @@ Status ParseEndpoint(JsonObjectReader& reader, const std::string& key, std::stri
   return ValidateEndpoint(reader.PathOf(key), *out);
 }
 
+Status ParseEndpointList(JsonObjectReader& reader, const std::string& key, std::vector<std::string>* out) {
+  const json* list = reader.Find(key);
+  if (!list) return Status::Ok();
+  if (!list->is_array()) {
+    return Status::InvalidArgument(reader.PathOf(key) + ": must be an array of endpoints such as \"tcp://127.0.0.1:5553\"");
+  }
+  out->clear();
+  for (size_t i = 0; i < list->size(); ++i) {
+    std::string name = reader.PathOf(key) + "[" + std::to_string(i) + "]";
+    if (!(*list)[i].is_string()) return Status::InvalidArgument(name + ": must be a string");
+    UPMESH_RETURN_IF_ERROR(ValidateEndpoint(name, (*list)[i].get<std::string>()));
+    out->push_back((*list)[i].get<std::string>());
+  }
+  return Status::Ok();
+}
+
 // "mesh": {"curve": {...}}: the key files of the mesh's CURVE security.
 Status ParseMeshSecurity(const json& mesh_object, CurveConfig* curve) {
   JsonObjectReader mesh(mesh_object, "mesh");
@@ -146,6 +162,12 @@ Status ParseRoot(const json& root, MeshConfig* config) {
     JsonObjectReader r(*object, "frontend");
     UPMESH_RETURN_IF_ERROR(ParseEndpoint(r, "routerEndpoint", &f.router_endpoint));
     UPMESH_RETURN_IF_ERROR(ParseEndpoint(r, "configEndpoint", &f.config_endpoint));
+    UPMESH_RETURN_IF_ERROR(ParseEndpoint(r, "workerBind", &f.worker_bind));
+    if (r.Find("workerAdvertise")) UPMESH_RETURN_IF_ERROR(ParseEndpoint(r, "workerAdvertise", &f.worker_advertise));
+    UPMESH_RETURN_IF_ERROR(r.ReadInt("maxQueued", 0, 10000000, &f.max_queued));
+    UPMESH_RETURN_IF_ERROR(r.ReadInt("queueTimeoutMs", 1, kMaxMs, &f.queue_timeout_ms));
+    UPMESH_RETURN_IF_ERROR(r.ReadInt("heartbeatMs", 10, 60000, &f.heartbeat_ms));
+    UPMESH_RETURN_IF_ERROR(r.ReadInt("heartbeatLiveness", 1, 100, &f.heartbeat_liveness));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("maxHeaderBytes", 256, 80 * 1024, &f.max_header_bytes));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("maxTargetBytes", 16, 64 * 1024, &f.max_target_bytes));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("maxBodyBytes", 0, kMaxBytes, &f.max_body_bytes));
@@ -166,10 +188,7 @@ Status ParseRoot(const json& root, MeshConfig* config) {
     UPMESH_RETURN_IF_ERROR(ParseEndpoint(r, "publishBind", &rc.publish_bind));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("heartbeatMs", 10, 60000, &rc.heartbeat_ms));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("heartbeatLiveness", 1, 100, &rc.heartbeat_liveness));
-    UPMESH_RETURN_IF_ERROR(r.ReadInt("maxQueued", 0, 10000000, &rc.max_queued));
-    UPMESH_RETURN_IF_ERROR(r.ReadInt("queueTimeoutMs", 1, kMaxMs, &rc.queue_timeout_ms));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("ackWaitMs", 1, 60000, &rc.ack_wait_ms));
-    UPMESH_RETURN_IF_ERROR(r.ReadInt("drainTimeoutMs", 0, kMaxMs, &rc.drain_timeout_ms));
     UPMESH_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
   UPMESH_RETURN_IF_ERROR(SubObject(reader, "worker", &object));
@@ -178,6 +197,7 @@ Status ParseRoot(const json& root, MeshConfig* config) {
     JsonObjectReader r(*object, "worker");
     UPMESH_RETURN_IF_ERROR(ParseEndpoint(r, "routerEndpoint", &w.router_endpoint));
     UPMESH_RETURN_IF_ERROR(ParseEndpoint(r, "configEndpoint", &w.config_endpoint));
+    UPMESH_RETURN_IF_ERROR(ParseEndpointList(r, "frontends", &w.frontends));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("capacity", 1, 100000, &w.capacity));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("connectTimeoutMs", 1, kMaxMs, &w.connect_timeout_ms));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("responseTimeoutMs", 1, kMaxMs, &w.response_timeout_ms));

@@ -6,10 +6,12 @@
 //                       "requestTimeoutMs": 10000, "idleTimeoutMs": 5000, "maxConnections": 1024,
 //                       "tls": {"certFile": ..., "keyFile": ...}},  // router's REST API
 //     "cluster":       {"version": 1, "servers": [{"ip": "127.0.0.1", "port": 8001}]},
-//     "frontend":      {"routerEndpoint": "tcp://127.0.0.1:5550", "configEndpoint": "tcp://127.0.0.1:5552", ...limits},
+//     "frontend":      {"routerEndpoint": "tcp://127.0.0.1:5550", "configEndpoint": "tcp://127.0.0.1:5552",
+//                       "workerBind": "tcp://127.0.0.1:5553", ...limits},
 //     "router":        {"frontendBind": "tcp://127.0.0.1:5550", "workerBind": "tcp://127.0.0.1:5551",
 //                       "publishBind": "tcp://127.0.0.1:5552", ...},
-//     "worker":        {"routerEndpoint": "tcp://127.0.0.1:5551", "configEndpoint": "tcp://127.0.0.1:5552", ...},
+//     "worker":        {"routerEndpoint": "tcp://127.0.0.1:5551", "configEndpoint": "tcp://127.0.0.1:5552",
+//                       "frontends": [], ...},
 //     "mesh":          {"curve": {...key files}},                 // CURVE on every mesh socket
 //     "backendNetworks": {"allow": [], "deny": ["169.254.0.0/16", "fe80::/10"]},  // router and worker
 //     "logLevel":      "info"
@@ -37,6 +39,14 @@ struct FrontendConfig {
   uint16_t port = 8080;              // proxy.port
   std::string router_endpoint = "tcp://127.0.0.1:5550";
   std::string config_endpoint = "tcp://127.0.0.1:5552";  // the router's config broadcast (SUB)
+  // frontend.workerBind: workers connect here for requests (ROUTER).
+  std::string worker_bind = "tcp://127.0.0.1:5553";
+  // frontend.workerAdvertise: the endpoint the router tells workers; empty: worker_bind.
+  std::string worker_advertise;
+  size_t max_queued = 10000;     // requests waiting for a worker with capacity
+  int queue_timeout_ms = 10000;  // waiting longer than this -> 503
+  int heartbeat_ms = 500;        // HB to workers; a worker silent for liveness intervals is lost
+  int heartbeat_liveness = 3;
   size_t max_header_bytes = 16 * 1024;     // whole header section -> 431
   size_t max_target_bytes = 8 * 1024;      // request target -> 414
   size_t max_body_bytes = 16 * 1024 * 1024;  // de-chunked body -> 413
@@ -72,10 +82,7 @@ struct RouterConfig {
   NetworkPolicy backend_networks = NetworkPolicy::Default();  // backendNetworks: checked at PUT
   std::string publish_bind = "tcp://127.0.0.1:5552";  // config broadcast (PUB)
   int heartbeat_ms = 500;
-  int heartbeat_liveness = 3;  // missed heartbeats before a worker is dropped
-  size_t max_queued = 10000;   // requests waiting for a worker with capacity
-  int queue_timeout_ms = 10000;  // waiting longer than this -> 503
-  int drain_timeout_ms = 10000;
+  int heartbeat_liveness = 3;  // missed heartbeats before a worker or frontend is dropped
   // An API change is answered once every live frontend acknowledged it, or
   // after this long (the frontends that did not are dropped from the live set).
   int ack_wait_ms = 1000;
@@ -84,6 +91,8 @@ struct RouterConfig {
 struct WorkerConfig {
   std::string router_endpoint = "tcp://127.0.0.1:5551";
   std::string config_endpoint = "tcp://127.0.0.1:5552";  // the router's config broadcast (SUB)
+  // worker.frontends: frontends' worker endpoints to connect to besides those the router lists.
+  std::vector<std::string> frontends;
   int capacity = 256;  // requests in flight at once
   int connect_timeout_ms = 2000;    // -> 502
   int response_timeout_ms = 30000;  // request written until response complete -> 504

@@ -6,7 +6,7 @@
 // socket it binds (frontends, workers, config broadcast) and knows its secret
 // key; every frontend and worker is a CURVE client with its own key pair and
 // the router's public key; the router lets in only the client public keys it
-// was given (router/zap_authenticator.h answers libzmq's ZAP requests).
+// was given (shared/zap_authenticator.h answers libzmq's ZAP requests).
 // Traffic is encrypted and authenticated both ways.
 //
 // Keys are Z85 text (40 characters) in files: a secret key file must be

@@ -5,32 +5,42 @@
 // A peer that sees another signature drops the message and logs it, so a
 // mis-wired endpoint (or an old version) is noticed rather than misparsed.
 //
-// Frontend (DEALER) -> router (ROUTER, frontend side):
-//   REQ       [UPM1][REQ][request-id][request-meta][route-stamp][head][body]
+// The router is the control plane only; requests go straight from a
+// frontend to a worker (docs/protocol.md, "Topology").
+//
+// Frontend (DEALER) -> router (ROUTER, router.frontendBind), control only:
 //   SNAPSHOT? [UPM1][SNAPSHOT?]            send me the whole cluster table
-//   ACK       [UPM1][ACK][seq]             my table is at seq (on every change, and as heartbeat)
+//   ACK       [UPM1][ACK][seq][worker-endpoint]  my table is at seq (on every
+//             change, and as heartbeat); workers reach me at worker-endpoint
+//             (frontend.workerAdvertise; a wildcard host is replaced by the
+//             connection's peer address, shared/frontend_list.h)
 //   RAMP?     [UPM1][RAMP?][uuid][count]   lease me up to count positions of uuid's request ramp
 // Router -> frontend:
 //   SNAPSHOT  [UPM1][SNAPSHOT][seq][clusters-json]
 //   RAMP      [UPM1][RAMP][uuid][first][count]  positions first+1..first+count are yours
-// Router -> worker (ROUTER, worker side; the router inserts the frontend id
-// and forwards the frontend's route stamp unchanged):
-//   REQ      [UPM1][REQ][frontend-id][request-id][request-meta][route-stamp][head][body]
-//   HB       [UPM1][HB]                    router heartbeat (Paranoid Pirate)
-//   SNAPSHOT [UPM1][SNAPSHOT][seq][clusters-json]   answer to SNAPSHOT? (Clone)
-// Worker (DEALER) -> router:
+// Worker (DEALER) -> router (ROUTER, router.workerBind), control only:
 //   READY    [UPM1][READY][capacity][incarnation]  sent on (re)connect
 //   HB       [UPM1][HB][capacity][stats-json]  every heartbeat interval
-//   REP      [UPM1][REP][frontend-id][request-id][reply-meta][head][body]
-//   BYE      [UPM1][BYE]                   draining: send me no new requests
+//   BYE      [UPM1][BYE]                   draining
 //   SNAPSHOT? [UPM1][SNAPSHOT?]            send me the whole cluster table
 //   MISMATCH [UPM1][MISMATCH][json]        a CONCURRENT comparison failed
 //   HEALTH   [UPM1][HEALTH][report-json]   per-version outcomes (shared/health_report.h)
+// Router -> worker:
+//   FRONTENDS [UPM1][FRONTENDS][endpoints-json]  the live frontends (the
+//             router's heartbeat, and at once on every change)
+//   SNAPSHOT  [UPM1][SNAPSHOT][seq][clusters-json]   answer to SNAPSHOT? (Clone)
 // Router PUB socket (config broadcast, the zguide's Clone pattern):
 //   UPDATE   [UPM1][UPDATE][seq][change-json]  every change, seq = previous + 1
 //   HUGZ     [UPM1][HUGZ][seq]                 publisher heartbeat, current seq
-// Router -> frontend (the router strips the frontend id):
-//   REP   [UPM1][REP][request-id][reply-meta][head][body]
+// Data path, frontend (ROUTER, frontend.workerBind) <-> worker (DEALER, one
+// per frontend: the zguide's load-balancing broker, Paranoid Pirate both ways):
+//   REQ   frontend -> worker  [UPM1][REQ][request-id][request-meta][route-stamp][head][body]
+//   HB    frontend -> worker  [UPM1][HB]
+//   READY worker -> frontend  [UPM1][READY][capacity][incarnation]
+//   HB    worker -> frontend  [UPM1][HB][capacity]
+//   BYE   worker -> frontend  [UPM1][BYE]   draining: send me no new requests
+//   REP   worker -> frontend  [UPM1][REP][request-id][reply-meta][head][body]
+//         (on the link the request came in on)
 //
 // request-id: 8 opaque bytes chosen by the frontend, unique per frontend.
 // capacity: decimal ASCII, the most requests the worker takes at once.
@@ -76,6 +86,7 @@ constexpr std::string_view kPublisherHeartbeat = "HUGZ";
 constexpr std::string_view kAck = "ACK";
 constexpr std::string_view kRampRequest = "RAMP?";
 constexpr std::string_view kRamp = "RAMP";
+constexpr std::string_view kFrontends = "FRONTENDS";
 
 constexpr size_t kRequestIdSize = 8;
 constexpr size_t kIncarnationSize = 16;
@@ -121,11 +132,10 @@ struct ReplyMeta {
   static bool Decode(std::string_view bytes, ReplyMeta* meta);
 };
 
-// route-stamp: 12 bytes the frontend puts on every REQ (the router forwards
-// it unchanged). Bytes 0-7: the config seq of the frontend's replica when it
-// sent the request (big endian); a worker whose table is older waits for the
-// update before routing, and the API answers a change only once every live
-// frontend has it, so no request is routed by a configuration the API
+// route-stamp: 12 bytes the frontend puts on every REQ. Bytes 0-7: the
+// config seq of the frontend's replica when it sent the request (big
+// endian); a worker whose table is older waits for the update before
+// routing, and the API answers a change only once every live frontend has it, so no request is routed by a configuration the API
 // already replaced. Bytes 8-11: the newest cluster's GRADUAL share in
 // millionths of a percent (0..100000000), big endian: from a ramp position
 // the frontend leased from the router (one mesh-wide ramp) or the clock.

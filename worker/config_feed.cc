@@ -8,7 +8,7 @@
 namespace upmesh::worker {
 
 ConfigFeed::ConfigFeed(zmq::context_t* context, std::string config_endpoint, const CurveClientKeys& curve,
-                       RouterLink* link, const int64_t* now_ms, std::function<void()> on_change)
+                       PirateLink* link, const int64_t* now_ms, std::function<void()> on_change)
     : subscriber_(context, std::move(config_endpoint), curve),
       link_(link),
       now_ms_(now_ms),

@@ -1,7 +1,7 @@
 // ConfigFeed: the worker's copy of the router's cluster table, kept current
 // by the zguide's Clone pattern. It wires the shared ConfigFollower (which
 // decides when the table must be fetched whole) to the worker's sockets: the
-// config broadcast's SUB socket (ConfigSubscriber) and the RouterLink, on
+// config broadcast's SUB socket (ConfigSubscriber) and the PirateLink, on
 // which SNAPSHOT? goes out and SNAPSHOT comes back. Every time the table
 // changes, `on_change` runs.
 //
@@ -22,13 +22,13 @@
 #include "shared/config_subscriber.h"
 #include "shared/curve.h"
 #include "shared/status.h"
-#include "worker/router_link.h"
+#include "worker/pirate_link.h"
 
 namespace upmesh::worker {
 
 class ConfigFeed {
  public:
-  ConfigFeed(zmq::context_t* context, std::string config_endpoint, const CurveClientKeys& curve, RouterLink* link,
+  ConfigFeed(zmq::context_t* context, std::string config_endpoint, const CurveClientKeys& curve, PirateLink* link,
              const int64_t* now_ms, std::function<void()> on_change);
 
   Status Open(int epoll_fd);
@@ -51,7 +51,7 @@ class ConfigFeed {
  private:
   ConfigSubscriber subscriber_;
   ConfigFollower follower_;
-  RouterLink* const link_;
+  PirateLink* const link_;
   const int64_t* const now_ms_;
   const std::function<void()> on_change_;
 };

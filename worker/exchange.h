@@ -72,8 +72,8 @@ struct Exchange {
 };
 
 struct ClientRequest {
+  std::string origin;  // the endpoint of the frontend link it came on: the REP goes back there
   // Frames echoed back in the REP, kept as received (no copies).
-  zmq::message_t frontend_id;
   zmq::message_t request_id;
   wire::RequestMeta meta;
   wire::RouteStamp stamp;

@@ -1,4 +1,4 @@
-// upmesh-worker: forwards requests from the router to the cluster's backend
+// upmesh-worker: forwards requests from the frontends to the cluster's backend
 // servers. See docs/worker.md.
 #include <unistd.h>
 
@@ -37,6 +37,9 @@ int main(int argc, char** argv) {
        "router endpoint for workers (default tcp://127.0.0.1:5551, or worker.routerEndpoint)")
       ("config-endpoint", po::value<std::string>()->value_name("EP"),
        "the router's config broadcast (default tcp://127.0.0.1:5552, or worker.configEndpoint)")
+      ("frontend", po::value<std::vector<std::string>>()->value_name("EP"),
+       "a frontend's worker endpoint to take requests from, repeatable (worker.frontends); besides "
+       "these, the worker connects to every frontend the router lists")
       ("capacity", po::value<int64_t>()->value_name("N"),
        "requests in flight at once (default 256, or worker.capacity)")
       ("name", po::value<std::string>()->value_name("NAME"),
@@ -44,17 +47,24 @@ int main(int argc, char** argv) {
       ("curve-secret-key", po::value<std::string>()->value_name("FILE"),
        "CURVE: this worker's secret key (mesh.curve.clientSecretKeyFile)")
       ("curve-server-key", po::value<std::string>()->value_name("FILE"),
-       "CURVE: the router's public key (mesh.curve.serverPublicKeyFile)");
+       "CURVE: the mesh's server public key, the router's and the frontends' (mesh.curve.serverPublicKeyFile)");
   upmesh::ProgramInfo info{
-      kProgram, "forwards requests from the upmesh router to the backend servers of each cluster version",
+      kProgram, "forwards requests from upmesh frontends to the backend servers of each cluster version",
       "The cluster versions come from the router (a snapshot at start, then its config broadcast);\n"
       "the newest version's upgradeTransition decides, per request, which version serves it.\n"
+      "Requests come straight from the frontends: the router lists them (FRONTENDS) and the worker\n"
+      "keeps one link to each, which survives the router being down.\n"
       "Other settings (timeouts, pool size) come from the \"worker\" section of --config."};
   po::variables_map flags = upmesh::ParseCommandLine(argc, argv, info, options, &config);
 
   upmesh::WorkerConfig& worker_config = config.worker;
   if (flags.count("router")) worker_config.router_endpoint = flags["router"].as<std::string>();
   if (flags.count("config-endpoint")) worker_config.config_endpoint = flags["config-endpoint"].as<std::string>();
+  if (flags.count("frontend")) worker_config.frontends = flags["frontend"].as<std::vector<std::string>>();
+  for (const std::string& endpoint : worker_config.frontends) {
+    upmesh::Status valid = upmesh::ValidateEndpoint("--frontend", endpoint);
+    if (!valid.ok()) ExitWithConfigError(kProgram, valid.message());
+  }
   for (const auto& [flag, endpoint] : {std::pair{"--router", worker_config.router_endpoint},
                                        std::pair{"--config-endpoint", worker_config.config_endpoint}}) {
     upmesh::Status valid = upmesh::ValidateEndpoint(flag, endpoint);

@@ -10,20 +10,22 @@
 #include <set>
 
 #include "shared/clock.h"
+#include "shared/frontend_list.h"
 #include "shared/http_fields.h"
 #include "shared/log.h"
 #include "shared/shutdown_signal.h"
 #include "shared/wire.h"
 #include "shared/zmq_frame.h"
+#include "worker/link_set.h"
 #include "worker/version_choice.h"
 
 namespace upmesh::worker {
 namespace {
 
 constexpr int kMaxEventsPerWait = 256;
-// Router messages handled per loop turn, so that a flood of requests cannot
+// Messages handled per frontend link per loop turn, so that a flood of requests cannot
 // starve the backend connections (the rest are handled next turn).
-constexpr int kMaxRouterMessagesPerTurn = 1024;
+constexpr int kMaxLinkMessagesPerTurn = 1024;
 // Bodies at least this big go to ZeroMQ without a copy.
 constexpr size_t kZeroCopyBytes = 4096;
 // How long a request stamped with a newer config than ours waits for it.
@@ -45,10 +47,12 @@ std::string_view RequestLine(std::string_view head) { return head.substr(0, head
 Worker::Worker(WorkerOptions options)
     : options_(std::move(options)),
       context_(1),
-      link_(&context_, RouterLink::Options{options_.config.router_endpoint, options_.name,
+      link_(&context_, PirateLink::Options{"router", options_.config.router_endpoint,
+                                           "worker.routerEndpoint / --router", options_.name,
                                            options_.config.capacity, options_.config.heartbeat_ms,
                                            options_.config.heartbeat_liveness, [this] { return StatsJson(); },
                                            options_.curve}),
+      static_frontends_(options_.config.frontends.begin(), options_.config.frontends.end()),
       config_feed_(&context_, options_.config.config_endpoint, options_.curve, &link_, &now_ms_,
                 [this] { TableChanged(); }),
       upstream_(options_.config, options_.name, &now_ms_, this) {}
@@ -69,10 +73,11 @@ Status Worker::Run() {
   status = config_feed_.Open(epoll_fd_);
   if (!status.ok()) return status;
   upstream_.Open(epoll_fd_);
+  ReconcileFrontendLinks();  // the static ones
   next_sweep_ms_ = now_ms_ + kSweepIntervalMs;
-  LOG_INFO("worker %s: router %s, config broadcast %s, capacity %d", options_.name.c_str(),
+  LOG_INFO("worker %s: router %s, config broadcast %s, capacity %d, %zu static frontend(s)", options_.name.c_str(),
            options_.config.router_endpoint.c_str(), options_.config.config_endpoint.c_str(),
-           options_.config.capacity);
+           options_.config.capacity, static_frontends_.size());
 
   epoll_event events[kMaxEventsPerWait];
   for (;;) {
@@ -97,6 +102,7 @@ Status Worker::Run() {
     }
     link_.Tick(now_ms_);
     if (link_.TakeJustConnected()) config_feed_.WantSnapshot();  // the router may have restarted
+    for (auto& [endpoint, link] : frontend_links_) link->Tick(now_ms_);
     config_feed_.Tick();
     MaybeSendHealthReport();
     // Last before waiting: ZMQ_FD only signals changes, so everything that
@@ -104,7 +110,8 @@ Status Worker::Run() {
     // made above and while handling the previous batch).
     bool more_from_router = false;
     config_feed_.ReceiveUpdates();
-    ReceiveFromRouter(&more_from_router);
+    ReceiveFromRouter();
+    ReceiveFromFrontends(&more_from_router);
     AdmitWaitingForCapacity();
     upstream_.ServeWaiting();
 
@@ -130,6 +137,7 @@ Status Worker::Run() {
 int Worker::EpollTimeoutMs(bool more_waiting) const {
   if (more_waiting) return 0;
   int64_t wake = std::min({next_sweep_ms_, link_.next_tick_ms(), next_health_report_ms_, config_feed_.next_request_ms()});
+  for (const auto& [endpoint, link] : frontend_links_) wake = std::min(wake, link->next_tick_ms());
   return static_cast<int>(std::clamp<int64_t>(wake - now_ms_, 0, kSweepIntervalMs));
 }
 
@@ -143,13 +151,16 @@ void Worker::Sweep() {
   }
   if (!waiting_for_config_.empty()) ReleaseWaitingForConfig();
   if (routes_incomplete_ && now_ms_ >= next_resolve_ms_) RebuildRoutes();
+  if (!draining_) ReconcileFrontendLinks();  // links whose frontend went silent and unlisted
 }
 
 void Worker::StartDrain() {
   draining_ = true;
   drain_deadline_ms_ = now_ms_ + options_.config.drain_timeout_ms;
   link_.SayBye();
-  LOG_INFO("stopping: told the router, finishing %zu request(s) in flight", requests_.size());
+  for (auto& [endpoint, link] : frontend_links_) link->SayBye();
+  LOG_INFO("stopping: told the router and %zu frontend(s), finishing %zu request(s) in flight",
+           frontend_links_.size(), requests_.size());
 }
 
 void Worker::FailEverything(const std::string& detail) {
@@ -161,12 +172,9 @@ void Worker::FailEverything(const std::string& detail) {
 // ---------------------------------------------------------------------------
 // Requests.
 
-void Worker::ReceiveFromRouter(bool* more_waiting) {
-  for (int handled = 0; handled < kMaxRouterMessagesPerTurn; ++handled) {
-    if (!link_.Receive(&frames_, now_ms_)) return;
-    HandleRouterMessage(frames_);
-  }
-  *more_waiting = true;
+void Worker::ReceiveFromRouter() {
+  // Control messages only: few, all handled now.
+  while (link_.Receive(&frames_, now_ms_)) HandleRouterMessage(frames_);
 }
 
 void Worker::HandleRouterMessage(std::vector<zmq::message_t>& frames) {
@@ -176,41 +184,93 @@ void Worker::HandleRouterMessage(std::vector<zmq::message_t>& frames) {
     return;
   }
   std::string_view command = View(frames[1]);
-  if (command == wire::kHeartbeat) return;  // liveness is noted by RouterLink
-  if (command == wire::kRequest) {
-    AcceptRequest(frames);
-    return;
-  }
-  if (command == wire::kSnapshot) {
+  if (command == wire::kFrontends) {
+    OnFrontendList(frames);
+  } else if (command == wire::kSnapshot) {
     config_feed_.OnSnapshot(frames);
-    return;
+  } else if (command != wire::kHeartbeat) {  // liveness is noted by PirateLink
+    LOG_WARN("dropped a router message with unknown command \"%.*s\"", static_cast<int>(command.size()),
+             command.data());
   }
-  LOG_WARN("dropped a router message with unknown command \"%.*s\"", static_cast<int>(command.size()),
-           command.data());
 }
 
-void Worker::AcceptRequest(std::vector<zmq::message_t>& frames) {
-  // [UPM1][REQ][frontend-id][request-id][request-meta][route-stamp][head][body]
-  wire::RequestMeta meta;
-  wire::RouteStamp stamp;
-  if (frames.size() != 8) {
-    LOG_WARN_THROTTLED("dropped a malformed REQ: %zu frames, expected 8", frames.size());
+void Worker::OnFrontendList(std::vector<zmq::message_t>& frames) {
+  // [UPM1][FRONTENDS][endpoints-json]
+  std::set<std::string> endpoints;
+  Status decoded = frames.size() == 3 ? DecodeFrontendList(View(frames[2]), &endpoints)
+                                      : Status::InvalidArgument("FRONTENDS: expected one JSON frame");
+  if (!decoded.ok()) {
+    LOG_WARN_THROTTLED("router: %s", decoded.message().c_str());
     return;
   }
-  if (frames[3].size() != wire::kRequestIdSize || !wire::RequestMeta::Decode(View(frames[4]), &meta) ||
-      !wire::RouteStamp::Decode(View(frames[5]), &stamp) || frames[6].size() == 0) {
+  if (endpoints == advertised_frontends_) return;
+  advertised_frontends_ = std::move(endpoints);
+  if (!draining_) ReconcileFrontendLinks();
+}
+
+void Worker::ReconcileFrontendLinks() {
+  std::map<std::string, bool> links;
+  for (const auto& [endpoint, link] : frontend_links_) links[endpoint] = link->silent();
+  LinkPlan plan = ReconcileLinks(static_frontends_, advertised_frontends_, links);
+  for (const std::string& endpoint : plan.close) {
+    LOG_INFO("frontend %s: silent and no longer listed by the router, link closed", endpoint.c_str());
+    frontend_links_.erase(endpoint);  // replies still due to it are dropped: it answers its clients itself
+  }
+  for (const std::string& endpoint : plan.open) OpenFrontendLink(endpoint);
+}
+
+void Worker::OpenFrontendLink(const std::string& endpoint) {
+  auto link = std::make_unique<PirateLink>(
+      &context_, PirateLink::Options{"frontend", endpoint, "the router's FRONTENDS list, or --frontend", options_.name,
+                                     options_.config.capacity, options_.config.heartbeat_ms,
+                                     options_.config.heartbeat_liveness, nullptr, options_.curve});
+  Status status = link->Open(epoll_fd_, now_ms_);
+  if (!status.ok()) {  // tried again at the next sweep
+    LOG_WARN_THROTTLED("frontend link: %s", status.message().c_str());
+    return;
+  }
+  LOG_INFO("frontend %s: link opened", endpoint.c_str());
+  frontend_links_.emplace(endpoint, std::move(link));
+}
+
+void Worker::ReceiveFromFrontends(bool* more_waiting) {
+  for (auto& [endpoint, link] : frontend_links_) {
+    int handled = 0;
+    for (; handled < kMaxLinkMessagesPerTurn && link->Receive(&frames_, now_ms_); ++handled) {
+      if (frames_.size() < 2 || View(frames_[0]) != wire::kSignature) {
+        LOG_WARN_THROTTLED("dropped a message from frontend %s without the signature", endpoint.c_str());
+      } else if (View(frames_[1]) == wire::kRequest) {
+        AcceptRequest(endpoint, frames_);
+      } else if (View(frames_[1]) != wire::kHeartbeat) {
+        LOG_WARN_THROTTLED("dropped a message from frontend %s with an unknown command", endpoint.c_str());
+      }
+    }
+    if (handled == kMaxLinkMessagesPerTurn) *more_waiting = true;
+  }
+}
+
+void Worker::AcceptRequest(const std::string& origin, std::vector<zmq::message_t>& frames) {
+  // [UPM1][REQ][request-id][request-meta][route-stamp][head][body]
+  wire::RequestMeta meta;
+  wire::RouteStamp stamp;
+  if (frames.size() != 7) {
+    LOG_WARN_THROTTLED("dropped a malformed REQ: %zu frames, expected 7", frames.size());
+    return;
+  }
+  if (frames[2].size() != wire::kRequestIdSize || !wire::RequestMeta::Decode(View(frames[3]), &meta) ||
+      !wire::RouteStamp::Decode(View(frames[4]), &stamp) || frames[5].size() == 0) {
     LOG_WARN_THROTTLED("dropped a malformed REQ: bad request-id, request-meta, route stamp or empty head");
     return;
   }
   requests_.emplace_back();
   ClientRequest* request = &requests_.back();
   request->self = std::prev(requests_.end());
-  request->frontend_id = std::move(frames[2]);
-  request->request_id = std::move(frames[3]);
+  request->origin = origin;
+  request->request_id = std::move(frames[2]);
   request->meta = meta;
   request->stamp = stamp;
-  request->head = std::move(frames[6]);
-  request->body = std::move(frames[7]);
+  request->head = std::move(frames[5]);
+  request->body = std::move(frames[6]);
 
   if (RequestsInProgress() > static_cast<size_t>(options_.config.capacity)) {
     request->deadline_ms = now_ms_ + options_.config.response_timeout_ms;
@@ -269,16 +329,17 @@ void Worker::SendReply(ClientRequest* request, int status, bool generated, const
   wire::ReplyMeta meta;
   meta.status = static_cast<uint16_t>(status);
   meta.flags = generated ? wire::ReplyMeta::kGenerated : 0;
-  zmq::message_t frames[7] = {Frame(wire::kSignature),
+  zmq::message_t frames[6] = {Frame(wire::kSignature),
                               Frame(wire::kReply),
-                              std::move(request->frontend_id),
                               std::move(request->request_id),
                               Frame(meta.Encode()),
                               Frame(head),
                               BodyFrame(std::move(body))};
-  if (!link_.Send(frames, 7)) {
-    // The frontend's own reply timeout answers the client then.
-    LOG_WARN_THROTTLED("reply (status %d) dropped: no router connection or send queue full", status);
+  auto link = frontend_links_.find(request->origin);
+  if (link == frontend_links_.end() || !link->second->Send(frames, 6)) {
+    // The frontend retries an idempotent request elsewhere, or answers the client itself.
+    LOG_WARN_THROTTLED("reply (status %d) dropped: frontend %s gone or its send queue full", status,
+                       request->origin.c_str());
   }
 }
 

@@ -1,4 +1,4 @@
-// Worker: takes requests from the router and forwards each to a backend
+// Worker: takes requests from the frontends and forwards each to a backend
 // server of the cluster version the upgrade mode picks, over pooled
 // keep-alive connections, then returns the whole response as a REP. See
 // docs/worker.md.
@@ -6,7 +6,10 @@
 // One thread, one epoll loop wiring the parts, in the manner of h2o, whose
 // lib/core/proxy.c keeps proxy policy apart from http1client and socketpool
 // mechanics:
-//   RouterLink      the router's DEALER socket: requests in, replies out.
+//   PirateLink      DEALER sockets: one control link to the router (table,
+//                   stats, health, the frontends' list) and one link per
+//                   frontend (requests in, replies out on the same link).
+//   link_set        which frontend links to open and close (pure policy).
 //   ConfigFeed      the cluster table, a Clone-pattern replica of the router's.
 //   version_choice  which version a request goes to (the upgrade modes), and
 //   version_router  which server each leg goes to, another server, fallback,
@@ -20,9 +23,13 @@
 // checked by a sweep every kSweepIntervalMs, which bounds how late a timeout
 // fires.
 //
-// Each REQ carries the config seq the router had when it dispatched it; a
-// request newer than the replica waits until the replica catches up, so no
-// request is routed by a table the API already replaced.
+// Each REQ carries its frontend's stamp (config seq); a request newer than
+// the replica waits until the replica catches up, so no request is routed by
+// a table the API already replaced. Capacity: every link announces the
+// worker's capacity, and requests beyond it (several frontends may fill it
+// at once) wait in waiting_for_capacity_, so none is refused or lost. Links
+// outlive the router: one goes only when its frontend is silent and the
+// router no longer lists it, or on shutdown.
 //
 // Every request gets exactly one REP: a backend's response, or a short
 // response made here (reply-meta kGenerated): 502 when no version can be
@@ -33,7 +40,10 @@
 #include <cstdint>
 #include <deque>
 #include <list>
+#include <map>
+#include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -48,7 +58,7 @@
 #include "worker/config_feed.h"
 #include "worker/exchange.h"
 #include "worker/health_recorder.h"
-#include "worker/router_link.h"
+#include "worker/pirate_link.h"
 #include "worker/upstream.h"
 #include "worker/version_router.h"
 
@@ -57,7 +67,7 @@ namespace upmesh::worker {
 struct WorkerOptions {
   std::string name;  // routing id, and the X-Upmesh-Worker value
   WorkerConfig config;
-  CurveClientKeys curve;  // CURVE on both router sockets when enabled
+  CurveClientKeys curve;  // CURVE on every mesh socket when enabled
 };
 
 class Worker : private Upstream::Listener {
@@ -76,10 +86,16 @@ class Worker : private Upstream::Listener {
   Status Run();
 
  private:
-  // Requests: from the router, into routing or a queue, and one reply each.
-  void ReceiveFromRouter(bool* more_waiting);
+  // Control: the router link.
+  void ReceiveFromRouter();
   void HandleRouterMessage(std::vector<zmq::message_t>& frames);
-  void AcceptRequest(std::vector<zmq::message_t>& frames);
+  // The frontend links: opened and closed by the router's list (link_set.h).
+  void OnFrontendList(std::vector<zmq::message_t>& frames);
+  void ReconcileFrontendLinks();
+  void OpenFrontendLink(const std::string& endpoint);
+  // Requests: from the frontends, into routing or a queue, and one reply each.
+  void ReceiveFromFrontends(bool* more_waiting);
+  void AcceptRequest(const std::string& origin, std::vector<zmq::message_t>& frames);
   // Routes a request admitted within capacity, or parks it until the
   // replica covers its stamp.
   void Admit(ClientRequest* request);
@@ -129,7 +145,10 @@ class Worker : private Upstream::Listener {
   const WorkerOptions options_;
   int64_t now_ms_ = 0;  // the loop's time, set every turn
   zmq::context_t context_;
-  RouterLink link_;
+  PirateLink link_;  // to the router
+  std::map<std::string, std::unique_ptr<PirateLink>> frontend_links_;  // by endpoint
+  const std::set<std::string> static_frontends_;  // worker.frontends / --frontend
+  std::set<std::string> advertised_frontends_;    // the router's latest FRONTENDS list
   ConfigFeed config_feed_;
   Upstream upstream_;
   int epoll_fd_ = -1;

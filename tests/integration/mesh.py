@@ -252,6 +252,7 @@ class Mesh:
         self.workers = []
         self.router = None
         self.frontend = None
+        self.frontends = []  # every frontend started, self.frontend among them
 
     # --- single processes -------------------------------------------------
 
@@ -300,14 +301,19 @@ class Mesh:
         process.wait_port(config_port)
         return process
 
-    def start_frontend(self, router=None, port=None, extra=(), wait=True):
+    def start_frontend(self, router=None, port=None, extra=(), wait=True, worker_port=None):
+        """A frontend; workers connect to its worker port (found through the router)."""
         router = router or self.router
         port = port or free_port()
+        worker_port = worker_port or free_port()
         process = self._start("frontend-%d" % port, "upmesh-frontend",
                               ["--address", "127.0.0.1", "--port", port,
+                               "--worker-bind", zmq_endpoint(worker_port),
                                "--router", zmq_endpoint(router.frontend_port),
                                "--config-endpoint", zmq_endpoint(router.publish_port)] + list(extra))
         process.port = port
+        process.worker_port = worker_port
+        self.frontends.append(process)
         if wait:
             process.wait_port(port)
         return process
@@ -361,20 +367,27 @@ class Mesh:
             raise TimeoutError("%s (last: %s)" % (e, last[0]))
         return time.monotonic() - start
 
-    def wait_workers_joined(self, names=None, timeout=15.0):
-        """Waits until the router has logged "worker NAME joined" for every name (default:
-        every live worker of this Mesh), i.e. it dispatches to all of them. One worker
-        answering GET / says nothing about the others, which may still be connecting."""
+    def wait_workers_joined(self, names=None, timeout=15.0, frontends=None, since=None):
+        """Waits until the router and every live frontend (or `frontends`) have logged "worker
+        NAME joined" for every name (default: every live worker of this Mesh), i.e. each
+        frontend dispatches to all of them. One worker answering GET / says nothing about the
+        others, which may still be connecting. `since`: {process: log length} to look after."""
         if names is None:
             names = [w.worker_name for w in self.workers if w.alive()]
         router = self.router
+        if frontends is None:
+            frontends = [f for f in self.frontends if f.alive()]
+        since = since or {}
 
         def missing():
             if not router.alive():
                 raise ProcessExited("%s exited with code %s:\n%s"
                                     % (router.label, router.returncode, router.log_text(50)))
-            log = router.log_text()
-            return [n for n in names if " worker %s joined (" % n not in log]
+            absent = []
+            for process in [router] + list(frontends):
+                log = process.log_text()[since.get(process, 0):]
+                absent += ["%s@%s" % (n, process.label) for n in names if " worker %s joined (" % n not in log]
+            return absent
         try:
             wait_until(lambda: not missing(), timeout, interval=0.05, what="workers %s to join" % sorted(names))
         except TimeoutError as e:

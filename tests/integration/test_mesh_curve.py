@@ -2,9 +2,10 @@
 keyed mesh serves requests end to end (and applies a change made through the
 API); workers with no key, with a key the router does not allow, or with the
 wrong router key cannot register and get no traffic while the keyed worker
-gets all of it, and the router logs the refusal; a frontend with a key the
-router does not allow is refused (503); half a key configuration stops a
-process at start (exit 2)."""
+gets all of it, and the router logs the refusal; the same intruders pointed
+straight at a frontend's worker socket (--frontend) are refused by the
+frontend, which logs it; a frontend with a key the router does not allow is
+refused (503); half a key configuration stops a process at start (exit 2)."""
 
 import os
 import shutil
@@ -47,11 +48,16 @@ class CurveMeshTest(mesh.MeshTestCase):
         return ["--curve-secret-key", self.key_path(name, "key"),
                 "--curve-server-key", self.key_path(server, "pub")]
 
+    def frontend_keys(self, name):
+        """A frontend's client keys, and the mesh's server key for its worker socket."""
+        return self.client_keys(name) + ["--curve-worker-secret-key", self.key_path("router", "key"),
+                                         "--curve-allowed-keys", self.allowed]
+
     def start_keyed_mesh(self):
         self.mesh.backends.append(self.mesh.start_backend(name="v1"))
         self.mesh.router = self.mesh.start_router(extra=[
             "--curve-secret-key", self.key_path("router", "key"), "--curve-allowed-keys", self.allowed])
-        self.mesh.frontend = self.mesh.start_frontend(extra=self.client_keys("frontend"))
+        self.mesh.frontend = self.mesh.start_frontend(extra=self.frontend_keys("frontend"))
         self.mesh.start_worker("w1", extra=self.client_keys("w1"))
         self.mesh.wait_serving()
 
@@ -104,14 +110,36 @@ class CurveMeshTest(mesh.MeshTestCase):
         self.assertNotIn("no-key", self.mesh.router.log_text())
         self.assertNotIn("worker unlisted-key", self.mesh.router.log_text())
 
+    def test_intruders_at_the_frontend_worker_socket_get_no_traffic(self):
+        self.start_keyed_mesh()
+        frontend = self.mesh.frontend
+        direct = ["--frontend", mesh.zmq_endpoint(frontend.worker_port)]
+        self.mesh.start_worker("no-key", extra=direct)
+        self.mesh.start_worker("unlisted-key", extra=direct + self.client_keys("intruder"))
+        self.mesh.start_worker("wrong-router", extra=direct + self.client_keys("w1", server="other-router"))
+        self.wait_log(frontend, "refused a peer from 127.0.0.1: its public key is not in "
+                      "mesh.curve.allowedClientKeys; its key: " + self.public["intruder"])
+        refused = "refused a peer on frontend.workerBind (%s): " % mesh.zmq_endpoint(frontend.worker_port)
+        mesh.wait_until(lambda: any(refused + reason in frontend.log_text()
+                                    for reason in ("mechanism mismatch", "handshake failed")),
+                        5.0, what="the frontend to refuse the worker without keys")
+        self.wait_log(frontend, "cryptographic error")
+        time.sleep(1.0)
+        for _ in range(3):
+            self.assertEqual(self.workers_answering(), {(200, "w1"): 40})
+        for name in ("no-key", "unlisted-key", "wrong-router"):
+            self.assertNotIn("worker %s joined" % name, frontend.log_text())
+
     def test_frontend_with_an_unlisted_key_is_refused(self):
         self.start_keyed_mesh()
-        rogue = self.mesh.start_frontend(extra=self.client_keys("rogue-frontend"))
+        # No worker ever learns of a frontend the router refused: 503 once the queue wait is over.
+        quick = ["--queue-timeout-ms", "300"]
+        rogue = self.mesh.start_frontend(extra=self.frontend_keys("rogue-frontend") + quick)
         self.wait_log(self.mesh.router, "its key: " + self.public["rogue-frontend"])
         for _ in range(5):
             status, _, _ = mesh.http_get(rogue.port, "/")
             self.assertEqual(status, 503)
-        unkeyed = self.mesh.start_frontend()
+        unkeyed = self.mesh.start_frontend(extra=quick)
         status, _, _ = mesh.http_get(unkeyed.port, "/")
         self.assertEqual(status, 503)
         self.assertEqual(self.workers_answering(10), {(200, "w1"): 10})
@@ -139,6 +167,8 @@ class CurveMeshTest(mesh.MeshTestCase):
         self.assertRefusedToStart("upmesh-frontend", ["--port", str(free_port()),
                                                       "--curve-secret-key", self.key_path("frontend", "key")],
                                   "mesh.curve.serverPublicKeyFile is not")
+        self.assertRefusedToStart("upmesh-frontend", ["--port", str(free_port())] + self.client_keys("frontend"),
+                                  "the mesh's server key for its worker socket")
         self.assertRefusedToStart("upmesh-worker", ["--name", "w1", "--curve-secret-key",
                                                     self.key_path("router", "pub"),
                                                     "--curve-server-key", self.key_path("router", "pub")],

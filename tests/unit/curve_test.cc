@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "router/zap_authenticator.h"
+#include "shared/zap_authenticator.h"
 #include "shared/clock.h"
 #include "shared/curve.h"
 
@@ -143,7 +143,7 @@ TEST_CASE("ZAP lets in the allowed key only", "[curve][zap]") {
   REQUIRE(upmesh::LoadCurveServerKeys(server_config, &server_keys, &allowed).ok());
 
   zmq::context_t context(1);
-  upmesh::router::ZapAuthenticator zap(context, allowed);
+  upmesh::ZapAuthenticator zap(context, allowed);
   REQUIRE(zap.Bind().ok());
   zmq::socket_t server(context, zmq::socket_type::router);
   upmesh::ApplyCurveServer(server, server_keys);

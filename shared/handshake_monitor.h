@@ -1,5 +1,6 @@
-// HandshakeMonitor: logs the CURVE handshakes that fail on the router's mesh
-// sockets before the ZAP handler is asked, such as a worker without CURVE
+// HandshakeMonitor: logs the CURVE handshakes that fail on a process's CURVE
+// server sockets (the router's, a frontend's worker socket) before the ZAP
+// handler is asked, such as a worker without CURVE
 // keys (mechanism mismatch) or one that trusts another router key (a HELLO
 // the router cannot decrypt). ZapAuthenticator logs the refusals it decides.
 //
@@ -20,7 +21,7 @@
 
 #include "shared/status.h"
 
-namespace upmesh::router {
+namespace upmesh {
 
 class HandshakeMonitor {
  public:
@@ -49,4 +50,4 @@ class HandshakeMonitor {
   std::map<std::string, LogState> log_state_;  // by socket name + failure kind
 };
 
-}  // namespace upmesh::router
+}  // namespace upmesh

@@ -1,10 +1,10 @@
-#include "router/handshake_monitor.h"
+#include "shared/handshake_monitor.h"
 
 #include <cstring>
 
 #include "shared/log.h"
 
-namespace upmesh::router {
+namespace upmesh {
 namespace {
 
 constexpr int kEvents = ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
@@ -63,4 +63,4 @@ void HandshakeMonitor::Poll(int64_t now_ms) {
   }
 }
 
-}  // namespace upmesh::router
+}  // namespace upmesh

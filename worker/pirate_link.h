@@ -1,4 +1,7 @@
-// RouterLink: the worker's DEALER socket to the router, run from an epoll loop.
+// PirateLink: one of the worker's DEALER sockets, run from an epoll loop:
+// the control link to the router, and one data link to each frontend (a
+// FrontendLink: requests in, replies out). The same Paranoid Pirate worker
+// side on both, toward a peer named in Options (peer, endpoint).
 //
 // The socket's ZMQ_FD is registered in the caller's epoll set (EPOLLIN, with
 // data.ptr == nullptr). That descriptor is edge-triggered in effect: it only
@@ -9,14 +12,14 @@
 // Paranoid Pirate on the worker side: READY on (re)connect (with this
 // process's incarnation, so that a worker restarted under the same name is
 // not taken for the old one), HB every
-// heartbeat interval, and if nothing at all arrives from the router for
+// heartbeat interval, and if nothing at all arrives from the peer for
 // liveness x interval, the socket is closed and made again with the same
-// routing id (the worker's name, so the router sees the same worker) and
-// READY is sent again. Every HB carries the worker's stats (requests served
-// per cluster) for the router's config API. The socket uses ZMQ_IMMEDIATE, so READY is retried
-// until a connection is up and then starts the liveness clock: a router that
-// starts late never receives a stale READY from a socket about to be
-// replaced. Nothing ever blocks (ZMQ_DONTWAIT everywhere); a message the
+// routing id (the worker's name, so the peer sees the same worker) and
+// READY is sent again. Each HB carries the capacity, and on the router link
+// the worker's stats (requests served per cluster) for the config API. The
+// socket uses ZMQ_IMMEDIATE, so READY is retried until a connection is up
+// and then starts the liveness clock: a peer that starts late never receives
+// a stale READY from a socket about to be replaced. Nothing ever blocks (ZMQ_DONTWAIT everywhere); a message the
 // socket refuses (no connection, or send queue full) is dropped.
 #pragma once
 
@@ -33,22 +36,24 @@
 
 namespace upmesh::worker {
 
-class RouterLink {
+class PirateLink {
  public:
   struct Options {
+    std::string peer;        // for the log: "router", "frontend"
     std::string endpoint;    // tcp://127.0.0.1:5551
+    std::string hint;        // where the endpoint is configured, for the unreachable warning
     std::string routing_id;  // the worker's name
     int capacity = 1;
     int heartbeat_ms = 500;
     int heartbeat_liveness = 3;
-    std::function<std::string()> stats;  // the stats-json frame of each HB
+    std::function<std::string()> stats;  // the stats-json frame of each HB; null: HB without stats
     CurveClientKeys curve;  // applied to every socket it makes, when enabled
   };
 
-  RouterLink(zmq::context_t* context, Options options);
-  ~RouterLink();
-  RouterLink(const RouterLink&) = delete;
-  RouterLink& operator=(const RouterLink&) = delete;
+  PirateLink(zmq::context_t* context, Options options);
+  ~PirateLink();
+  PirateLink(const PirateLink&) = delete;
+  PirateLink& operator=(const PirateLink&) = delete;
 
   // Makes the socket, connects, registers it in `epoll_fd`, sends READY.
   Status Open(int epoll_fd, int64_t now_ms);
@@ -58,26 +63,29 @@ class RouterLink {
   bool Receive(std::vector<zmq::message_t>* frames, int64_t now_ms);
 
   // Sends a multipart message without blocking. Returns false if the socket
-  // refused it (no router connection, or send queue full); nothing is sent
+  // refused it (no connection, or send queue full); nothing is sent
   // then.
   bool Send(zmq::message_t* frames, size_t count);
 
-  // Sends heartbeats when due and reconnects when the router went silent.
+  // Sends heartbeats when due and reconnects when the peer went silent.
   void Tick(int64_t now_ms);
   // When Tick() next has something to do.
   int64_t next_tick_ms() const;
 
-  // True once after READY went out on a new socket: the router may have
-  // restarted, so the caller re-reads the cluster table (SNAPSHOT?).
+  // True once after READY went out on a new socket: the peer may have
+  // restarted (on the router link the caller re-reads the table: SNAPSHOT?).
   bool TakeJustConnected() {
     bool value = just_connected_;
     just_connected_ = false;
     return value;
   }
 
-  // Tells the router to send no more requests; stops heartbeats and
-  // reconnects (the router forgets us; in-flight replies still get through).
+  // Tells the peer to send no more requests; stops heartbeats and
+  // reconnects (the peer forgets us; in-flight replies still get through).
   void SayBye();
+  // Nothing heard from the peer for liveness x interval (or never connected).
+  bool silent() const { return peer_silent_ || !ready_sent_; }
+  const std::string& endpoint() const { return options_.endpoint; }
 
  private:
   Status Connect(int64_t now_ms);
@@ -95,10 +103,10 @@ class RouterLink {
   int64_t last_heard_ms_ = 0;
   int64_t next_heartbeat_ms_ = 0;  // next HB, or next READY attempt before ready_sent_
   bool ready_sent_ = false;     // on the current socket
-  bool router_silent_ = false;  // the current silence was already logged
+  bool peer_silent_ = false;  // the current silence was already logged
   bool said_bye_ = false;
   bool just_connected_ = false;
-  // No connection to any router: said after a few seconds, then now and then.
+  // No connection to the peer: said after a few seconds, then now and then.
   QuietWarning unreachable_warning_{5000, 30000};
 };
 

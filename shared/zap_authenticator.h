@@ -1,5 +1,5 @@
-// ZapAuthenticator: the router's ZAP handler (ZeroMQ RFC 27), which decides
-// who may join the mesh when CURVE is on (the zguide's "Ironhouse" pattern,
+// ZapAuthenticator: the ZAP handler (ZeroMQ RFC 27) of a process with CURVE
+// server sockets (the router; a frontend's worker socket), which decides who may join the mesh when CURVE is on (the zguide's "Ironhouse" pattern,
 // shared/curve.h).
 //
 // libzmq asks it about every CURVE client that completes a handshake with one
@@ -26,7 +26,7 @@
 
 #include "shared/status.h"
 
-namespace upmesh::router {
+namespace upmesh {
 
 class ZapAuthenticator {
  public:
@@ -54,4 +54,4 @@ class ZapAuthenticator {
   uint64_t refused_ = 0;
 };
 
-}  // namespace upmesh::router
+}  // namespace upmesh

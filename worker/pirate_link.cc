@@ -1,4 +1,4 @@
-#include "worker/router_link.h"
+#include "worker/pirate_link.h"
 
 #include <sys/epoll.h>
 
@@ -19,20 +19,20 @@ constexpr int kReadyRetryMs = 20;  // while the connection is not up yet
 
 }  // namespace
 
-RouterLink::RouterLink(zmq::context_t* context, Options options)
+PirateLink::PirateLink(zmq::context_t* context, Options options)
     : context_(context),
       options_(std::move(options)),
       capacity_text_(std::to_string(options_.capacity)),
       incarnation_(wire::MakeIncarnation()) {}
 
-RouterLink::~RouterLink() { Close(); }
+PirateLink::~PirateLink() { Close(); }
 
-Status RouterLink::Open(int epoll_fd, int64_t now_ms) {
+Status PirateLink::Open(int epoll_fd, int64_t now_ms) {
   epoll_fd_ = epoll_fd;
   return Connect(now_ms);
 }
 
-Status RouterLink::Connect(int64_t now_ms) {
+Status PirateLink::Connect(int64_t now_ms) {
   try {
     socket_ = zmq::socket_t(*context_, zmq::socket_type::dealer);
     ApplyCurveClient(socket_, options_.curve);
@@ -41,46 +41,46 @@ Status RouterLink::Connect(int64_t now_ms) {
     socket_.set(zmq::sockopt::sndhwm, kHighWaterMark);
     socket_.set(zmq::sockopt::rcvhwm, kHighWaterMark);
     // Queue nothing for a connection that is not up yet, so that READY
-    // (retried by Tick) goes out only once it can reach a router: a READY
-    // queued long before would make the router send requests to a socket
+    // (retried by Tick) goes out only once it can reach its peer: a READY
+    // queued long before would make a frontend send requests to a socket
     // that may be about to be replaced.
     socket_.set(zmq::sockopt::immediate, 1);
     socket_.connect(options_.endpoint);
     zmq_fd_ = socket_.get(zmq::sockopt::fd);
   } catch (const zmq::error_t& e) {
-    return Status::InvalidArgument("router endpoint " + options_.endpoint + ": " + e.what());
+    return Status::InvalidArgument(options_.peer + " endpoint " + options_.endpoint + ": " + e.what());
   }
   epoll_event event = {};
   event.events = EPOLLIN;
-  event.data.ptr = nullptr;  // marks the router socket
+  event.data.ptr = nullptr;  // marks a ZeroMQ socket
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, zmq_fd_, &event) != 0) {
-    return Status::IoError(std::string("epoll_ctl(router socket): ") + std::strerror(errno));
+    return Status::IoError("epoll_ctl(" + options_.peer + " socket): " + std::strerror(errno));
   }
   ready_sent_ = false;
   TrySendReady(now_ms);
   return Status::Ok();
 }
 
-void RouterLink::Close() {
+void PirateLink::Close() {
   if (!socket_) return;
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, zmq_fd_, nullptr);
   socket_.close();
   zmq_fd_ = -1;
 }
 
-void RouterLink::TrySendReady(int64_t now_ms) {
+void PirateLink::TrySendReady(int64_t now_ms) {
   if (!SendControl(wire::kReady)) {  // not connected yet
     next_heartbeat_ms_ = now_ms + kReadyRetryMs;
     return;
   }
   ready_sent_ = true;
   just_connected_ = true;
-  last_heard_ms_ = now_ms;  // the router has a full liveness period to answer
+  last_heard_ms_ = now_ms;  // the peer has a full liveness period to answer
   next_heartbeat_ms_ = now_ms + options_.heartbeat_ms;
-  LOG_DEBUG("READY sent to router %s", options_.endpoint.c_str());
+  LOG_DEBUG("READY sent to %s %s", options_.peer.c_str(), options_.endpoint.c_str());
 }
 
-bool RouterLink::Receive(std::vector<zmq::message_t>* frames, int64_t now_ms) {
+bool PirateLink::Receive(std::vector<zmq::message_t>* frames, int64_t now_ms) {
   if (!socket_) return false;
   // ZMQ_EVENTS also processes the socket's pending commands, which is what
   // re-arms ZMQ_FD; so ask it each time rather than relying on EAGAIN.
@@ -94,14 +94,14 @@ bool RouterLink::Receive(std::vector<zmq::message_t>* frames, int64_t now_ms) {
     }
   } while (frames->back().more());
   last_heard_ms_ = now_ms;
-  if (router_silent_) {
-    LOG_INFO("router %s is back", options_.endpoint.c_str());
-    router_silent_ = false;
+  if (peer_silent_) {
+    LOG_INFO("%s %s is back", options_.peer.c_str(), options_.endpoint.c_str());
+    peer_silent_ = false;
   }
   return !frames->empty();
 }
 
-bool RouterLink::Send(zmq::message_t* frames, size_t count) {
+bool PirateLink::Send(zmq::message_t* frames, size_t count) {
   for (size_t i = 0; i < count; ++i) {
     zmq::send_flags flags = zmq::send_flags::dontwait;
     if (i + 1 < count) flags = flags | zmq::send_flags::sndmore;
@@ -112,7 +112,7 @@ bool RouterLink::Send(zmq::message_t* frames, size_t count) {
   return true;
 }
 
-bool RouterLink::SendControl(std::string_view command) {
+bool PirateLink::SendControl(std::string_view command) {
   if (command == wire::kReady) {
     zmq::message_t frames[4] = {Frame(wire::kSignature), Frame(command), Frame(capacity_text_), Frame(incarnation_)};
     return Send(frames, 4);
@@ -121,29 +121,29 @@ bool RouterLink::SendControl(std::string_view command) {
   return Send(frames, 2);
 }
 
-void RouterLink::Tick(int64_t now_ms) {
+void PirateLink::Tick(int64_t now_ms) {
   if (said_bye_ || !socket_) return;
   if (unreachable_warning_.Due(!ready_sent_, now_ms)) {
-    LOG_WARN("no router reachable at %s for %lld s (worker.routerEndpoint / --router); still trying",
-             options_.endpoint.c_str(), static_cast<long long>(unreachable_warning_.waited_ms(now_ms) / 1000));
+    LOG_WARN("no %s reachable at %s for %lld s (%s); still trying", options_.peer.c_str(), options_.endpoint.c_str(),
+             static_cast<long long>(unreachable_warning_.waited_ms(now_ms) / 1000), options_.hint.c_str());
   }
   if (!ready_sent_) {
     // ZeroMQ keeps trying to connect by itself; until it has, there is no
-    // router to miss.
+    // peer to miss.
     if (now_ms >= next_heartbeat_ms_) TrySendReady(now_ms);
     return;
   }
   bool silent = now_ms - last_heard_ms_ >= int64_t{options_.heartbeat_liveness} * options_.heartbeat_ms;
   // Requests already queued in the socket would be lost with it: take them
-  // first (they count as hearing from the router).
+  // first (they count as hearing from the peer).
   if (silent && (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN)) silent = false;
   if (silent) {
-    if (!router_silent_) {
-      LOG_WARN("router %s silent for %lld ms: reconnecting", options_.endpoint.c_str(),
+    if (!peer_silent_) {
+      LOG_WARN("%s %s silent for %lld ms: reconnecting", options_.peer.c_str(), options_.endpoint.c_str(),
                static_cast<long long>(now_ms - last_heard_ms_));
-      router_silent_ = true;
+      peer_silent_ = true;
     } else {
-      LOG_DEBUG("router %s still silent: reconnecting", options_.endpoint.c_str());
+      LOG_DEBUG("%s %s still silent: reconnecting", options_.peer.c_str(), options_.endpoint.c_str());
     }
     Close();
     Status status = Connect(now_ms);
@@ -151,22 +151,21 @@ void RouterLink::Tick(int64_t now_ms) {
     return;
   }
   if (now_ms >= next_heartbeat_ms_) {
-    std::string stats = options_.stats ? options_.stats() : "{}";
     zmq::message_t frames[4] = {Frame(wire::kSignature), Frame(wire::kHeartbeat), Frame(capacity_text_),
-                                Frame(stats)};
-    Send(frames, 4);
+                                Frame(options_.stats ? options_.stats() : std::string())};
+    Send(frames, options_.stats ? 4 : 3);
     next_heartbeat_ms_ = now_ms + options_.heartbeat_ms;
   }
 }
 
-int64_t RouterLink::next_tick_ms() const {
+int64_t PirateLink::next_tick_ms() const {
   if (said_bye_) return INT64_MAX;
   if (!ready_sent_) return next_heartbeat_ms_;  // the next READY attempt
   int64_t silence_deadline = last_heard_ms_ + int64_t{options_.heartbeat_liveness} * options_.heartbeat_ms;
   return std::min(next_heartbeat_ms_, silence_deadline);
 }
 
-void RouterLink::SayBye() {
+void PirateLink::SayBye() {
   if (said_bye_) return;
   SendControl(wire::kBye);
   said_bye_ = true;

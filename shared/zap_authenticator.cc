@@ -1,8 +1,8 @@
-#include "router/zap_authenticator.h"
+#include "shared/zap_authenticator.h"
 
 #include "shared/log.h"
 
-namespace upmesh::router {
+namespace upmesh {
 namespace {
 
 constexpr int kBatch = 256;
@@ -100,4 +100,4 @@ void ZapAuthenticator::LogRefusal(const std::string& address, const std::string&
            key.empty() ? "" : "; its key: ", key.c_str(), static_cast<unsigned long long>(refused_));
 }
 
-}  // namespace upmesh::router
+}  // namespace upmesh
