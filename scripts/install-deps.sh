@@ -30,7 +30,8 @@ build_packages=(
 # libFuzzer/sanitizer runtimes (scripts/fuzz.sh), the openssl CLI that makes
 # the certificates of tests/integration/test_api_tls.py
 test_packages=(catch2 python3 systemd clang libclang-rt-14-dev openssl)
-# bench/run.sh, bench/versions.sh, bench/rollback.sh, bench/instructions.sh
+# bench/run.sh, bench/versions.sh, bench/rollback.sh, bench/instructions.sh,
+# bench/mesh_instructions.sh (perf: system calls per request in bench/run.sh)
 bench_packages=(nginx-light haproxy wrk valgrind linux-perf python3)
 # compose/test-compose.sh: a Docker engine, Compose, and debootstrap for the base image
 container_packages=(docker.io docker-compose debootstrap python3)
