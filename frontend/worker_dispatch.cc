@@ -16,28 +16,6 @@ constexpr int kBatch = 256;
 constexpr int64_t kForgetAfterMs = 10 * 60 * 1000;
 enum HeldFrame { kRequestId, kRequestMeta, kRouteStamp, kHead, kBody, kHeldFrames };
 
-bool ReceiveAll(zmq::socket_t& socket, std::vector<zmq::message_t>* frames) {
-  frames->clear();
-  zmq::message_t frame;
-  if (!socket.recv(frame, zmq::recv_flags::dontwait)) return false;
-  bool more = frame.more();
-  frames->push_back(std::move(frame));
-  while (more) {
-    zmq::message_t next;
-    (void)socket.recv(next);
-    more = next.more();
-    frames->push_back(std::move(next));
-  }
-  return true;
-}
-
-int ParseCapacity(const zmq::message_t& frame) {
-  std::string text(View(frame));
-  char* end = nullptr;
-  long value = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || value < 1 || value > 1000000) return -1;
-  return static_cast<int>(value);
-}
 
 }  // namespace
 
@@ -130,7 +108,7 @@ void WorkerDispatch::DeliverLocalAnswers() {
 
 void WorkerDispatch::OnReadable(int64_t now) {
   std::vector<zmq::message_t> frames;
-  for (int i = 0; i < kBatch && ReceiveAll(workers_, &frames); ++i) {
+  for (int i = 0; i < kBatch && ReceiveMultipart(workers_, &frames); ++i) {
     if (frames.size() < 3 || View(frames[1]) != wire::kSignature) {
       LOG_WARN_THROTTLED("dropping a malformed message from a worker (%zu frames)", frames.size());
       continue;
@@ -158,7 +136,7 @@ void WorkerDispatch::OnWorkerMessage(const std::string& worker_id, std::vector<z
     // READY [capacity][incarnation]; HB [capacity] (a worker's HB may carry stats too).
     bool shape_ok = command == wire::kReady ? frames.size() == 5 && frames[4].size() == wire::kIncarnationSize
                                             : frames.size() == 4 || frames.size() == 5;
-    int capacity = shape_ok ? ParseCapacity(frames[3]) : -1;
+    int capacity = shape_ok ? wire::ParseCapacity(View(frames[3])) : -1;
     if (capacity < 0) {
       LOG_WARN_THROTTLED("worker %s: malformed %s (capacity or incarnation)", worker_id.c_str(),
                          std::string(command).c_str());

@@ -13,6 +13,7 @@
 #include "shared/log.h"
 #include "shared/shutdown_signal.h"
 #include "shared/wire.h"
+#include "shared/zmq_frame.h"
 
 namespace upmesh::router {
 namespace {
@@ -20,26 +21,6 @@ namespace {
 constexpr int kBatch = 256;
 // A held GRADUAL ramp advances again once the new version was judged healthy this long.
 constexpr int64_t kRampReleaseMs = 1000;
-
-std::string_view View(const zmq::message_t& message) {
-  return std::string_view(static_cast<const char*>(message.data()), message.size());
-}
-
-// Reads one multipart message; false if none is waiting.
-bool ReceiveAll(zmq::socket_t& socket, std::vector<zmq::message_t>* frames) {
-  frames->clear();
-  zmq::message_t frame;
-  if (!socket.recv(frame, zmq::recv_flags::dontwait)) return false;
-  bool more = frame.more();
-  frames->push_back(std::move(frame));
-  while (more) {
-    zmq::message_t next;
-    (void)socket.recv(next);
-    more = next.more();
-    frames->push_back(std::move(next));
-  }
-  return true;
-}
 
 // Sends [peer][frames...] without blocking: false when the peer's queue is
 // full; throws zmq::error_t when the peer is gone (ROUTER_MANDATORY).
@@ -61,13 +42,6 @@ ConnectionDeadlines::Settings ApiConnectionSettings(const RouterConfig& config) 
   return settings;
 }
 
-int ParseCapacity(const zmq::message_t& frame) {
-  std::string text(View(frame));
-  char* end = nullptr;
-  long value = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || value < 1 || value > 1000000) return -1;
-  return static_cast<int>(value);
-}
 
 }  // namespace
 
@@ -176,7 +150,7 @@ void RouterServer::Run() {
 void RouterServer::ReadFrontends() {
   std::vector<zmq::message_t> frames;
   int64_t now = NowMs();
-  for (int i = 0; i < kBatch && ReceiveAll(frontends_, &frames); ++i) {
+  for (int i = 0; i < kBatch && ReceiveMultipart(frontends_, &frames); ++i) {
     if (frames.size() < 3 || View(frames[1]) != wire::kSignature) {
       LOG_WARN_THROTTLED("dropping a malformed message from a frontend (%zu frames)", frames.size());
       continue;
@@ -245,7 +219,7 @@ void RouterServer::ReleaseApiAnswers(int64_t now) {
 
 void RouterServer::ReadWorkers() {
   std::vector<zmq::message_t> frames;
-  for (int i = 0; i < kBatch && ReceiveAll(workers_, &frames); ++i) {
+  for (int i = 0; i < kBatch && ReceiveMultipart(workers_, &frames); ++i) {
     if (frames.size() < 3 || View(frames[1]) != wire::kSignature) {
       LOG_WARN_THROTTLED("dropping a malformed message from a worker (%zu frames)", frames.size());
       continue;
@@ -262,7 +236,7 @@ void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq
     bool shape_ok = command == wire::kReady
                         ? frames.size() == 5 && frames[4].size() == wire::kIncarnationSize
                         : frames.size() == 4 || frames.size() == 5;
-    int capacity = shape_ok ? ParseCapacity(frames[3]) : -1;
+    int capacity = shape_ok ? wire::ParseCapacity(View(frames[3])) : -1;
     if (capacity < 0) {
       LOG_WARN_THROTTLED("worker %s: malformed %s (capacity or incarnation)", worker_id.c_str(),
                          std::string(command).c_str());

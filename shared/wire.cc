@@ -4,6 +4,16 @@
 
 namespace upmesh::wire {
 
+int ParseCapacity(std::string_view text) {
+  if (text.empty() || text.size() > 7) return -1;
+  int value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return -1;
+    value = value * 10 + (c - '0');
+  }
+  return value >= 1 && value <= 1000000 ? value : -1;
+}
+
 std::string MakeIncarnation() {
   static const char kHex[] = "0123456789abcdef";
   std::random_device random;

@@ -93,6 +93,8 @@ constexpr size_t kIncarnationSize = 16;
 
 // A new incarnation: kIncarnationSize random hex digits.
 std::string MakeIncarnation();
+// A capacity frame's value (decimal, 1 to 1,000,000), or -1 if it is not one.
+int ParseCapacity(std::string_view text);
 
 // JSON frames are parsed with these bounds (shared/json_parse.h).
 // Router -> worker (UPDATE, SNAPSHOT): a SNAPSHOT is the whole table, so
