@@ -93,7 +93,7 @@ class PageBuilder {
     std::vector<double> micros;
     for (double seconds : kDurationBoundsSeconds) micros.push_back(seconds * 1e6);
     out_.Family("upmesh_request_duration_seconds", Type::kHistogram,
-                "Request written to response whole, per version (backend answers only; _sum estimated from bins).");
+                "Request written to response whole, per version, of the 1xx-4xx answers (_sum estimated from bins).");
     for (const Cluster& cluster : table_.clusters()) {
       const LogHistogram& latency = TotalOf(cluster).latency_us;
       out_.Histogram(VersionLabels(cluster), kDurationBoundsSeconds, latency.Fold(micros), latency.EstimatedSum() / 1e6);

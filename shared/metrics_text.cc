@@ -39,24 +39,29 @@ bool MetricsText::IsValidLabelName(std::string_view name) {
 
 std::string MetricsText::EscapeLabelValue(std::string_view value) {
   std::string out;
-  out.reserve(value.size());
+  AppendEscaped(value, &out);
+  return out;
+}
+
+void MetricsText::AppendEscaped(std::string_view value, std::string* out_ptr) {
+  std::string& out = *out_ptr;
+  if (value.find_first_of("\\\"\n") == std::string_view::npos) {  // the usual case: nothing to escape
+    out += value;
+    return;
+  }
   for (char c : value) {
     if (c == '\\') out += "\\\\";
     else if (c == '"') out += "\\\"";
     else if (c == '\n') out += "\\n";
     else out += c;
   }
-  return out;
 }
 
 std::string MetricsText::FormatValue(double value) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
   char buffer[32];
-  if (value == std::trunc(value) && std::fabs(value) < 1e15) {
-    std::snprintf(buffer, sizeof buffer, "%.0f", value);
-    return buffer;
-  }
+  if (value == std::trunc(value) && std::fabs(value) < 1e15) return std::to_string(static_cast<int64_t>(value));
   for (int precision = 1; precision <= 17; ++precision) {
     std::snprintf(buffer, sizeof buffer, "%.*g", precision, value);
     if (std::strtod(buffer, nullptr) == value) break;
@@ -99,18 +104,30 @@ bool MetricsText::CheckLabels(const Labels& labels) {
 }
 
 void MetricsText::Line(const std::string& name, const Labels& labels, const char* le, const std::string& value) {
+  // Appended piece by piece: a page of a full table has thousands of lines.
   text_ += name;
   if (!labels.empty() || le) {
     text_ += '{';
-    const char* comma = "";
+    bool first = true;
     for (const auto& [label, label_value] : labels) {
-      text_ += comma + label + "=\"" + EscapeLabelValue(label_value) + '"';
-      comma = ",";
+      if (!first) text_ += ',';
+      first = false;
+      text_ += label;
+      text_ += "=\"";
+      AppendEscaped(label_value, &text_);
+      text_ += '"';
     }
-    if (le) text_ += std::string(comma) + "le=\"" + le + '"';
+    if (le) {
+      if (!first) text_ += ',';
+      text_ += "le=\"";
+      text_ += le;
+      text_ += '"';
+    }
     text_ += '}';
   }
-  text_ += ' ' + value + '\n';
+  text_ += ' ';
+  text_ += value;
+  text_ += '\n';
 }
 
 void MetricsText::Sample(Type type, const Labels& labels, double value) {

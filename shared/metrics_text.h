@@ -50,6 +50,7 @@ class MetricsText {
   const std::string& text() const { return text_; }
 
  private:
+  static void AppendEscaped(std::string_view value, std::string* out);
   void Sample(Type type, const Labels& labels, double value);
   // Appends name{labels[,le="le"]} value\n.
   void Line(const std::string& name, const Labels& labels, const char* le, const std::string& value);
