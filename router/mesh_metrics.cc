@@ -1,5 +1,6 @@
 #include "router/mesh_metrics.h"
 
+#include <algorithm>
 #include <array>
 
 #include "shared/metrics_text.h"
