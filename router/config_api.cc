@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "router/mesh_metrics.h"
 #include "shared/json_parse.h"
 #include "shared/json_reader.h"
 #include "shared/log.h"
@@ -59,6 +60,10 @@ ApiResponse ConfigApi::BodyTooLarge() const {
 ApiResponse ConfigApi::Handle(const ApiRequest& request, int64_t now_wall_ms) {
   std::string path = request.target.substr(0, request.target.find('?'));
   bool is_get = request.method == "GET" || request.method == "HEAD";
+  if (path == "/metrics") {
+    if (is_get) return Metrics(now_wall_ms);
+    return MethodNotAllowed(request.method, "GET, HEAD");
+  }
   if (path == kCollection || path == std::string(kCollection) + "/") {
     if (is_get) return ListClusters(now_wall_ms);
     if (request.method == "PUT") return PutCluster(request.body, now_wall_ms);
@@ -153,6 +158,7 @@ Status ConfigApi::RollBack(const std::string& uuid, const std::string& reason, c
   record["seq"] = registry_->seq() + 1;  // the rollback's own change
   json change;
   UPMESH_RETURN_IF_ERROR(registry_->RollBack(uuid, std::move(record), &change));
+  ++rollbacks_[reason];
   LOG_WARN("cluster %s rolled back (%s: %s); seq %llu", uuid.c_str(), reason.c_str(), detail.c_str(),
            static_cast<unsigned long long>(registry_->seq()));
   if (on_change_) on_change_(registry_->seq(), change);
@@ -168,6 +174,18 @@ ApiResponse ConfigApi::RollBackCluster(const std::string& uuid, int64_t now_wall
     return Text(500, "cannot persist the change, nothing changed: " + status.message());
   }
   return Text(202, "rolled back: " + uuid + "\n");
+}
+
+ApiResponse ConfigApi::Metrics(int64_t now_wall_ms) const {
+  MeshMetricsSources sources{registry_, monitor_, &rollbacks_, count_workers_ ? count_workers_() : 0};
+  ApiResponse response;
+  Status built = BuildMeshMetrics(sources, now_wall_ms, &response.body);
+  if (!built.ok()) {
+    LOG_ERROR("GET /metrics: %s", built.message().c_str());
+    return Text(500, "cannot build the metrics: " + built.message());
+  }
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return response;
 }
 
 ApiResponse ConfigApi::DeleteCluster(const std::string& uuid) {

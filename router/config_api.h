@@ -12,6 +12,9 @@
 //                                           "operator"); 404, or 409 when it
 //                                           is rolled back already or the
 //                                           last version that can serve
+//   GET    /metrics                      -> 200, the mesh's metrics in the
+//                                           Prometheus text format 0.0.4
+//                                           (router/mesh_metrics.h)
 //   HEAD is answered like GET (the listener drops the body).
 //   Other methods on these paths -> 405 with Allow; other paths -> 404.
 //   Invalid input -> 400 with one line naming the field (a cluster with
@@ -32,6 +35,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -66,6 +70,9 @@ class ConfigApi {
 
   ApiResponse Handle(const ApiRequest& request, int64_t now_wall_ms);
 
+  // How GET /metrics learns the number of live workers (0 without it).
+  void CountWorkersWith(std::function<size_t()> count) { count_workers_ = std::move(count); }
+
   size_t max_body_bytes() const { return registry_->limits().max_body_bytes; }
   // The 413 for a body over max_body_bytes() (also used by the listener,
   // which refuses such a body before it has arrived whole).
@@ -82,6 +89,7 @@ class ConfigApi {
   ApiResponse GetCluster(const std::string& uuid, int64_t now_wall_ms) const;
   ApiResponse DeleteCluster(const std::string& uuid);
   ApiResponse RollBackCluster(const std::string& uuid, int64_t now_wall_ms);
+  ApiResponse Metrics(int64_t now_wall_ms) const;
   nlohmann::json StateOf(const Cluster& cluster, int64_t now_wall_ms) const;
 
   // 400 naming the server when a limit or the network policy refuses one.
@@ -91,6 +99,8 @@ class ConfigApi {
   const VersionMonitor* monitor_;
   ChangeListener on_change_;
   NetworkPolicy backend_networks_;
+  std::function<size_t()> count_workers_;
+  std::map<std::string, uint64_t> rollbacks_;  // made since start, by reason
 };
 
 }  // namespace upmesh::router

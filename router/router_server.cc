@@ -63,6 +63,7 @@ RouterServer::RouterServer(const RouterConfig& config, const Cluster* initial, R
       // Frontends ACK every kFrontendAckMs (frontend_server.cc); three missed make one silent.
       acks_(std::max<int64_t>(int64_t{config.heartbeat_ms} * config.heartbeat_liveness, 1500), config.ack_wait_ms) {
   listener_.DeferChangeAnswers([this] { return clusters_.seq(); });
+  api_.CountWorkersWith([this] { return workers_seen_.size(); });
 }
 
 Status RouterServer::Start() {

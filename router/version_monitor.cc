@@ -21,6 +21,7 @@ void VersionMonitor::Record(const std::string& worker_id, const HealthReport& re
     Bucket& bucket = version.buckets.back();
     bucket.figures.Add(gathered.figures);
     version.window.Add(gathered.figures);
+    version.total.Add(gathered.figures);
     if (gathered.first_failure_at_ms > 0 &&
         (bucket.first_failure_at_ms == 0 || gathered.first_failure_at_ms < bucket.first_failure_at_ms)) {
       bucket.first_failure_at_ms = gathered.first_failure_at_ms;
@@ -158,12 +159,18 @@ json VersionMonitor::Evidence(const ClusterTable& table, const std::string& uuid
             {"decidedAtMs", now_wall_ms}}}};
 }
 
-json VersionMonitor::StateOf(const ClusterTable& table, const Cluster& cluster) const {
+const HealthFigures* VersionMonitor::TotalOf(const std::string& uuid) const {
+  auto found = versions_.find(uuid);
+  return found == versions_.end() ? nullptr : &found->second.total;
+}
+
+const HealthFigures* VersionMonitor::WindowOf(const std::string& uuid) const {
+  auto found = versions_.find(uuid);
+  return found == versions_.end() ? nullptr : &found->second.window;
+}
+
+std::pair<std::string, std::string> VersionMonitor::HealthOf(const ClusterTable& table, const Cluster& cluster) const {
   auto found = versions_.find(cluster.uuid);
-  HealthFigures none;
-  const HealthFigures& window = found == versions_.end() ? none : found->second.window;
-  json summary = SummaryJson(window);
-  summary["seconds"] = WindowMs(table) / 1000;
   std::string health = "healthy";
   std::string detail;
   auto [candidate, old] = CandidateOf(table);
@@ -183,6 +190,16 @@ json VersionMonitor::StateOf(const ClusterTable& table, const Cluster& cluster) 
   } else {
     detail = "an older version: not judged";
   }
+  return {health, detail};
+}
+
+json VersionMonitor::StateOf(const ClusterTable& table, const Cluster& cluster) const {
+  auto found = versions_.find(cluster.uuid);
+  HealthFigures none;
+  const HealthFigures& window = found == versions_.end() ? none : found->second.window;
+  json summary = SummaryJson(window);
+  summary["seconds"] = WindowMs(table) / 1000;
+  auto [health, detail] = HealthOf(table, cluster);
   json servers = json::array();
   for (const ServerAddress& address : cluster.servers) {
     std::string label = address.host + ":" + std::to_string(address.port);  // as the worker names it

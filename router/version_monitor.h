@@ -13,6 +13,9 @@
 //   * each worker's view of the backend servers that are not simply up
 //     (ejected, probing, failing), shown with the clusters that use them.
 //
+// Beside the windows it keeps each version's totals since the router
+// started (or the version was added), never expired: GET /metrics's counters.
+//
 // The candidate is the newest version that is not rolled back, when its
 // monitor is enabled and an older live version exists to take its traffic
 // back. Evaluate() judges it against that older version (router/health_judge.h)
@@ -69,6 +72,13 @@ class VersionMonitor {
   // see it other than up) for the API's state of a version.
   nlohmann::json StateOf(const ClusterTable& table, const Cluster& cluster) const;
 
+  // The version's figures since the router started, and over the current
+  // window; nullptr when it has had no report.
+  const HealthFigures* TotalOf(const std::string& uuid) const;
+  const HealthFigures* WindowOf(const std::string& uuid) const;
+  // The health state name the API shows (HealthName) and its detail.
+  std::pair<std::string, std::string> HealthOf(const ClusterTable& table, const Cluster& cluster) const;
+
   // Forgets a deleted version.
   void Forget(const std::string& uuid);
   // Forgets what a lost worker reported (its server states, its failure runs).
@@ -83,6 +93,7 @@ class VersionMonitor {
   struct Version {
     std::deque<Bucket> buckets;  // oldest first
     HealthFigures window;        // the sum of buckets
+    HealthFigures total;         // every report since it was first seen
     std::optional<HealthFigures> baseline;
     std::map<std::string, uint64_t> failure_runs;  // by worker
     std::deque<FailureSample> samples;             // newest last, at most kSamplesKept

@@ -28,8 +28,9 @@ build_packages=(
 # Catch2 v2 unit tests, Python integration tests, systemd-analyze for the
 # packaged units (tests/packaging/test-package.sh), clang and its
 # libFuzzer/sanitizer runtimes (scripts/fuzz.sh), the openssl CLI that makes
-# the certificates of tests/integration/test_api_tls.py
-test_packages=(catch2 python3 systemd clang libclang-rt-14-dev openssl)
+# the certificates of tests/integration/test_api_tls.py, promtool and the
+# Prometheus server of tests/integration/test_metrics.py
+test_packages=(catch2 python3 systemd clang libclang-rt-14-dev openssl prometheus)
 # bench/run.sh, bench/versions.sh, bench/rollback.sh, bench/instructions.sh,
 # bench/mesh_instructions.sh (perf: system calls per request in bench/run.sh)
 bench_packages=(nginx-light haproxy wrk valgrind linux-perf python3)

@@ -20,6 +20,28 @@ uint64_t LogHistogram::ValueOf(size_t bin) {
   return lower + width / 2;
 }
 
+double LogHistogram::UpperEdgeOf(size_t bin) {
+  if (bin < 4) return static_cast<double>(bin + 1);
+  int exponent = static_cast<int>(bin / 4) + 1;
+  return std::ldexp(static_cast<double>(4 + bin % 4 + 1), exponent - 2);
+}
+
+std::vector<uint64_t> LogHistogram::Fold(const std::vector<double>& bounds) const {
+  std::vector<uint64_t> buckets(bounds.size() + 1, 0);
+  size_t bucket = 0;
+  for (size_t bin = 0; bin < bins_.size(); ++bin) {
+    while (bucket < bounds.size() && bounds[bucket] < UpperEdgeOf(bin)) ++bucket;
+    buckets[bucket] += bins_[bin];
+  }
+  return buckets;
+}
+
+double LogHistogram::EstimatedSum() const {
+  double sum = 0;
+  for (size_t bin = 0; bin < bins_.size(); ++bin) sum += static_cast<double>(bins_[bin]) * static_cast<double>(ValueOf(bin));
+  return sum;
+}
+
 void LogHistogram::AddToBin(size_t bin, uint64_t count) {
   if (bin >= bins_.size()) bins_.resize(bin + 1, 0);
   bins_[bin] += count;

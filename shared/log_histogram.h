@@ -24,6 +24,8 @@ class LogHistogram {
   static size_t BinOf(uint64_t value);
   // The value a bin stands for in quantiles: exact below 4, else its middle.
   static uint64_t ValueOf(size_t bin);
+  // Where a bin ends: the smallest value above it (bin b < 4 holds b, ends at b + 1).
+  static double UpperEdgeOf(size_t bin);
 
   void Add(uint64_t value) { AddToBin(BinOf(value), 1); }
   void AddToBin(size_t bin, uint64_t count);
@@ -35,6 +37,15 @@ class LogHistogram {
   uint64_t count() const { return count_; }
   // The value at quantile q in [0, 1] (the bin's ValueOf); 0 when empty.
   uint64_t Quantile(double q) const;
+
+  // The counts folded into buckets with the given growing upper bounds
+  // (Prometheus' `le`): a bin is counted in the first bucket whose bound is
+  // >= the bin's upper edge, so no value is counted below its own bucket
+  // (a bucket may miss values of a bin that straddles its bound). One more
+  // entry than `bounds`: the bins above the last bound. Not cumulative.
+  std::vector<uint64_t> Fold(const std::vector<double>& bounds) const;
+  // The sum of all values, estimated as each bin's ValueOf (within 12.5 %).
+  double EstimatedSum() const;
 
   // Sparse JSON: [[bin, count], ...] for the non-empty bins.
   nlohmann::json ToJson() const;
