@@ -37,12 +37,6 @@ bool MetricsText::IsValidLabelName(std::string_view name) {
   return IsValidName(name, false) && name.substr(0, 2) != "__";
 }
 
-std::string MetricsText::EscapeLabelValue(std::string_view value) {
-  std::string out;
-  AppendEscaped(value, &out);
-  return out;
-}
-
 void MetricsText::AppendEscaped(std::string_view value, std::string* out_ptr) {
   std::string& out = *out_ptr;
   if (value.find_first_of("\\\"\n") == std::string_view::npos) {  // the usual case: nothing to escape

@@ -31,8 +31,6 @@ class MetricsText {
 
   static bool IsValidMetricName(std::string_view name);
   static bool IsValidLabelName(std::string_view name);
-  // A label value as it goes between the quotes.
-  static std::string EscapeLabelValue(std::string_view value);
   // A sample value: integers exactly, others in the shortest form that reads
   // back the same; +Inf, -Inf, NaN.
   static std::string FormatValue(double value);

@@ -10,9 +10,7 @@ RequestBroker::RequestBroker(int64_t worker_expiry_ms, Limits limits, Handlers h
 
 bool RequestBroker::Submit(const std::string& key, BrokeredRequest request) {
   if (!held_.emplace(key, std::move(request)).second) return false;
-  if (!taking_) {
-    Answer(key, 503, refusal_);
-  } else if (!queue_.empty() || !TryDispatch(key)) {
+  if (!queue_.empty() || !TryDispatch(key)) {
     // Behind others waiting, or no worker free: FIFO, so no request overtakes.
     if (queue_.size() >= limits_.max_queued) {
       Answer(key, 503, "all workers busy");
@@ -88,7 +86,7 @@ void RequestBroker::WorkerLost(const std::string& worker_id, const char* why) {
   for (const std::string& key : lost.in_flight) {
     auto it = held_.find(key);
     if (it == held_.end()) continue;
-    if (it->second.idempotent && taking_) {
+    if (it->second.idempotent) {
       it->second.worker_id.clear();
       retry.push_back(key);
     } else {
@@ -122,11 +120,6 @@ void RequestBroker::Sweep(int64_t now) {
     }
   }
   DispatchQueued();
-}
-
-void RequestBroker::StopTaking(std::string detail) {
-  taking_ = false;
-  refusal_ = std::move(detail);
 }
 
 void RequestBroker::Answer(const std::string& key, int status, const std::string& detail) {

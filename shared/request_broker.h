@@ -90,9 +90,6 @@ class RequestBroker {
   // Every heartbeat interval: drops expired workers, answers requests that
   // waited too long, forgets requests never answered, dispatches.
   void Sweep(int64_t now);
-  // From now on new requests are answered 503 with `detail`, and a lost
-  // worker's requests 502: the owner is going away.
-  void StopTaking(std::string detail);
 
   WorkerRegistry& workers() { return workers_; }
   const WorkerRegistry& workers() const { return workers_; }
@@ -110,8 +107,6 @@ class RequestBroker {
   WorkerRegistry workers_;
   std::unordered_map<std::string, BrokeredRequest> held_;
   std::deque<std::string> queue_;  // keys of held requests waiting for a worker, oldest first
-  bool taking_ = true;
-  std::string refusal_;  // the 503's reason once not taking
 };
 
 }  // namespace upmesh

@@ -35,12 +35,13 @@ TEST_CASE("a family has HELP and TYPE once, then its samples", "[metrics-text]")
 }
 
 TEST_CASE("label values escape backslash, quote and newline; HELP backslash and newline", "[metrics-text]") {
-  CHECK(MetricsText::EscapeLabelValue("a\\b\"c\nd") == "a\\\\b\\\"c\\nd");
   MetricsText out;
   out.Family("m", Type::kGauge, "two\nlines \\ \"q\"");
   out.Gauge({{"v", "x\"y"}}, 1);
+  out.Gauge({{"v", "a\\b\"c\nd"}}, 2);
   REQUIRE(out.status().ok());
-  CHECK(out.text() == "# HELP m two\\nlines \\\\ \"q\"\n# TYPE m gauge\nm{v=\"x\\\"y\"} 1\n");
+  CHECK(out.text() == "# HELP m two\\nlines \\\\ \"q\"\n# TYPE m gauge\nm{v=\"x\\\"y\"} 1\n"
+                      "m{v=\"a\\\\b\\\"c\\nd\"} 2\n");
 }
 
 TEST_CASE("values: integers exact, fractions shortest, infinities and NaN", "[metrics-text]") {

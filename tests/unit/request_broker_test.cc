@@ -164,18 +164,6 @@ TEST_CASE("broker: a busy worker's pipe keeps the request queued", "[broker]") {
   CHECK(broker.queued() == 0);
 }
 
-TEST_CASE("broker: once it stops taking, new requests get 503 and a lost worker's requests 502", "[broker]") {
-  Owner owner;
-  RequestBroker broker(kExpiryMs, Limits(), owner.Handlers());
-  broker.workers().Heard("w1", 5, 0);
-  broker.Submit("get", Request("get", true));
-  broker.StopTaking("going away");
-  broker.Submit("late", Request("late", true));
-  broker.WorkerLost("w1", "test");
-  CHECK(owner.answered == std::map<std::string, int>{{"get", 502}, {"late", 503}});
-  CHECK(broker.held() == 0);
-}
-
 TEST_CASE("broker: silent workers expire, and a request never answered is forgotten", "[broker]") {
   Owner owner;
   RequestBroker broker(kExpiryMs, {10, 1000, 5000}, owner.Handlers());
