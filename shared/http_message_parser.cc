@@ -23,8 +23,13 @@ const http_parser_settings MessageParser::kSettings = [] {
   return settings;
 }();
 
-MessageParser::MessageParser(Kind kind, Handler* handler, size_t max_head_bytes, size_t max_target_bytes)
-    : kind_(kind), handler_(handler), scanner_(kind, max_head_bytes, max_target_bytes) {
+MessageParser::MessageParser(Kind kind, Handler* handler, std::string* start_text, FieldList* fields,
+                             size_t max_head_bytes, size_t max_target_bytes)
+    : kind_(kind),
+      handler_(handler),
+      start_text_(start_text),
+      fields_(fields),
+      scanner_(kind, max_head_bytes, max_target_bytes) {
   Reset();
 }
 
@@ -38,8 +43,8 @@ void MessageParser::Reset() {
 
 void MessageParser::NextMessage() {
   scanner_.Reset();
-  start_text_.clear();
-  fields_.clear();
+  start_text_->clear();
+  fields_->clear();
   in_value_ = false;
   began_ = false;
   head_complete_ = false;
@@ -108,18 +113,18 @@ int MessageParser::OnMessageBegin(http_parser* parser) {
 
 int MessageParser::OnStartText(http_parser* parser, const char* at, size_t len) {
   // The scanner has bounded a request target to max_target_bytes.
-  Self(parser)->start_text_.append(at, len);
+  Self(parser)->start_text_->append(at, len);
   return 0;
 }
 
 int MessageParser::OnHeaderField(http_parser* parser, const char* at, size_t len) {
   MessageParser* self = Self(parser);
   if (self->head_complete_) return 0;  // a trailer field: dropped
-  if (self->in_value_ || self->fields_.empty()) {
-    self->fields_.emplace_back();
+  if (self->in_value_ || self->fields_->empty()) {
+    self->fields_->emplace_back();
     self->in_value_ = false;
   }
-  self->fields_.back().name.append(at, len);
+  self->fields_->back().name.append(at, len);
   return 0;
 }
 
@@ -127,7 +132,7 @@ int MessageParser::OnHeaderValue(http_parser* parser, const char* at, size_t len
   MessageParser* self = Self(parser);
   if (self->head_complete_) return 0;
   self->in_value_ = true;
-  self->fields_.back().value.append(at, len);
+  self->fields_->back().value.append(at, len);
   return 0;
 }
 

@@ -6,9 +6,10 @@
 //     before http-parser sees it, so a verdict never depends on how the bytes
 //     were split;
 //   - http-parser's callbacks become the start line's text (the request
-//     target, or the response's reason phrase), the header fields in order,
-//     and body bytes (de-chunked) handed to the Handler; trailer fields are
-//     dropped (RFC 9110 6.5.1);
+//     target, or the response's reason phrase) and the header fields in
+//     order, written straight into the owner's storage, and body bytes
+//     (de-chunked) handed to the Handler; trailer fields are dropped
+//     (RFC 9110 6.5.1);
 //   - Feed() stops right after each complete message, so the owner decides
 //     when to read the next one.
 // When the head is complete the Handler says how the body is framed, or
@@ -34,8 +35,8 @@ class MessageParser {
 
   class Handler {
    public:
-    // The head is complete: start_text(), fields(), head_bytes() and state()
-    // are final. Sets *body to how the body is framed (kNone: no body, whatever
+    // The head is complete: the start-line text, the fields, head_bytes()
+    // and state() are final. Sets *body to how the body is framed (kNone: no body, whatever
     // the fields say; kLength takes state().content_length), or calls Refuse()
     // and returns false.
     virtual bool OnHead(Body* body) = 0;
@@ -46,8 +47,10 @@ class MessageParser {
     ~Handler() = default;
   };
 
-  // `handler` must outlive the parser.
-  MessageParser(Kind kind, Handler* handler, size_t max_head_bytes, size_t max_target_bytes = SIZE_MAX);
+  // `handler`, `start_text` and `fields` (where each message's start-line
+  // text and header fields go) must outlive the parser.
+  MessageParser(Kind kind, Handler* handler, std::string* start_text, FieldList* fields, size_t max_head_bytes,
+                size_t max_target_bytes = SIZE_MAX);
   MessageParser(const MessageParser&) = delete;
   MessageParser& operator=(const MessageParser&) = delete;
 
@@ -77,11 +80,6 @@ class MessageParser {
   // The connection may carry another message (http_should_keep_alive), once message_complete().
   bool keep_alive() const { return keep_alive_; }
 
-  // The request target or the reason phrase, as received.
-  std::string& start_text() { return start_text_; }
-  const std::string& start_text() const { return start_text_; }
-  FieldList& fields() { return fields_; }
-  const FieldList& fields() const { return fields_; }
   // http-parser's view: method, version, status, flags, content_length.
   const http_parser& state() const { return parser_; }
 
@@ -104,12 +102,12 @@ class MessageParser {
 
   const Kind kind_;
   Handler* const handler_;
+  std::string* const start_text_;
+  FieldList* const fields_;
   http_parser parser_;
   MessageScanner scanner_;
 
   // The message being parsed.
-  std::string start_text_;
-  FieldList fields_;
   bool in_value_ = false;  // the last field callback was a value
   bool began_ = false;
   bool head_complete_ = false;  // later field callbacks are trailers

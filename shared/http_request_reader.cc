@@ -29,7 +29,8 @@ std::string BodyTooLarge(size_t limit) { return "body larger than " + std::to_st
 
 RequestReader::RequestReader(const RequestLimits& limits)
     : limits_(limits),
-      parser_(MessageParser::Kind::kRequest, this, limits.max_header_bytes, limits.max_target_bytes) {}
+      parser_(MessageParser::Kind::kRequest, this, &current_.target, &current_.fields, limits.max_header_bytes,
+              limits.max_target_bytes) {}
 
 size_t RequestReader::Feed(const char* data, size_t len) {
   size_t consumed = parser_.Feed(data, len);
@@ -59,8 +60,6 @@ bool RequestReader::Refuse(int status, std::string detail) {
 
 bool RequestReader::OnHead(MessageParser::Body* body) {
   const http_parser& state = parser_.state();
-  current_.target = std::move(parser_.start_text());
-  current_.fields = std::move(parser_.fields());
   if (!CheckHeaders()) return false;
   auto method = static_cast<http_method>(state.method);
   current_.method = http_method_str(method);

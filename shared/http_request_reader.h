@@ -103,9 +103,9 @@ class RequestReader : private MessageParser::Handler {
   bool CheckTransferEncoding();
 
   const RequestLimits limits_;
+  Request current_;  // the request being read: the parser writes its target and fields
   MessageParser parser_;
   BodySink* sink_ = nullptr;
-  Request current_;  // the head, from OnHead on
   size_t body_bytes_ = 0;
   bool continue_wanted_ = false;
 };

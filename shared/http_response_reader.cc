@@ -19,7 +19,7 @@ constexpr char kTooLargeText[] = "larger than the response size limit";
 
 }  // namespace
 
-ResponseReader::ResponseReader() : parser_(MessageParser::Kind::kResponse, this, SIZE_MAX) {
+ResponseReader::ResponseReader() : parser_(MessageParser::Kind::kResponse, this, &reason_, &fields_, SIZE_MAX) {
   Start(false, SIZE_MAX);
 }
 
@@ -106,7 +106,7 @@ bool ResponseReader::OnHead(MessageParser::Body* body) {
   if (status_ == 101) {
     return Refuse(Fault::kSwitchingProtocols, "switched protocols (101) although no upgrade was asked for");
   }
-  for (const Field& field : parser_.fields()) {
+  for (const Field& field : fields_) {
     // "Transfer-Encoding : chunked" is framing to http-parser but not to a
     // hop-by-hop filter: refuse such a response rather than mis-frame it.
     if (!IsToken(field.name)) return Refuse(Fault::kInvalidFieldName, "invalid header field name");

@@ -69,8 +69,8 @@ class ResponseReader : private MessageParser::Handler {
 
   // After kComplete:
   int status() const { return status_; }
-  const std::string& reason() const { return parser_.start_text(); }
-  const FieldList& fields() const { return parser_.fields(); }
+  const std::string& reason() const { return reason_; }
+  const FieldList& fields() const { return fields_; }
   int version_minor() const { return version_minor_; }  // HTTP/1.<minor> of the status line
   size_t head_bytes() const { return parser_.head_bytes(); }  // of the final response's header section
   std::string& body() { return body_; }  // callers may move it out
@@ -96,7 +96,9 @@ class ResponseReader : private MessageParser::Handler {
   // Head bytes of this response so far plus its body plus `extra` exceed the limit.
   bool OverLimit(size_t extra) const;
 
-  MessageParser parser_;
+  std::string reason_;
+  FieldList fields_;
+  MessageParser parser_;  // writes reason_ and fields_
 
   bool head_request_ = false;
   size_t max_response_bytes_ = 0;
