@@ -128,17 +128,17 @@ bool ConfigListener::OnData(const std::string& routing_id, Connection& connectio
     connection.unparsed.append(data, len);
     return true;
   }
-  frontend::RequestAssembler& assembler = connection.assembler;
+  http::RequestReader& reader = connection.reader;
   size_t offset = 0;
   while (offset < len) {
-    offset += assembler.Feed(data + offset, len - offset);
-    if (assembler.failed()) {
+    offset += reader.Feed(data + offset, len - offset);
+    if (reader.failed()) {
       ApiResponse refusal;
-      if (assembler.error_status() == 413) {
+      if (reader.error_status() == 413) {
         refusal = api_->BodyTooLarge();
       } else {
-        refusal.status = assembler.error_status();
-        refusal.body = assembler.error_detail() + "\n";
+        refusal.status = reader.error_status();
+        refusal.body = reader.error_detail() + "\n";
       }
       LOG_INFO("config API: refused a request: %d %s", refusal.status, refusal.body.c_str());
       if (!Respond(routing_id, connection, refusal, /*head_only=*/false, /*close=*/true)) {
@@ -150,10 +150,10 @@ bool ConfigListener::OnData(const std::string& routing_id, Connection& connectio
       Finish(connection);
       return true;
     }
-    if (assembler.TakeContinueRequest()) {
+    if (reader.TakeContinueRequest()) {
       // A client without the right token is refused before it is invited to send its body.
       ApiResponse refusal;
-      if (Unauthorized(assembler.fields(), &refusal)) {
+      if (Unauthorized(reader.fields(), &refusal)) {
         if (!Respond(routing_id, connection, refusal, /*head_only=*/false, /*close=*/true)) {
           Close(routing_id);
           return false;
@@ -166,8 +166,8 @@ bool ConfigListener::OnData(const std::string& routing_id, Connection& connectio
         return false;
       }
     }
-    if (!assembler.request_ready()) continue;
-    frontend::Request request = assembler.TakeRequest();
+    if (!reader.request_ready()) continue;
+    http::Request request = reader.TakeRequest();
     ApiResponse response;
     uint64_t seq_before = current_seq_ ? current_seq_() : 0;
     if (!Unauthorized(request.fields, &response)) {
@@ -217,7 +217,7 @@ void ConfigListener::Settle(const std::string& routing_id, Connection& connectio
   if (phase == ConnectionDeadlines::Phase::kSending || phase == ConnectionDeadlines::Phase::kAnswering) {
     deadlines_.Answered(routing_id, now);
   }
-  if (connection.assembler.in_progress()) deadlines_.RequestBegan(routing_id, now);
+  if (connection.reader.in_progress()) deadlines_.RequestBegan(routing_id, now);
 }
 
 void ConfigListener::Finish(Connection& connection) {
@@ -381,7 +381,7 @@ void ConfigListener::Expire(const std::string& routing_id, ConnectionDeadlines::
   auto it = connections_.find(routing_id);
   if (it == connections_.end()) return deadlines_.Forget(routing_id);
   Connection& connection = *it->second;
-  bool began = connection.assembler.in_progress() && (!connection.tls || connection.tls->handshake_done());
+  bool began = connection.reader.in_progress() && (!connection.tls || connection.tls->handshake_done());
   if (phase != ConnectionDeadlines::Phase::kRequest || !began) {
     if (phase == ConnectionDeadlines::Phase::kSending) {
       LOG_INFO_THROTTLED("config API: closing a connection that did not read its answer within %lld ms "
