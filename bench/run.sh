@@ -122,7 +122,7 @@ done
 if [[ ${#missing_binaries[@]} -gt 0 ]]; then
   record_skipped "upmesh" "${missing_binaries[*]} not found in $bin_dir (run: bash scripts/build.sh)"
 else
-  if start_mesh; then
+  if start_mesh warn; then
     measure "upmesh" "http://127.0.0.1:$upmesh_port/" "frontend=$frontend_pid" "router=$router_pid" \
       "worker=$worker_pid"
   else
