@@ -45,7 +45,9 @@
 // "Authorization: Bearer TOKEN" whose token matches (shared/api_token.h,
 // compared in constant time); any other request gets 401 with
 // "WWW-Authenticate: Bearer" and never reaches the ConfigApi. The connection
-// stays open (a client may retry with the token).
+// stays open (a client may retry with the token). The dashboard's files are
+// the exception (router/dashboard_assets.h): they hold no data, and a browser
+// opening the page cannot send a token; the page sends it with its API calls.
 //
 // With TLS (UseTls), every connection has its own TlsSession
 // (router/tls_session.h): the STREAM frames carry ciphertext, the session

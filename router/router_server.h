@@ -88,6 +88,8 @@ class RouterServer {
   void SendFrontendList(const std::string& only_worker = "");
   void WorkerGone(const std::string& worker_id, const char* why);
   void Sweep(int64_t now);
+  // The live workers and frontends for GET /status (router/mesh_status.h).
+  nlohmann::json DescribePeers(int64_t now) const;
 
   // Monitoring and rollback.
   void OnHealth(const std::string& worker_id, std::vector<zmq::message_t>& frames, int64_t now);
