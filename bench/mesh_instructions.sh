@@ -14,7 +14,8 @@
 # excluded (idle heartbeats during the run are included; they are a few
 # thousand instructions per second).
 # BENCH_TRANSPORT=ipc links the processes over ipc:// (Unix sockets in the
-# work directory) instead of tcp:// on loopback.
+# work directory) instead of tcp:// on loopback. BENCH_WORKER_ARGS: more
+# flags for the worker, e.g. "--access-log /tmp/access.log" to price a feature.
 # Loopback only; every process it starts is stopped by PID.
 set -euo pipefail
 
@@ -71,7 +72,7 @@ under_callgrind router "$bin_dir/upmesh-router" --frontend-bind "$frontend_link"
   --server "127.0.0.1:$backend_port" --cluster-version 1 --log-level warn
 router_pid=$last_pid
 under_callgrind worker "$bin_dir/upmesh-worker" --router "$worker_link" \
-  --config-endpoint "$publish_link" --name bench --log-level warn
+  --config-endpoint "$publish_link" --name bench --log-level warn ${BENCH_WORKER_ARGS:-}
 worker_pid=$last_pid
 under_callgrind frontend "$bin_dir/upmesh-frontend" --address 127.0.0.1 --port "$frontend_port" \
   --router "$frontend_link" --config-endpoint "$publish_link" --worker-bind "$data_link" --log-level warn

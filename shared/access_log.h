@@ -3,7 +3,9 @@
 //
 // The data path formats a line (FormatAccessRecord) and hands it to Write(),
 // which only appends it to a queue under a mutex; the writer thread takes the
-// whole queue at once and writes it with as few write(2) calls as it can.
+// whole queue at once, kBatchDelay after its first line, and writes it with
+// as few write(2) calls as it can: lines reach the destination within about
+// that delay.
 // When the queue already holds options.max_queued_bytes (the disk or the
 // reader of stdout is slower than the traffic), a line is dropped and counted
 // instead: losing log lines is better than growing without bound or slowing
@@ -14,12 +16,14 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "shared/status.h"
@@ -32,19 +36,20 @@ struct AccessLogOptions {
   size_t max_queued_bytes = 8 * 1024 * 1024;
 };
 
-// What one line says about one request. Every field is written, so lines
-// have one shape; empty strings stay empty ("version": "" for a reply made
+// What one line says about one request; the views point into the caller's
+// data, which must outlive FormatAccessRecord. Every field is written, so
+// lines have one shape; empty strings stay empty ("version": "" for a reply made
 // before a version was chosen).
 struct AccessRecord {
   int64_t time_ms = 0;         // wall clock when the reply was sent
-  std::string client;          // the client's address as the frontend saw it
-  std::string method;
-  std::string target;
+  std::string_view client;     // the client's address as the frontend saw it
+  std::string_view method;
+  std::string_view target;
   int status = 0;
   std::string version;         // the cluster's version, as the API shows it
-  std::string uuid;            // ...and its uuid
-  std::string worker;
-  std::string upstream;        // host:port of the server that answered (or failed last)
+  std::string_view uuid;       // ...and its uuid
+  std::string_view worker;
+  std::string_view upstream;   // host:port of the server that answered (or failed last)
   int64_t duration_us = 0;     // request received to reply sent
   uint64_t bytes_in = 0;       // request body
   uint64_t bytes_out = 0;      // response body
@@ -59,6 +64,8 @@ std::string FormatAccessRecord(const AccessRecord& record);
 
 class AccessLog {
  public:
+  static constexpr std::chrono::milliseconds kBatchDelay{50};
+
   // Opens the destination and starts the writer thread. InvalidArgument for
   // a sample outside (0, 1] or an empty path, IoError when the file cannot
   // be opened; the message names the path.

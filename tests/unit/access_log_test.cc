@@ -83,6 +83,22 @@ TEST_CASE("An access record with bytes that are not UTF-8 is still valid JSON") 
   CHECK(target.find('\xff') == std::string::npos);
 }
 
+TEST_CASE("An access record keeps well-formed UTF-8 and replaces only what is not") {
+  AccessRecord record = SampleRecord();
+  record.target = "/\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"  // é € U+1F600
+                  "\xc0\xaf"                             // overlong '/'
+                  "\xed\xa0\x80"                         // a surrogate
+                  "\xf4\x90\x80\x80"                     // above U+10FFFF
+                  "\xe2\x82"                             // cut short
+                  "\t\\";
+  std::string target = nlohmann::json::parse(FormatAccessRecord(record))["target"];
+  const std::string kReplacement = "\xef\xbf\xbd";
+  std::string expected = "/\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+  for (int i = 0; i < 2 + 3 + 4 + 2; ++i) expected += kReplacement;
+  expected += "\t\\";
+  CHECK(target == expected);
+}
+
 TEST_CASE("AccessLog refuses a bad sample, an empty path and a file it cannot open") {
   std::unique_ptr<AccessLog> log;
   AccessLogOptions options;
