@@ -34,8 +34,9 @@ build_packages=(
 test_packages=(catch2 python3 systemd clang libclang-rt-14-dev openssl prometheus
   chromium chromium-driver python3-selenium)
 # bench/run.sh, bench/versions.sh, bench/rollback.sh, bench/instructions.sh,
-# bench/mesh_instructions.sh (perf: system calls per request in bench/run.sh)
-bench_packages=(nginx-light haproxy wrk valgrind linux-perf python3)
+# bench/mesh_instructions.sh (perf: system calls per request in bench/run.sh),
+# bench/slow_readers.sh (slowhttptest: the Slow Read attack)
+bench_packages=(nginx-light haproxy wrk valgrind linux-perf python3 slowhttptest)
 # compose/test-compose.sh: a Docker engine, Compose, and debootstrap for the base image
 container_packages=(docker.io docker-compose debootstrap python3)
 
