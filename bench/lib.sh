@@ -351,3 +351,18 @@ raise_open_files() {
     exit 1
   fi
 }
+
+# results_file NAME: creates bench/results/ and prints the path of NAME in it.
+results_file() {
+  mkdir -p "$bench_dir/results"
+  echo "$bench_dir/results/$1"
+}
+
+# machine_line: when and where the figures were taken, for a results file:
+# the date, the CPUs and $load_at_start (set by the script before it starts anything).
+machine_line() {
+  local cpu_model
+  cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs (${cpu_model:-unknown CPU}), everything on 127.0.0.1;" \
+    "load average before the run: $load_at_start."
+}

@@ -123,14 +123,11 @@ figure_of() {
 # to a temp file (on disk); that is part of its figures for large bodies.
 spilled=$(grep -c "buffered to a temporary file" "$work_dir/nginx-proxy.error.log" || true)
 
-cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
-results_dir="$bench_dir/results"
-mkdir -p "$results_dir"
+results=$(results_file scale.md)
 {
   echo "# upmesh at scale: connections and response sizes"
   echo
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs (${cpu_model:-unknown CPU}), everything on 127.0.0.1;" \
-    "load average before the run: $load_at_start."
+  machine_line
   echo "wrk -t$threads -d$duration --latency after a $warmup warm-up, per case and proxy; nginx worker_processes /"
   echo "HAProxy nbthread: $proxy_workers; upmesh: 1 router, 1 frontend, 1 worker. Latencies in ms; MiB/s read by wrk;"
   echo "CPU: user + system time of the proxy's own processes per request; errors: socket errors + non-2xx/3xx."
@@ -159,12 +156,12 @@ mkdir -p "$results_dir"
   done
   echo
   echo "nginx proxy: $spilled responses buffered to a temporary file (its default proxy_buffering, warned in its error log)."
-} >"$results_dir/scale.md"
+} >"$results"
 
 echo
-cat "$results_dir/scale.md"
+cat "$results"
 echo
-echo "written to ${results_dir#"$repo_root"/}/scale.md"
+echo "written to ${results#"$repo_root"/}"
 
 for note in "${notes[@]}"; do
   if [[ -n "$note" ]]; then exit 1; fi

@@ -101,14 +101,11 @@ for pid in "${nginx_worker_pids[@]}"; do nginx_processes+=("worker=$pid"); done
 measure_target nginx "$nginx_proxy_port" "${nginx_processes[@]}"
 measure_target upmesh "$upmesh_port" "frontend=$frontend_pid" "router=$router_pid" "worker=$worker_pid"
 
-cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
-results_dir="$bench_dir/results"
-mkdir -p "$results_dir"
+results=$(results_file slow_readers.md)
 {
   echo "# Slow readers: $slow_clients connections reading a 1 MB response a few bytes at a time"
   echo
-  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs (${cpu_model:-unknown CPU}), everything on 127.0.0.1;" \
-    "load average before the run: $load_at_start."
+  machine_line
   echo "Normal clients: wrk -t$threads -c$connections -d$duration --latency (6-byte answers) after a $warmup warm-up."
   echo "Attack: slowhttptest -X -c $slow_clients (window 512-1024 bytes, 32 bytes read every 5 s), opened over ${ramp_s} s."
   echo "Memory in MiB: peak (VmHWM) over the whole run, and resident ${settle_s} s after the attack ended."
@@ -116,6 +113,6 @@ mkdir -p "$results_dir"
   echo "| proxy | req/s | p99 (ms) | req/s under attack | p99 (ms) under attack | req/s drop | p99 growth | slow connections open | peak RSS (MiB) | RSS after (MiB) | errors under attack |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|"
   for row in "${rows[@]}"; do echo "| ${row//|/ | } |"; done
-} >"$results_dir/slow_readers.md"
+} >"$results"
 echo
-cat "$results_dir/slow_readers.md"
+cat "$results"
