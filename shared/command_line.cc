@@ -100,4 +100,17 @@ int64_t FlagInt(const po::variables_map& flags, const std::string& name, int64_t
   return value;
 }
 
+void AddMetricsPortFlags(po::options_description* options) {
+  options->add_options()
+      ("metrics-port", po::value<int64_t>()->value_name("PORT"),
+       "serve this process's own GET /metrics (Prometheus text format) on PORT; off by default")
+      ("metrics-address", po::value<std::string>()->value_name("ADDR"),
+       "address of the metrics port (default 127.0.0.1: only this host)");
+}
+
+void ApplyMetricsPortFlags(const po::variables_map& flags, const std::string& program, MetricsPortConfig* metrics) {
+  if (flags.count("metrics-port")) metrics->port = static_cast<uint16_t>(FlagInt(flags, "metrics-port", 1, 65535, program));
+  if (flags.count("metrics-address")) metrics->address = flags["metrics-address"].as<std::string>();
+}
+
 }  // namespace upmesh

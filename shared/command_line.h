@@ -32,6 +32,11 @@ po::variables_map ParseCommandLine(int argc, char** argv, const ProgramInfo& inf
 // Prints "NAME: MESSAGE" to stderr and exits with status 2.
 [[noreturn]] void ExitWithConfigError(const std::string& program, const std::string& message);
 
+// --metrics-port and --metrics-address (a process's own GET /metrics port),
+// added to `options`, and applied over what the config file said.
+void AddMetricsPortFlags(po::options_description* options);
+void ApplyMetricsPortFlags(const po::variables_map& flags, const std::string& program, MetricsPortConfig* metrics);
+
 // Range-checked integer flag value; exits with status 2 naming the flag.
 int64_t FlagInt(const po::variables_map& flags, const std::string& name, int64_t min, int64_t max,
                 const std::string& program);

@@ -163,6 +163,8 @@ Status ParseRoot(const json& root, MeshConfig* config) {
     UPMESH_RETURN_IF_ERROR(ParseEndpoint(r, "routerEndpoint", &f.router_endpoint));
     UPMESH_RETURN_IF_ERROR(ParseEndpoint(r, "configEndpoint", &f.config_endpoint));
     UPMESH_RETURN_IF_ERROR(ParseEndpoint(r, "workerBind", &f.worker_bind));
+    UPMESH_RETURN_IF_ERROR(r.ReadInt("metricsPort", 0, 65535, &f.metrics.port));
+    UPMESH_RETURN_IF_ERROR(r.ReadString("metricsAddress", &f.metrics.address));
     if (r.Find("workerAdvertise")) UPMESH_RETURN_IF_ERROR(ParseEndpoint(r, "workerAdvertise", &f.worker_advertise));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("maxQueued", 0, 10000000, &f.max_queued));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("queueTimeoutMs", 1, kMaxMs, &f.queue_timeout_ms));
@@ -208,6 +210,8 @@ Status ParseRoot(const json& root, MeshConfig* config) {
     UPMESH_RETURN_IF_ERROR(r.ReadInt("heartbeatLiveness", 1, 100, &w.heartbeat_liveness));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("drainTimeoutMs", 0, kMaxMs, &w.drain_timeout_ms));
     UPMESH_RETURN_IF_ERROR(r.ReadString("accessLog", &w.access_log));
+    UPMESH_RETURN_IF_ERROR(r.ReadInt("metricsPort", 0, 65535, &w.metrics.port));
+    UPMESH_RETURN_IF_ERROR(r.ReadString("metricsAddress", &w.metrics.address));
     UPMESH_RETURN_IF_ERROR(r.ReadNumber("accessLogSample", 1e-6, 1, &w.access_log_sample));
     UPMESH_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }

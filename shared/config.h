@@ -34,6 +34,13 @@
 
 namespace upmesh {
 
+// A process's own port for GET /metrics (shared/metrics_endpoint.h):
+// frontend.metricsPort / worker.metricsPort, --metrics-port. Off by default.
+struct MetricsPortConfig {
+  std::string address = "127.0.0.1";  // ...metricsAddress, --metrics-address
+  uint16_t port = 0;                   // 0: off
+};
+
 struct FrontendConfig {
   std::string address = "0.0.0.0";  // proxy.address
   uint16_t port = 8080;              // proxy.port
@@ -56,6 +63,7 @@ struct FrontendConfig {
   int idle_timeout_ms = 60000;    // keep-alive connection with nothing to do
   int max_pipelined = 32;         // requests in flight per connection
   int drain_timeout_ms = 10000;   // on SIGTERM, how long in-flight work may take
+  MetricsPortConfig metrics;
 };
 
 // Everything the router binds defaults to loopback: other hosts reach it
@@ -105,6 +113,7 @@ struct WorkerConfig {
   NetworkPolicy backend_networks = NetworkPolicy::Default();  // backendNetworks: checked when resolved
   std::string access_log;         // "": off; "-": stdout; else a file (shared/access_log.h)
   double access_log_sample = 1;   // fraction of requests logged
+  MetricsPortConfig metrics;
 };
 
 // mesh.curve: ZeroMQ CURVE on every mesh socket (shared/curve.h). All empty:

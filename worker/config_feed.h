@@ -47,6 +47,8 @@ class ConfigFeed {
   const ClusterReplica& replica() const { return follower_.replica(); }
   // May a request stamped with config `seq` be routed by the table?
   bool Covers(uint64_t seq) const { return follower_.loaded() && seq <= follower_.seq(); }
+  // The seq of the table routed by (0 before the first snapshot).
+  uint64_t seq() const { return follower_.seq(); }
 
  private:
   ConfigSubscriber subscriber_;

@@ -60,7 +60,9 @@ int main(int argc, char** argv) {
       "Requests come straight from the frontends: the router lists them (FRONTENDS) and the worker\n"
       "keeps one link to each, which survives the router being down.\n"
       "Other settings (timeouts, pool size) come from the \"worker\" section of --config."};
+  upmesh::AddMetricsPortFlags(&options);
   po::variables_map flags = upmesh::ParseCommandLine(argc, argv, info, options, &config);
+  upmesh::ApplyMetricsPortFlags(flags, kProgram, &config.worker.metrics);
 
   upmesh::WorkerConfig& worker_config = config.worker;
   if (flags.count("router")) worker_config.router_endpoint = flags["router"].as<std::string>();

@@ -147,6 +147,7 @@ void Upstream::OpenConnectionFor(Exchange* exchange) {
       errno != EINPROGRESS) {
     int error = errno;
     close(fd);
+    connect_failures_++;
     LOG_WARN_THROTTLED("connect to backend %s failed: %s", server.label.c_str(), ErrnoText(error).c_str());
     FailExchange(exchange, 502, Outcome::kRefused, "connect to backend " + server.label + " failed: " + ErrnoText(error),
                  true);
@@ -241,6 +242,7 @@ void Upstream::FinishConnecting(BackendConnection* connection) {
   Exchange* exchange = connection->exchange;
   const std::string& label = pools_[connection->server].server().label;
   if (error != 0) {
+    connect_failures_++;
     LOG_WARN_THROTTLED("connect to backend %s failed: %s", label.c_str(), ErrnoText(error).c_str());
     CloseConnection(connection);
     if (exchange) {
@@ -438,6 +440,7 @@ void Upstream::ExpireExchange(Exchange* exchange) {
       return;
     }
     case Exchange::Phase::kConnecting:
+      connect_failures_++;
       LOG_WARN_THROTTLED("connect to backend %s timed out", label.c_str());
       if (exchange->connection) CloseConnection(exchange->connection);
       // Nothing was sent: an older version may answer instead.

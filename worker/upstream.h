@@ -75,6 +75,9 @@ class Upstream {
   // Ends an exchange whose request is gone, without a result.
   void Abandon(Exchange* exchange);
   size_t exchange_count() const { return exchanges_.size(); }
+  // Connections to backends that could not be made (refused, unreachable,
+  // timed out) since the worker started.
+  uint64_t connect_failures() const { return connect_failures_; }
 
   // The loop's handlers: a connection's epoll event; then, once per turn,
   // new connections for exchanges waiting for room, and freeing what was
@@ -114,6 +117,7 @@ class Upstream {
   int epoll_fd_ = -1;
 
   std::deque<BackendPool> pools_;
+  uint64_t connect_failures_ = 0;
   std::unordered_map<std::string, size_t> pool_by_label_;
   std::set<size_t> pools_waiting_;  // pools that may have exchanges waiting for a connection
   std::set<size_t> pools_retired_;  // pools with retired connections to free

@@ -13,6 +13,7 @@
 #include "shared/frontend_list.h"
 #include "shared/http_fields.h"
 #include "shared/log.h"
+#include "shared/metrics_text.h"
 #include "shared/shutdown_signal.h"
 #include "shared/wire.h"
 #include "shared/zmq_frame.h"
@@ -78,6 +79,8 @@ Status Worker::Run() {
     status = AccessLog::Open(log_options, &access_log_);
     if (!status.ok()) return status;
   }
+  status = OpenMetricsPort();
+  if (!status.ok()) return status;
   ReconcileFrontendLinks();  // the static ones
   next_sweep_ms_ = now_ms_ + kSweepIntervalMs;
   LOG_INFO("worker %s: router %s, config broadcast %s, capacity %d, %zu static frontend(s)", options_.name.c_str(),
@@ -114,6 +117,7 @@ Status Worker::Run() {
     // is already readable must be taken now (this also covers every send
     // made above and while handling the previous batch).
     bool more_from_router = false;
+    if (metrics_) metrics_->HandleReadable(now_ms_);
     config_feed_.ReceiveUpdates();
     ReceiveFromRouter();
     ReceiveFromFrontends(&more_from_router);
@@ -690,6 +694,64 @@ std::string Worker::StatsJson() const {
   nlohmann::json served = nlohmann::json::object();
   for (const auto& [uuid, count] : served_) served[uuid] = count;
   return nlohmann::json{{"served", served}, {"seq", config_feed_.replica().seq()}}.dump();
+}
+
+// ---------------------------------------------------------------------------
+// The metrics port.
+
+Status Worker::OpenMetricsPort() {
+  const MetricsPortConfig& port = options_.config.metrics;
+  if (port.port == 0) return Status::Ok();
+  metrics_ = std::make_unique<MetricsEndpoint>(&context_, [this] { return MetricsPage(); });
+  Status status = metrics_->Bind(port.address, port.port);
+  if (!status.ok()) return status;
+  int fd = metrics_->socket().get(zmq::sockopt::fd);
+  epoll_event event = {};
+  event.events = EPOLLIN;
+  event.data.ptr = nullptr;  // a ZeroMQ socket: drained at the top of the loop
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
+    return Status::IoError(std::string("epoll_ctl(metrics port): ") + std::strerror(errno));
+  }
+  LOG_INFO("metrics on %s:%u", port.address.c_str(), static_cast<unsigned>(port.port));
+  return Status::Ok();
+}
+
+std::string Worker::MetricsPage() const {
+  using Type = MetricsText::Type;
+  MetricsText out;
+  out.Family("upmesh_worker_requests_in_progress", Type::kGauge,
+             "Requests this worker holds: being forwarded, or waiting for capacity or the cluster table.");
+  out.Gauge({}, static_cast<double>(requests_.size()));
+  out.Family("upmesh_worker_served_total", Type::kCounter,
+             "Backend responses this worker returned, per version in its table, since it started.");
+  for (const Cluster& cluster : live_) {
+    auto served = served_.find(cluster.uuid);
+    out.Counter({{"version", VersionText(cluster.version)}, {"uuid", cluster.uuid}},
+                served == served_.end() ? 0 : static_cast<double>(served->second));
+  }
+  size_t open = 0;
+  size_t idle = 0;
+  for (const BackendPool& pool : upstream_.pools()) {
+    open += pool.open_count();
+    idle += pool.idle_count();
+  }
+  out.Family("upmesh_backend_connections", Type::kGauge,
+             "Connections to backend servers: busy (connecting or carrying a request) or idle (pooled).");
+  out.Gauge({{"state", "busy"}}, static_cast<double>(open - idle));
+  out.Gauge({{"state", "idle"}}, static_cast<double>(idle));
+  out.Family("upmesh_backend_connect_failures_total", Type::kCounter,
+             "Connections to backend servers that could not be made (refused, unreachable, timed out).");
+  out.Counter({}, static_cast<double>(upstream_.connect_failures()));
+  if (access_log_) {
+    out.Family("upmesh_access_log_dropped_total", Type::kCounter,
+               "Access log lines dropped because the destination was slower than the traffic.");
+    out.Counter({}, static_cast<double>(access_log_->dropped()));
+  }
+  out.Family("upmesh_config_seq", Type::kGauge, "The config seq of the cluster table this worker routes by.");
+  out.Gauge({}, static_cast<double>(config_feed_.seq()));
+  out.Family("upmesh_build_info", Type::kGauge, "Always 1; this worker's upmesh version.");
+  out.Gauge({{"version", UPMESH_VERSION}}, 1);
+  return out.text();
 }
 
 }  // namespace upmesh::worker

@@ -54,6 +54,7 @@
 #include "shared/access_log.h"
 #include "shared/config.h"
 #include "shared/curve.h"
+#include "shared/metrics_endpoint.h"
 #include "shared/status.h"
 #include "worker/active_checks.h"
 #include "worker/config_feed.h"
@@ -138,6 +139,9 @@ class Worker : private Upstream::Listener {
   // Servers that are ejected, probing or failing: {"host:port": ServerHealth::ToJson}.
   nlohmann::json ServersJson() const;
   std::string StatsJson() const;
+  // This worker's own figures for its metrics port (worker.metricsPort).
+  std::string MetricsPage() const;
+  Status OpenMetricsPort();
 
   // The loop's timers and shutdown.
   void Sweep();
@@ -181,6 +185,7 @@ class Worker : private Upstream::Listener {
   std::mt19937 random_{std::random_device{}()};  // new GRADUAL clients' positions
   std::vector<zmq::message_t> frames_;  // reused for every incoming message
   std::unique_ptr<AccessLog> access_log_;  // worker.accessLog; nullptr when off
+  std::unique_ptr<MetricsEndpoint> metrics_;  // worker.metricsPort; nullptr when off
 };
 
 }  // namespace upmesh::worker
