@@ -47,7 +47,9 @@ int main(int argc, char** argv) {
       ("max-header-bytes", po::value<int64_t>()->value_name("N"), "largest header section accepted (default 16384)")
       ("max-body-bytes", po::value<int64_t>()->value_name("N"), "largest request body accepted (default 16 MiB)");
   MeshConfig config;
+  upmesh::AddMetricsPortFlags(&options);
   po::variables_map flags = ParseCommandLine(argc, argv, info, options, &config);
+  upmesh::ApplyMetricsPortFlags(flags, info.name, &config.frontend.metrics);
   FrontendConfig& frontend = config.frontend;
   if (flags.count("address")) frontend.address = flags["address"].as<std::string>();
   if (flags.count("port")) frontend.port = static_cast<uint16_t>(FlagInt(flags, "port", 1, 65535, info.name));
