@@ -26,6 +26,8 @@ struct ResponseSlot {
   bool is_head = false;       // HEAD: never a body, even on an error response
   bool unsafe = false;        // not a safe method: nothing else is in flight beside it
   bool ready = false;         // the response below has arrived
+  int status = 0;             // ...its status
+  bool generated = false;     // ...made by upmesh (the frontend or a worker), not a backend
   std::string head;           // status line + fields, no Connection field, no blank line
   zmq::message_t body;
 };

@@ -50,6 +50,8 @@ void MarkAnswered(ResponseSlot& slot, int status, const std::string& detail) {
   slot.head = std::move(response.head);
   slot.body = zmq::message_t(response.body.data(), response.body.size());
   slot.ready = true;
+  slot.status = status;
+  slot.generated = true;
 }
 
 std::string BindEndpoint(const FrontendConfig& config) {
@@ -121,6 +123,11 @@ Status FrontendServer::Start() {
     return Status::IoError("cannot listen on " + endpoint + " (proxy.address / proxy.port, --address / --port): " +
                            e.what());
   }
+  if (config_.metrics.port != 0) {
+    metrics_ = std::make_unique<MetricsEndpoint>(&context_, [this] { return MetricsPage(); });
+    UPMESH_RETURN_IF_ERROR(metrics_->Bind(config_.metrics.address, config_.metrics.port));
+    LOG_INFO("metrics on %s:%u", config_.metrics.address.c_str(), static_cast<unsigned>(config_.metrics.port));
+  }
   LOG_INFO("listening on %s, workers on %s (advertised as %s), router %s, config broadcast %s", endpoint.c_str(),
            config_.worker_bind.c_str(), config_.worker_advertise.c_str(), config_.router_endpoint.c_str(),
            config_.config_endpoint.c_str());
@@ -141,21 +148,27 @@ void FrontendServer::Run() {
       break;
     }
 
-    zmq::pollitem_t items[] = {{clients_.handle(), 0, ZMQ_POLLIN, 0},
-                               {router_.handle(), 0, ZMQ_POLLIN, 0},
-                               {subscriber_.handle(), 0, ZMQ_POLLIN, 0},
-                               {dispatch_.socket().handle(), 0, ZMQ_POLLIN, 0},
-                               {zap_ ? zap_->handle() : nullptr, 0, ZMQ_POLLIN, 0}};
+    // The optional sockets last, each only when present (a null socket would poll fd 0).
+    zmq::pollitem_t items[6] = {{clients_.handle(), 0, ZMQ_POLLIN, 0},
+                                {router_.handle(), 0, ZMQ_POLLIN, 0},
+                                {subscriber_.handle(), 0, ZMQ_POLLIN, 0},
+                                {dispatch_.socket().handle(), 0, ZMQ_POLLIN, 0}};
+    int polled = 4;
+    const int zap_item = zap_ ? polled++ : -1;
+    if (zap_) items[zap_item] = {zap_->handle(), 0, ZMQ_POLLIN, 0};
+    const int metrics_item = metrics_ ? polled++ : -1;
+    if (metrics_) items[metrics_item] = {metrics_->socket().handle(), 0, ZMQ_POLLIN, 0};
     int64_t wake = std::min({next_sweep, next_ack_ms_, follower_.next_snapshot_ms(), dispatch_.next_tick_ms(),
                              awaiting_position_.empty() ? INT64_MAX : awaiting_position_.front().since_ms + kPositionWaitMs});
     int64_t timeout = blocked_.empty() ? std::max<int64_t>(0, wake - NowMs()) : kOutboxRetryMs;
-    int ready = zmq_poll(items, zap_ ? 5 : 4, static_cast<long>(timeout));
+    int ready = zmq_poll(items, polled, static_cast<long>(timeout));
     if (ready < 0 && zmq_errno() != EINTR) {
       LOG_ERROR("zmq_poll: %s", zmq_strerror(zmq_errno()));
       break;
     }
     if (ready > 0) {
-      if (zap_ && (items[4].revents & ZMQ_POLLIN)) zap_->OnReadable(NowMs());
+      if (zap_ && (items[zap_item].revents & ZMQ_POLLIN)) zap_->OnReadable(NowMs());
+      if (metrics_ && (items[metrics_item].revents & ZMQ_POLLIN)) metrics_->HandleReadable(NowMs());
       // The config first: requests read with an update already waiting are stamped with it.
       if (items[2].revents & ZMQ_POLLIN) ReadConfig();
       // Workers before clients: replies free capacity for the requests that follow.
@@ -169,6 +182,7 @@ void FrontendServer::Run() {
     dispatch_.Tick(now);
     if (now >= next_sweep) {
       if (handshakes_) handshakes_->Poll(now);
+      if (metrics_) metrics_->Sweep(now);
       Sweep(now);
       next_sweep = now + kSweepIntervalMs;
     }
@@ -369,10 +383,7 @@ void FrontendServer::RespondLocally(ClientConnection& connection, int status, co
                                     bool close_after) {
   ResponseSlot slot;
   slot.request_id = next_request_id_++;
-  http::SimpleResponse response = http::MakeSimpleResponse(status, detail);
-  slot.head = std::move(response.head);
-  slot.body = zmq::message_t(response.body.data(), response.body.size());
-  slot.ready = true;
+  MarkAnswered(slot, status, detail);
   slot.close_after = close_after;
   if (close_after) {
     connection.reading_stopped = true;
@@ -502,6 +513,8 @@ void FrontendServer::OnReply(std::string_view id, std::string_view meta, zmq::me
     slot.head.assign(static_cast<const char*>(head.data()), head.size());
     slot.body = std::move(body);
     slot.ready = true;
+    slot.status = reply_meta.status;
+    slot.generated = (reply_meta.flags & wire::ReplyMeta::kGenerated) != 0;
     break;
   }
   Pump(connection);
@@ -511,6 +524,7 @@ bool FrontendServer::FlushReadySlots(ClientConnection& connection) {
   bool progressed = false;
   while (!connection.slots.empty() && connection.slots.front().ready) {
     ResponseSlot& slot = connection.slots.front();
+    responses_.Count(slot.status, slot.generated);
     std::string head = std::move(slot.head);
     if (slot.close_after) {
       head.append("Connection: close\r\n");
@@ -645,6 +659,26 @@ bool FrontendServer::Drained() const {
     if (!connection->slots.empty() || connection->held || !connection->outbox.empty()) return false;
   }
   return true;
+}
+
+std::string FrontendServer::MetricsPage() const {
+  using Type = MetricsText::Type;
+  MetricsText out;
+  out.Family("upmesh_frontend_connections", Type::kGauge, "Client connections open.");
+  out.Gauge({}, static_cast<double>(connections_.size()));
+  responses_.Render(&out);
+  out.Family("upmesh_frontend_requests_in_flight", Type::kGauge, "Requests sent to workers and not answered yet.");
+  out.Gauge({}, static_cast<double>(pending_.size()));
+  out.Family("upmesh_frontend_requests_queued", Type::kGauge,
+             "Requests waiting for a worker with free capacity (frontend.maxQueued).");
+  out.Gauge({}, static_cast<double>(dispatch_.queued()));
+  out.Family("upmesh_workers", Type::kGauge, "Workers this frontend sees alive.");
+  out.Gauge({}, static_cast<double>(dispatch_.workers()));
+  out.Family("upmesh_config_seq", Type::kGauge, "The config seq of this frontend's cluster table.");
+  out.Gauge({}, static_cast<double>(follower_.seq()));
+  out.Family("upmesh_build_info", Type::kGauge, "Always 1; this frontend's upmesh version.");
+  out.Gauge({{"version", UPMESH_VERSION}}, 1);
+  return out.text();
 }
 
 }  // namespace upmesh::frontend

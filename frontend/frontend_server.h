@@ -46,7 +46,9 @@
 #include "frontend/client_connection.h"
 #include "frontend/ramp_lease.h"
 #include "frontend/worker_dispatch.h"
+#include "frontend/response_counts.h"
 #include "shared/config_follower.h"
+#include "shared/metrics_endpoint.h"
 #include "shared/config_subscriber.h"
 #include "shared/config.h"
 #include "shared/curve.h"
@@ -111,6 +113,8 @@ class FrontendServer {
   void RespondLocally(ClientConnection& connection, int status, const std::string& detail, bool close_after);
   void OnReply(std::string_view request_id, std::string_view meta, zmq::message_t& head, zmq::message_t& body);
   bool FlushReadySlots(ClientConnection& connection);
+  // This frontend's own figures for its metrics port (frontend.metricsPort).
+  std::string MetricsPage() const;
 
   void SendToClient(ClientConnection& connection, zmq::message_t message);
   bool TrySend(const std::string& routing_id, zmq::message_t& message);
@@ -146,6 +150,8 @@ class FrontendServer {
   std::unordered_map<uint64_t, ClientConnection*> pending_;  // request id -> connection awaiting its reply
   uint64_t next_request_id_ = 1;
   std::unordered_set<std::string> blocked_;  // connections with a non-empty outbox
+  ResponseCounts responses_;
+  std::unique_ptr<MetricsEndpoint> metrics_;  // frontend.metricsPort; nullptr when off
   bool draining_ = false;
   int64_t drain_deadline_ms_ = 0;
 };

@@ -55,6 +55,7 @@ class WorkerDispatch {
   void Tick(int64_t now);
   int64_t next_tick_ms() const { return next_heartbeat_ms_; }
   size_t workers() const { return broker_.workers().size(); }
+  size_t queued() const { return broker_.queued(); }
 
  private:
   void OnWorkerMessage(const std::string& worker_id, std::vector<zmq::message_t>& frames, int64_t now);

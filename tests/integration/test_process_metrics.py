@@ -61,6 +61,42 @@ class ProcessMetricsTest(mesh.MeshTestCase):
         self.assertGreaterEqual(self.page(metrics_port)[("upmesh_backend_connect_failures_total", ())], 3)
         self.assertOnlyMetrics(metrics_port)
 
+    def test_the_frontends_metrics_port(self):
+        metrics_port = free_port()
+        self.mesh.start_versions(names=("v1",), initial=("v1",), initial_version="1")
+        frontend = self.mesh.start_frontend(extra=["--metrics-port", str(metrics_port), "--queue-timeout-ms", "300"])
+        self.mesh.wait_serving(frontend=frontend)
+        before = self.page(metrics_port)
+        with RawClient(frontend.port) as client:
+            for i in range(10):
+                self.assertEqual(client.request("GET", "/%d" % i).status, 200)
+            self.assertEqual(client.request("GET", "/?status=500").status, 500)
+            self.assertEqual(client.request("GET", "/?status=404").status, 404)
+            connections = self.page(metrics_port)[("upmesh_frontend_connections", ())]
+            self.assertGreaterEqual(connections, 1)
+        with RawClient(frontend.port) as client:
+            client.send(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")  # two Hosts: the frontend's own 400
+            self.assertEqual(client.read_response("GET").status, 400)
+        samples = self.page(metrics_port)
+
+        def grew(code):
+            key = ("upmesh_frontend_responses_total", (("code", code),))
+            return samples.get(key, 0) - before.get(key, 0)
+
+        self.assertEqual((grew("2xx"), grew("4xx"), grew("5xx"), grew("400")), (10, 1, 1, 1))
+        self.assertEqual(samples[("upmesh_workers", ())], 1)
+        self.assertEqual(samples[("upmesh_frontend_requests_queued", ())], 0)
+        self.assertGreater(samples[("upmesh_config_seq", ())], 0)
+        self.assertOnlyMetrics(metrics_port)
+
+        # No worker: after the queue timeout, the frontend's own 503, counted under its status.
+        for worker in self.mesh.workers:
+            worker.stop()
+        wait_until(lambda: self.page(metrics_port)[("upmesh_workers", ())] == 0, 10, what="the worker gone")
+        status, _, _ = http_get(frontend.port, "/")
+        self.assertEqual(status, 503)
+        self.assertEqual(self.page(metrics_port)[("upmesh_frontend_responses_total", (("code", "503"),))], 1)
+
     def test_a_metrics_port_taken_is_refused_naming_it(self):
         import socket
         with socket.socket() as holder:
