@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <linux/sockios.h>
 
+#include <http_parser.h>  // HTTP_MAX_HEADER_SIZE
+
 #include "shared/log.h"
 
 namespace upmesh::backend {
@@ -18,31 +20,27 @@ constexpr size_t kReadSize = 128 * 1024;
 // buffer in few calls, little enough to keep memory per connection small.
 constexpr size_t kWriteBudget = 256 * 1024;
 
-Connection* Self(http_parser* parser) { return static_cast<Connection*>(parser->data); }
+// What a test or the mesh may send: heads up to http-parser's own bound (the
+// frontend's largest maxHeaderBytes), bodies of any size (they are not kept).
+http::RequestLimits Limits() {
+  http::RequestLimits limits;
+  limits.max_header_bytes = HTTP_MAX_HEADER_SIZE;
+  limits.max_target_bytes = SIZE_MAX;  // bounded by the header section
+  limits.max_body_bytes = SIZE_MAX;
+  return limits;
+}
 
-bool IsHttp11OrLater(const ParsedRequest& request) {
-  return request.http_major > 1 || (request.http_major == 1 && request.http_minor >= 1);
+// An Upgrade the request asks for (http-parser's notion): the peer's next
+// bytes may not be HTTP.
+bool AsksForUpgrade(const http::FieldList& fields) {
+  return http::FindField(fields, "upgrade") && http::HopByHop(fields).ConnectionHas("upgrade");
 }
 
 }  // namespace
 
-const http_parser_settings Connection::kParserSettings = [] {
-  http_parser_settings settings;
-  http_parser_settings_init(&settings);
-  settings.on_message_begin = &Connection::OnMessageBegin;
-  settings.on_url = &Connection::OnUrl;
-  settings.on_header_field = &Connection::OnHeaderField;
-  settings.on_header_value = &Connection::OnHeaderValue;
-  settings.on_headers_complete = &Connection::OnHeadersComplete;
-  settings.on_body = &Connection::OnBody;
-  settings.on_message_complete = &Connection::OnMessageComplete;
-  return settings;
-}();
-
 Connection::Connection(int fd, int epoll_fd, uint64_t id, RequestHandler* handler, int64_t now_ms)
-    : fd_(fd), epoll_fd_(epoll_fd), id_(id), handler_(handler), now_ms_(now_ms) {
-  http_parser_init(&parser_, HTTP_REQUEST);
-  parser_.data = this;
+    : fd_(fd), epoll_fd_(epoll_fd), id_(id), handler_(handler), now_ms_(now_ms), reader_(Limits()) {
+  reader_.StreamBodiesTo(this);
   epoll_event event = {};
   event.events = EPOLLIN;
   event.data.u64 = id_;
@@ -160,97 +158,60 @@ void Connection::ReadSocket() {
 }
 
 size_t Connection::Parse(const char* data, size_t size) {
-  size_t used = http_parser_execute(&parser_, &kParserSettings, data, size);
-  http_errno error = HTTP_PARSER_ERRNO(&parser_);
-  if (error == HPE_PAUSED) {
-    paused_ = true;
-    return used;
-  }
-  if (error != HPE_OK) {
-    if (accepting_) {
-      LOG_DEBUG("malformed request: %s", http_errno_description(error));
-      queue_.push_back({now_ms_, handler_->MalformedRequest(http_errno_description(error))});
+  size_t used = 0;
+  while (used < size && !paused_) {
+    used += reader_.Feed(data + used, size - used);
+    if (reader_.failed()) {
+      LOG_DEBUG("refused a request: %d %s", reader_.error_status(), reader_.error_detail().c_str());
+      queue_.push_back({now_ms_, handler_->MalformedRequest(reader_.error_status(), reader_.error_detail())});
       accepting_ = false;
+      return size;
     }
-    return size;
+    if (reader_.request_ready()) Answer(reader_.TakeRequest());
   }
   return used;
 }
 
-int Connection::OnMessageBegin(http_parser* parser) {
-  Connection* self = Self(parser);
-  self->request_ = ParsedRequest();
-  self->last_callback_was_field_ = false;
-  self->hash_body_ = false;
-  return 0;
-}
-
-int Connection::OnUrl(http_parser* parser, const char* at, size_t length) {
-  Self(parser)->request_.target.append(at, length);
-  return 0;
-}
-
-int Connection::OnHeaderField(http_parser* parser, const char* at, size_t length) {
-  Connection* self = Self(parser);
-  if (!self->last_callback_was_field_) self->request_.fields.emplace_back();
-  self->request_.fields.back().name.append(at, length);
-  self->last_callback_was_field_ = true;
-  return 0;
-}
-
-int Connection::OnHeaderValue(http_parser* parser, const char* at, size_t length) {
-  Connection* self = Self(parser);
-  self->request_.fields.back().value.append(at, length);
-  self->last_callback_was_field_ = false;
-  return 0;
-}
-
-int Connection::OnHeadersComplete(http_parser* parser) {
-  Connection* self = Self(parser);
-  ParsedRequest& request = self->request_;
-  request.method = http_method_str(static_cast<http_method>(parser->method));
-  request.http_major = parser->http_major;
-  request.http_minor = parser->http_minor;
-  self->hash_body_ = self->handler_->WantsBodyDigest(request.target);
-  if (self->hash_body_) self->body_hash_ = Sha256();
+void Connection::OnRequestHead(const http::Request& head) {
+  body_length_ = 0;
+  hash_body_ = handler_->WantsBodyDigest(head.target);
+  if (hash_body_) body_hash_ = Sha256();
   // A client that waits for "100 Continue" before sending the body gets it
   // in its place in the response order.
-  const std::string* expect = http::FindField(request.fields, "expect");
-  if (expect && IsHttp11OrLater(request) && http::EqualsIgnoreCase(*expect, "100-continue")) {
-    self->queue_.push_back({self->now_ms_,
-                            ResponseStream::Text("HTTP/1.1 100 Continue\r\n\r\n", "", false,
-                                                 ResponseStream::BodyPart::kNone,
-                                                 ResponseStream::Ending::kKeepAlive)});
+  if (reader_.TakeContinueRequest()) {
+    queue_.push_back({now_ms_, ResponseStream::Text("HTTP/1.1 100 Continue\r\n\r\n", "", false,
+                                                     ResponseStream::BodyPart::kNone,
+                                                     ResponseStream::Ending::kKeepAlive)});
   }
-  return 0;
 }
 
-int Connection::OnBody(http_parser* parser, const char* at, size_t length) {
-  Connection* self = Self(parser);
-  self->request_.body_length += length;
-  if (self->hash_body_) self->body_hash_.Update(std::string_view(at, length));
-  return 0;
+void Connection::OnRequestBody(const char* data, size_t len) {
+  body_length_ += len;
+  if (hash_body_) body_hash_.Update(std::string_view(data, len));
 }
 
-int Connection::OnMessageComplete(http_parser* parser) {
-  Connection* self = Self(parser);
-  ParsedRequest& request = self->request_;
+void Connection::Answer(http::Request request) {
+  ParsedRequest parsed;
+  parsed.method = std::move(request.method);
+  parsed.target = std::move(request.target);
+  parsed.http_minor = request.version_minor;
   // We never switch protocols; after an Upgrade request the peer's next
   // bytes may not be HTTP, so that request is the last one.
-  request.keep_alive = http_should_keep_alive(parser) && !parser->upgrade;
-  if (self->hash_body_) request.body_sha256 = self->body_hash_.HexDigest();
-  LOG_DEBUG("%s %s", request.method.c_str(), request.target.c_str());
+  parsed.keep_alive = request.keep_alive && !AsksForUpgrade(request.fields);
+  parsed.fields = std::move(request.fields);
+  parsed.body_length = body_length_;
+  if (hash_body_) parsed.body_sha256 = body_hash_.HexDigest();
+  LOG_DEBUG("%s %s", parsed.method.c_str(), parsed.target.c_str());
 
-  Reply reply = self->handler_->Handle(request);
+  Reply reply = handler_->Handle(parsed);
   bool last = reply.stream.ending() != ResponseStream::Ending::kKeepAlive;
-  self->queue_.push_back({self->now_ms_ + reply.delay_ms, std::move(reply.stream)});
+  queue_.push_back({now_ms_ + reply.delay_ms, std::move(reply.stream)});
   if (last) {
-    self->accepting_ = false;
-    http_parser_pause(parser, 1);
-  } else if (self->queue_.size() >= kMaxQueued) {
-    http_parser_pause(parser, 1);
+    accepting_ = false;
+    paused_ = true;
+  } else if (queue_.size() >= kMaxQueued) {
+    paused_ = true;
   }
-  return 0;
 }
 
 // ---- output -----------------------------------------------------------------
@@ -259,7 +220,6 @@ void Connection::Progress(int64_t now_ms) {
   while (state_ == State::kOpen) {
     if (paused_ && accepting_ && queue_.size() < kMaxQueued / 2) {
       paused_ = false;
-      http_parser_pause(&parser_, 0);
       size_t used = Parse(unparsed_.data(), unparsed_.size());
       unparsed_.erase(0, used);
     }

@@ -1,7 +1,9 @@
 // One accepted client connection of the demo backend.
 //
-// Requests are parsed incrementally with http-parser, however TCP splits
-// them. Every parsed request gets its response queued right away, with the
+// Requests are read by the shared http::RequestReader
+// (shared/http_request_reader.h), however TCP splits them, with its checks
+// and refusals; bodies are not kept, only counted (and hashed for echo=1) as
+// they arrive. Every parsed request gets its response queued right away, with the
 // time it may be sent (delay=MS); responses leave strictly in request order,
 // so a slow response holds back the pipelined ones behind it. Bodies are
 // produced lazily (ResponseStream), so a response of any size costs at most
@@ -9,7 +11,8 @@
 // not take waits for EPOLLOUT.
 //
 // Back-pressure: with kMaxQueued responses waiting, parsing pauses and the
-// connection stops reading until the queue drains.
+// connection stops reading until the queue drains. A refused request gets
+// the reader's status, then the connection closes.
 //
 // Endings: after a Connection: close response the connection half-closes
 // (FIN) and reads until the peer closes or kDrainMs passes, so the peer does
@@ -21,19 +24,18 @@
 // a connection (de)registers its own epoll interest under its id.
 #pragma once
 
-#include <http_parser.h>
-
 #include <cstdint>
 #include <deque>
 #include <string>
 
 #include "backend/request_handler.h"
 #include "backend/response_stream.h"
+#include "shared/http_request_reader.h"
 #include "shared/sha256.h"
 
 namespace upmesh::backend {
 
-class Connection {
+class Connection : private http::BodySink {
  public:
   // Takes ownership of the non-blocking socket `fd` and registers it with
   // `epoll_fd` (event data = id). `handler` must outlive the connection.
@@ -62,9 +64,11 @@ class Connection {
   };
 
   void ReadSocket();
-  // Feeds bytes to the parser; returns how many it consumed (fewer than
+  // Feeds bytes to the reader; returns how many it consumed (fewer than
   // `size` only when it paused).
   size_t Parse(const char* data, size_t size);
+  // Queues the response to a complete request.
+  void Answer(http::Request request);
   // Resumes parsing buffered input, writes what is ready, moves to the next
   // state when a final response is out.
   void Progress(int64_t now_ms);
@@ -75,15 +79,8 @@ class Connection {
   void UpdateInterest();
   bool OutputPending() const { return out_sent_ < out_.size(); }
 
-  // http-parser callbacks.
-  static int OnMessageBegin(http_parser* parser);
-  static int OnUrl(http_parser* parser, const char* at, size_t length);
-  static int OnHeaderField(http_parser* parser, const char* at, size_t length);
-  static int OnHeaderValue(http_parser* parser, const char* at, size_t length);
-  static int OnHeadersComplete(http_parser* parser);
-  static int OnBody(http_parser* parser, const char* at, size_t length);
-  static int OnMessageComplete(http_parser* parser);
-  static const http_parser_settings kParserSettings;
+  void OnRequestHead(const http::Request& head) override;
+  void OnRequestBody(const char* data, size_t len) override;
 
   int fd_;
   const int epoll_fd_;
@@ -96,13 +93,12 @@ class Connection {
   int64_t reset_give_up_at_ms_ = -1;
 
   // Input side.
-  http_parser parser_;
+  http::RequestReader reader_;
   std::string unparsed_;      // input received while the parser was paused
   bool paused_ = false;       // queue full: not parsing, not reading
   bool accepting_ = true;     // false after a final (closing) request
   bool peer_closed_ = false;  // the peer sent FIN
-  ParsedRequest request_;     // the request being parsed
-  bool last_callback_was_field_ = false;
+  uint64_t body_length_ = 0;  // of the request being read
   bool hash_body_ = false;
   Sha256 body_hash_;
 

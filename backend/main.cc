@@ -1,5 +1,4 @@
 // upmesh-backend: the demo HTTP/1.1 server behind the mesh (docs/backend.md).
-#include <sys/resource.h>
 
 #include <cstdio>
 #include <string>
@@ -7,6 +6,7 @@
 #include "backend/server.h"
 #include "shared/command_line.h"
 #include "shared/log.h"
+#include "shared/open_files.h"
 #include "shared/shutdown_signal.h"
 
 namespace {
@@ -22,15 +22,6 @@ bool IsValidName(const std::string& name) {
     if (!ok) return false;
   }
   return true;
-}
-
-// Many connections need many descriptors; the soft limit is often 1024.
-void RaiseDescriptorLimit() {
-  rlimit limit;
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
-  }
 }
 
 }  // namespace
@@ -85,7 +76,7 @@ int main(int argc, char** argv) {
       static_cast<int>(upmesh::FlagInt(flags, "error-percent", 0, 100, kProgram));
 
   upmesh::InstallShutdownHandlers();
-  RaiseDescriptorLimit();
+  upmesh::RaiseOpenFilesLimit();  // many connections need many descriptors
   upmesh::backend::Server server(options);
   upmesh::Status status = server.Listen();
   if (!status.ok()) {

@@ -31,7 +31,7 @@ bool StatusAllowsBody(int status) { return status >= 200 && status != 204 && sta
 void EndHead(const ParsedRequest& request, bool keep_alive, std::string* head) {
   if (!keep_alive) {
     http::AppendField(head, "Connection", "close");
-  } else if (request.http_major == 1 && request.http_minor == 0) {
+  } else if (request.http_minor == 0) {
     http::AppendField(head, "Connection", "keep-alive");
   }
   head->append("\r\n");
@@ -99,9 +99,9 @@ ResponseStream RequestHandler::Simple(const ParsedRequest& request, std::string 
                                                  : ResponseStream::Ending::kClose);
 }
 
-ResponseStream RequestHandler::MalformedRequest(std::string_view detail) const {
-  http::SimpleResponse simple = http::MakeSimpleResponse(400, detail);
-  std::string head = HeadStart(400);
+ResponseStream RequestHandler::MalformedRequest(int status, std::string_view detail) const {
+  http::SimpleResponse simple = http::MakeSimpleResponse(status, detail);
+  std::string head = HeadStart(status);
   // MakeSimpleResponse's head minus its status line: Content-Type, Content-Length.
   head.append(simple.head, simple.head.find("\r\n") + 2);
   http::AppendField(&head, "Connection", "close");
@@ -179,14 +179,11 @@ Reply RequestHandler::Handle(const ParsedRequest& request) {
     std::string body = "400 Bad Request: " + parsed.message() + "\n";
     return Reply{Simple(request, HeadStart(400), kTextPlain, std::move(body)), 0};
   }
-  if (request.method == "CONNECT") {
-    return Reply{MalformedRequest("CONNECT is not supported"), 0};
-  }
 
   const bool keep_alive = request.keep_alive && !options.close && !options.drop;
   const bool has_body = StatusAllowsBody(options.status);
   // Chunked framing does not exist in HTTP/1.0: such clients get Content-Length.
-  const bool chunked = options.chunked && has_body && (request.http_major > 1 || request.http_minor >= 1);
+  const bool chunked = options.chunked && has_body && request.http_minor >= 1;
 
   std::string body_text;
   uint64_t body_length;

@@ -34,8 +34,7 @@ int64_t WallClockMs();
 struct ParsedRequest {
   std::string method;
   std::string target;
-  int http_major = 1;
-  int http_minor = 1;
+  int http_minor = 1;  // HTTP/1.<minor>: the reader serves 1.0 and 1.1 only
   http::FieldList fields;
   uint64_t body_length = 0;
   std::string body_sha256;  // hex; empty unless WantsBodyDigest(target)
@@ -62,8 +61,9 @@ class RequestHandler {
   // consecutive requests, evenly spread.
   Reply Handle(const ParsedRequest& request);
 
-  // The answer to a request http-parser rejected: 400, then close.
-  ResponseStream MalformedRequest(std::string_view detail) const;
+  // The answer to a request the reader refused: `status` (400, 413, 414,
+  // 417, 431, 501, 505) with `detail`, then close.
+  ResponseStream MalformedRequest(int status, std::string_view detail) const;
 
   // True if the request's body must be hashed (echo=1), decided from the
   // target as soon as the head has arrived.

@@ -38,15 +38,7 @@ base_port="${BENCH_BASE_PORT:-18080}"
 # Taken before anything starts: other work on the machine skews the figures.
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 
-backend_port=$base_port
-nginx_proxy_port=$((base_port + 1))
-haproxy_port=$((base_port + 2))
-upmesh_port=$((base_port + 3))
-upmesh_config_port=$((base_port + 100))
-upmesh_router_frontend_port=$((base_port + 470))
-upmesh_router_worker_port=$((base_port + 471))
-upmesh_publish_port=$((base_port + 472))
-upmesh_frontend_worker_port=$((base_port + 473))
+bench_ports "$base_port"
 
 for tool in nginx haproxy wrk curl; do
   if ! command -v "$tool" >/dev/null 2>&1 && [[ ! -x "/usr/sbin/$tool" ]]; then
@@ -60,51 +52,6 @@ begin_work_dir run
 # nginx workers drop to an unprivileged user when started as root; they must
 # be able to reach their temp paths inside this directory.
 chmod 755 "$work_dir"
-
-stop_started() {
-  local pid
-  for pid in "$@"; do
-    stop_pid "$pid"
-    local kept=()
-    local other
-    for other in "${started_pids[@]}"; do [[ "$other" == "$pid" ]] || kept+=("$other"); done
-    started_pids=("${kept[@]+"${kept[@]}"}")
-  done
-}
-
-# Waits until URL answers 200 with body "hello\n" (the fixed backend's answer,
-# so a proxy that is up but not yet connected to its backend does not count).
-wait_for_hello() {
-  local url=$1 name=$2 pid=$3
-  for _ in $(seq 100); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "bench: $name exited during start-up; its log:" >&2
-      cat "$work_dir/$name.log" >&2 || true
-      return 1
-    fi
-    if [[ "$(curl -s --max-time 1 "$url" 2>/dev/null)" == "hello" ]]; then return 0; fi
-    sleep 0.1
-  done
-  echo "bench: $name did not answer 'hello' at $url within 10s; its log:" >&2
-  cat "$work_dir/$name.log" >&2 || true
-  return 1
-}
-
-fill_template() {
-  sed -e "s|@DIR@|$work_dir|g" \
-      -e "s|@BACKEND_PORT@|$backend_port|g" \
-      -e "s|@NGINX_PROXY_PORT@|$nginx_proxy_port|g" \
-      -e "s|@HAPROXY_PORT@|$haproxy_port|g" \
-      -e "s|@PROXY_WORKERS@|$proxy_workers|g" \
-      -e "s|@UPMESH_PORT@|$upmesh_port|g" \
-      -e "s|@UPMESH_CONFIG_PORT@|$upmesh_config_port|g" \
-      -e "s|@UPMESH_ROUTER_FRONTEND_PORT@|$upmesh_router_frontend_port|g" \
-      -e "s|@UPMESH_ROUTER_WORKER_PORT@|$upmesh_router_worker_port|g" \
-      -e "s|@UPMESH_PUBLISH_PORT@|$upmesh_publish_port|g" \
-      -e "s|@UPMESH_FRONTEND_WORKER_PORT@|$upmesh_frontend_worker_port|g" \
-      -e "s|@UPMESH_STATE_FILE@|$work_dir/upmesh-state.json|g" \
-      "$bench_dir/$1" >"$work_dir/$2"
-}
 
 # Results, one entry per target, filled by measure().
 targets=() rps=() p50=() p99=() errors=() notes=() cpu_us=() syscalls=() switches=()
@@ -143,20 +90,11 @@ record_skipped() {
   echo "bench: $1: skipped: $2" >&2
 }
 
-# nginx=PID for an nginx master's worker processes (the master does no proxying).
-nginx_workers() {
-  local pid
-  for pid in $(pgrep -P "$1"); do echo "worker=$pid"; done
-}
-
 require_free_ports "$backend_port" "$nginx_proxy_port" "$haproxy_port" "$upmesh_port" \
   "$upmesh_config_port" "$upmesh_router_frontend_port" "$upmesh_router_worker_port" "$upmesh_frontend_worker_port"
 
 # 1. The fixed backend, measured directly.
-fill_template nginx-backend.conf.in nginx-backend.conf
-start nginx-backend nginx -p "$work_dir" -e "$work_dir/nginx-backend.error.log" \
-  -c "$work_dir/nginx-backend.conf" -g 'daemon off;'
-wait_for_hello "http://127.0.0.1:$backend_port/" nginx-backend "$last_pid"
+start_backend
 measure "backend (direct)" "http://127.0.0.1:$backend_port/"
 
 # 2. nginx reverse proxy.
@@ -184,29 +122,13 @@ done
 if [[ ${#missing_binaries[@]} -gt 0 ]]; then
   record_skipped "upmesh" "${missing_binaries[*]} not found in $bin_dir (run: bash scripts/build.sh)"
 else
-  fill_template upmesh.json.in upmesh.json
-  start upmesh-router "$bin_dir/upmesh-router" --config "$work_dir/upmesh.json"
-  router_pid=$last_pid
-  start upmesh-worker "$bin_dir/upmesh-worker" --config "$work_dir/upmesh.json" --name bench-worker
-  worker_pid=$last_pid
-  start upmesh-frontend "$bin_dir/upmesh-frontend" --config "$work_dir/upmesh.json"
-  frontend_pid=$last_pid
-  if wait_for_hello "http://127.0.0.1:$upmesh_port/" upmesh-frontend "$frontend_pid"; then
-    if curl -s -D - -o /dev/null "http://127.0.0.1:$upmesh_port/" | grep -qi '^X-Upmesh-Worker: bench-worker'; then
-      measure "upmesh" "http://127.0.0.1:$upmesh_port/" "frontend=$frontend_pid" "router=$router_pid" \
-        "worker=$worker_pid"
-    else
-      record_skipped "upmesh" "responses lack X-Upmesh-Worker: bench-worker; not going through the worker?"
-    fi
+  if start_mesh warn; then
+    measure "upmesh" "http://127.0.0.1:$upmesh_port/" "frontend=$frontend_pid" "router=$router_pid" \
+      "worker=$worker_pid"
   else
-    for name in upmesh-router upmesh-worker; do
-      echo "bench: $name log:" >&2
-      cat "$work_dir/$name.log" >&2 || true
-    done
-    record_skipped "upmesh" "mesh did not come up (logs above)"
+    record_skipped "upmesh" "mesh did not come up or answered without the worker (logs above)"
   fi
-  # Frontend first so that nothing new arrives while the others drain.
-  stop_started "$frontend_pid" "$worker_pid" "$router_pid"
+  stop_mesh
 fi
 
 # ratio ARRAY TARGET: upmesh's figure in ARRAY (rps, cpu_us, p99) over

@@ -363,7 +363,134 @@ std::string EvidenceText(const json& record) {
   return out + TimelineText(Member(record, "timeline"));
 }
 
+// `text` with every control character (and DEL) as "?".
+std::string Printable(std::string text) {
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return text;
+}
+
+// A number with `digits` after the point and its unit, or "-".
+std::string Fixed(const json& value, int digits, const char* unit) {
+  if (!value.is_number()) return "-";
+  char text[48];
+  std::snprintf(text, sizeof text, "%.*f%s", digits, value.get<double>(), unit);
+  return text;
+}
+
+// Requests per second over the version's window.
+json WindowRate(const json& window) {
+  const json& requests = Member(window, "requests");
+  const json& seconds = Member(window, "seconds");
+  if (!requests.is_number() || !seconds.is_number() || seconds.get<double>() <= 0) return kNull;
+  return requests.get<double>() / seconds.get<double>();
+}
+
+// The entry of GET /configuration/cluster for `uuid`, or null.
+const json& EntryOf(const json& clusters, const json& uuid) {
+  if (!clusters.is_array()) return kNull;
+  for (const json& entry : clusters) {
+    if (Member(Member(entry, "cluster"), "uuid") == uuid) return entry;
+  }
+  return kNull;
+}
+
+std::string VersionsTable(const json& status, const json& clusters) {
+  std::vector<std::vector<std::string>> rows = {
+      {"VERSION", "UUID", "MODE", "SET", "ACTUAL", "HEALTH", "REQ/S", "ERRORS", "P50", "P99", "BODY"}};
+  const json& versions = Member(status, "versions");
+  if (!versions.is_array() || versions.empty()) return "no cluster versions configured\n";
+  for (const json& version : versions) {
+    const json& window = Member(Member(EntryOf(clusters, Member(version, "uuid")), "state"), "window");
+    const json& share = Member(version, "share");
+    rows.push_back({Printable(Text(Member(version, "version")) + (Member(version, "newest") == json(true) ? " (newest)" : "")),
+                    Printable(Text(Member(version, "uuid"))), Printable(Text(Member(version, "mode"))),
+                    Fixed(Member(share, "set"), 1, " %"), Fixed(Member(share, "actual"), 1, " %"),
+                    Printable(Text(Member(version, "health"))), Fixed(WindowRate(window), 1, ""),
+                    Fixed(Member(window, "errorRate"), 2, " %"), Fixed(Member(window, "p50Ms"), 1, " ms"),
+                    Fixed(Member(window, "p99Ms"), 1, " ms"), Fixed(Member(window, "medianBodyBytes"), 0, " B")});
+  }
+  return Table(rows, "");
+}
+
+// The GRADUAL ramp, mismatches and rollbacks, one line each.
+std::string VersionEvents(const json& clusters) {
+  std::string out;
+  if (!clusters.is_array()) return out;
+  for (const json& entry : clusters) {
+    const json& cluster = Member(entry, "cluster");
+    const json& state = Member(entry, "state");
+    std::string version = Printable(Text(Member(cluster, "version")));
+    if (!Member(state, "gradualShare").is_null()) {
+      out += "GRADUAL   version " + version + " at " + Fixed(Member(state, "gradualShare"), 1, " %") +
+             (Member(state, "rampHeld") == json(true) ? " (held by the monitor)" : "") + "\n";
+    }
+    if (!Member(state, "mismatches").is_null()) {
+      out += "MISMATCH  version " + version + ": " + Text(Member(state, "mismatches")) + " mismatches";
+      const json& recent = Member(state, "recentMismatches");
+      if (recent.is_array() && !recent.empty()) out += "; last: " + Printable(MismatchLine(recent[0]));
+      out += "\n";
+    }
+    const json& rollback = Member(state, "rollback");
+    if (!rollback.is_null()) {
+      out += "ROLLBACK  version " + version + " at " + TimeOfDayText(Member(rollback, "atMs")) + ": " +
+             Printable(Text(Member(rollback, "reason"))) + " - " + Printable(Text(Member(rollback, "detail"))) + "\n";
+    }
+  }
+  return out;
+}
+
+// Requests per second a worker served since the sample before, or null.
+json WorkerRate(const json& worker, const json& status, const json& previous) {
+  const json& workers = Member(previous, "workers");
+  if (!workers.is_array()) return kNull;
+  const json& now = Member(status, "atMs");
+  const json& then = Member(previous, "atMs");
+  for (const json& before : workers) {
+    if (Member(before, "id") != Member(worker, "id")) continue;
+    const json& served = Member(worker, "served");
+    const json& served_before = Member(before, "served");
+    if (!served.is_number() || !served_before.is_number() || !now.is_number() || !then.is_number()) return kNull;
+    double seconds = (now.get<double>() - then.get<double>()) / 1000;
+    if (seconds <= 0) return kNull;
+    return std::max(0.0, (served.get<double>() - served_before.get<double>()) / seconds);
+  }
+  return kNull;
+}
+
+std::string PeersTables(const json& status, const json& previous) {
+  std::vector<std::vector<std::string>> workers = {{"WORKER", "CAPACITY", "SERVED", "REQ/S", "HEARD", "STATE"}};
+  const json& listed = Member(status, "workers");
+  if (listed.is_array()) {
+    for (const json& worker : listed) {
+      workers.push_back({Printable(Text(Member(worker, "id"))), Text(Member(worker, "capacity")),
+                         Text(Member(worker, "served")), Fixed(WorkerRate(worker, status, previous), 1, ""),
+                         WithUnit(Member(worker, "heardMsAgo"), "ms ago"),
+                         Member(worker, "draining") == json(true) ? "draining" : "serving"});
+    }
+  }
+  std::vector<std::vector<std::string>> frontends = {{"FRONTEND", "ENDPOINT", "SEQ"}};
+  const json& listed_frontends = Member(status, "frontends");
+  if (listed_frontends.is_array()) {
+    for (const json& frontend : listed_frontends) {
+      frontends.push_back({Printable(Text(Member(frontend, "id"))), Printable(Text(Member(frontend, "endpoint"))),
+                           Text(Member(frontend, "seq"))});
+    }
+  }
+  return (workers.size() > 1 ? Table(workers, "") : "no live workers\n") + "\n" +
+         (frontends.size() > 1 ? Table(frontends, "") : "no live frontends\n");
+}
+
 }  // namespace
+
+std::string FormatMeshStatus(const json& status, const json& clusters, const json& previous) {
+  std::string out = "table seq " + Text(Member(status, "seq")) + " at " + TimeOfDayText(Member(status, "atMs")) + "\n\n";
+  out += VersionsTable(status, clusters);
+  std::string events = VersionEvents(clusters);
+  if (!events.empty()) out += "\n" + events;
+  return out + "\n" + PeersTables(status, previous);
+}
 
 std::string FormatClusterList(const json& clusters) {
   if (!clusters.is_array() || clusters.empty()) return "no cluster versions configured\n";

@@ -1,5 +1,5 @@
 // Readable text for the config API's answers (upmeshctl list / show /
-// explain).
+// explain / status).
 //
 // The functions take the API's JSON as it came and never fail: a field
 // that is missing or of an unexpected type shows as "-", so that a newer or
@@ -32,5 +32,17 @@ std::string FormatClusterDetails(const nlohmann::json& entry);
 // the first failure ("+12 ms  decision"). A version never rolled back says
 // so. Ends with a newline.
 std::string FormatClusterExplanation(const nlohmann::json& entry);
+
+// The mesh at a glance (upmeshctl status): from GET /status and GET
+// /configuration/cluster, one line per version (mode, share set and
+// actual, health, requests/s, error rate, p50, p99, median body over the
+// monitor's window), the GRADUAL ramp, CONCURRENT mismatches, each
+// rollback's reason and sentence, and the live workers and frontends.
+// `previous`: the /status answer of the sample before, for the workers'
+// requests/s (null: shown as "-"). Control characters in what the mesh
+// reports are shown as "?", so nothing it sends moves the terminal's
+// cursor. Ends with a newline.
+std::string FormatMeshStatus(const nlohmann::json& status, const nlohmann::json& clusters,
+                             const nlohmann::json& previous);
 
 }  // namespace upmesh::ctl

@@ -126,6 +126,14 @@ Status ConfigApiClient::List(json* clusters) const {
   return Status::Ok();
 }
 
+Status ConfigApiClient::MeshStatus(json* status) const {
+  UPMESH_RETURN_IF_ERROR(CallForJson("/status", status));
+  if (!status->is_object()) {
+    return Status::InvalidArgument("the API at " + address_.ToString() + " answered GET /status with JSON that is not an object");
+  }
+  return Status::Ok();
+}
+
 Status ConfigApiClient::Show(const std::string& id, json* entry) const {
   UPMESH_RETURN_IF_ERROR(CallForJson(ClusterTarget(id), entry));
   if (!entry->is_object()) {

@@ -49,6 +49,9 @@ class ConfigApiClient {
   // GET /configuration/cluster: a JSON array, newest first, of
   // {"cluster": {...}, "state": {...}}.
   Status List(nlohmann::json* clusters) const;
+  // GET /status: the mesh at a glance (versions with mode, health and
+  // share; the live workers and frontends), a JSON object.
+  Status MeshStatus(nlohmann::json* status) const;
   // GET /configuration/cluster/{id}: {"cluster": {...}, "state": {...}}.
   Status Show(const std::string& id, nlohmann::json* entry) const;
   // PUT /configuration/cluster with `request` ({"cluster": {...}}): the new

@@ -17,8 +17,6 @@
 namespace upmesh::ctl {
 namespace {
 
-HttpResponseParser* ParserOf(http_parser* parser) { return static_cast<HttpResponseParser*>(parser->data); }
-
 // Owns a socket descriptor.
 class Socket {
  public:
@@ -205,97 +203,41 @@ Status HttpExchange(const std::string& host, uint16_t port, const HttpRequest& r
   return Status::Ok();
 }
 
-HttpResponseParser::HttpResponseParser() {
-  http_parser_settings_init(&settings_);
-  settings_.on_status = OnStatus;
-  settings_.on_header_field = OnHeaderField;
-  settings_.on_header_value = OnHeaderValue;
-  settings_.on_headers_complete = OnHeadersComplete;
-  settings_.on_body = OnBody;
-  settings_.on_message_complete = OnMessageComplete;
-  StartMessage();
-}
-
-void HttpResponseParser::StartMessage() {
-  http_parser_init(&parser_, HTTP_RESPONSE);
-  parser_.data = this;
-  response_ = HttpResponse();
-  field_.clear();
-  in_value_ = false;
-  interim_ = false;
-  bytes_ = 0;
-}
+HttpResponseParser::HttpResponseParser() { reader_.Start(/*head_request=*/false, kMaxResponseBytes); }
 
 Status HttpResponseParser::Feed(const char* data, size_t size) {
-  size_t offset = 0;
-  while (offset < size && !complete_) {
-    offset += http_parser_execute(&parser_, &settings_, data + offset, size - offset);
-    if (HTTP_PARSER_ERRNO(&parser_) == HPE_PAUSED) {
-      // OnMessageComplete paused: a final response is done, or a 1xx was
-      // skipped and the real response follows.
-      if (!complete_) StartMessage();
-      continue;
-    }
-    if (HTTP_PARSER_ERRNO(&parser_) != HPE_OK) {
-      if (bytes_ > kMaxResponseBytes) return Status::Unavailable("the answer is larger than 64 MiB");
-      return Status::Unavailable(std::string("not an HTTP response: ") +
-                                 http_errno_description(HTTP_PARSER_ERRNO(&parser_)));
-    }
-  }
-  return Status::Ok();
+  if (complete_) return Status::Ok();
+  size_t consumed = 0;
+  return Finish(reader_.Feed(data, size, &consumed));
 }
 
 Status HttpResponseParser::FeedEof() {
-  if (!complete_) http_parser_execute(&parser_, &settings_, nullptr, 0);
   if (complete_) return Status::Ok();
-  return Status::Unavailable(response_.status == 0 ? "connection closed without an answer"
-                                                   : "connection closed before the answer was complete");
+  return Finish(reader_.FeedEof());
 }
 
-int HttpResponseParser::OnStatus(http_parser* parser, const char* at, size_t length) {
-  ParserOf(parser)->response_.reason.append(at, length);
-  return 0;
-}
-
-int HttpResponseParser::OnHeaderField(http_parser* parser, const char* at, size_t length) {
-  HttpResponseParser* self = ParserOf(parser);
-  if (self->in_value_) {
-    self->field_.clear();
-    self->in_value_ = false;
+Status HttpResponseParser::Finish(http::ResponseReader::Result result) {
+  using Fault = http::ResponseReader::Fault;
+  if (result == http::ResponseReader::Result::kComplete) {
+    complete_ = true;
+    response_.status = reader_.status();
+    response_.reason = reader_.reason();
+    const std::string* content_type = http::FindField(reader_.fields(), "content-type");
+    response_.content_type = content_type ? *content_type : "";
+    response_.body = std::move(reader_.body());
+    return Status::Ok();
   }
-  self->field_.append(at, length);
-  return 0;
-}
-
-int HttpResponseParser::OnHeaderValue(http_parser* parser, const char* at, size_t length) {
-  HttpResponseParser* self = ParserOf(parser);
-  self->in_value_ = true;
-  if (http::EqualsIgnoreCase(self->field_, "content-type")) self->response_.content_type.append(at, length);
-  return 0;
-}
-
-// 1 tells http-parser that no body follows.
-int HttpResponseParser::OnHeadersComplete(http_parser* parser) {
-  HttpResponseParser* self = ParserOf(parser);
-  self->response_.status = parser->status_code;
-  self->interim_ = parser->status_code / 100 == 1;
-  bool no_body = self->interim_ || parser->status_code == 204 || parser->status_code == 304;
-  return no_body ? 1 : 0;
-}
-
-int HttpResponseParser::OnBody(http_parser* parser, const char* at, size_t length) {
-  HttpResponseParser* self = ParserOf(parser);
-  self->bytes_ += length;
-  if (self->bytes_ > kMaxResponseBytes) return -1;
-  self->response_.body.append(at, length);
-  return 0;
-}
-
-int HttpResponseParser::OnMessageComplete(http_parser* parser) {
-  HttpResponseParser* self = ParserOf(parser);
-  if (!self->interim_) self->complete_ = true;
-  http_parser_pause(parser, 1);  // stop right after this message
-  return 0;
+  if (result == http::ResponseReader::Result::kIncomplete) return Status::Ok();
+  switch (reader_.fault()) {
+    case Fault::kTooLarge:
+      return Status::Unavailable("the answer is larger than 64 MiB");
+    case Fault::kClosedBeforeResponse:
+    case Fault::kClosedEarly:
+      return Status::Unavailable(reader_.status() == 0 ? "connection closed without an answer"
+                                                       : "connection closed before the answer was complete");
+    default:
+      return Status::Unavailable("not an HTTP response: " + reader_.error());
+  }
 }
 
 }  // namespace upmesh::ctl

@@ -18,9 +18,8 @@
 #include <cstdint>
 #include <string>
 
-#include <http_parser.h>
-
 #include "ctl/tls_client.h"
+#include "shared/http_response_reader.h"
 #include "shared/status.h"
 
 namespace upmesh::ctl {
@@ -49,7 +48,10 @@ Status HttpExchange(const std::string& host, uint16_t port, const HttpRequest& r
 
 // The response parser on its own, so that it can be tested without sockets:
 // feed it the bytes as they arrive, then FeedEof() if the server closes
-// before complete() is true. Interim 1xx responses are skipped.
+// before complete() is true. The reading is the shared
+// http::ResponseReader's (shared/http_response_reader.h: interim 1xx
+// responses skipped, its framing and grammar rules); this adds upmeshctl's
+// result and its words for what went wrong.
 class HttpResponseParser {
  public:
   HttpResponseParser();
@@ -67,22 +69,11 @@ class HttpResponseParser {
   HttpResponse& response() { return response_; }
 
  private:
-  static int OnStatus(http_parser* parser, const char* at, size_t length);
-  static int OnHeaderField(http_parser* parser, const char* at, size_t length);
-  static int OnHeaderValue(http_parser* parser, const char* at, size_t length);
-  static int OnHeadersComplete(http_parser* parser);
-  static int OnBody(http_parser* parser, const char* at, size_t length);
-  static int OnMessageComplete(http_parser* parser);
-  void StartMessage();
+  Status Finish(http::ResponseReader::Result result);
 
-  http_parser parser_;
-  http_parser_settings settings_;
+  http::ResponseReader reader_;
   HttpResponse response_;
-  std::string field_;             // name of the header field being read
-  bool in_value_ = false;         // the last header callback was a value
-  bool interim_ = false;          // the message being read is a 1xx
   bool complete_ = false;
-  size_t bytes_ = 0;  // of this response, for the size limit
 };
 
 }  // namespace upmesh::ctl

@@ -2,10 +2,12 @@
 //
 //   upmeshctl [--api HOST:PORT] [--json] [--timeout S] COMMAND [ARGS]
 //
-// Commands: list, show ID, explain ID, add (--file FILE | flags), delete ID,
-// rollback ID, keygen DIR NAME.
+// Commands: list, status [--watch], show ID, explain ID, add (--file FILE |
+// flags), delete ID, rollback ID, keygen DIR NAME.
 // Exit status: 0 done; 1 the API answered an error; 2 usage error;
 // 3 the API could not be reached. docs/upmeshctl.md has the details.
+#include <time.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -27,6 +29,8 @@
 #include "shared/command_line.h"
 #include "shared/config.h"
 #include "shared/curve.h"
+#include "shared/json_reader.h"  // UPMESH_RETURN_IF_ERROR
+#include "shared/shutdown_signal.h"
 
 namespace upmesh::ctl {
 namespace {
@@ -38,7 +42,7 @@ constexpr char kProgram[] = "upmeshctl";
 constexpr int kExitApiError = 1;
 constexpr int kExitUnreachable = 3;
 constexpr double kDefaultTimeoutSeconds = 10;
-constexpr char kCommands[] = "list, show, explain, add, delete, rollback or keygen";
+constexpr char kCommands[] = "list, status, show, explain, add, delete, rollback or keygen";
 
 const char kUsage[] =
     "upmeshctl - manages the cluster versions of upmesh-router through its config API\n"
@@ -47,6 +51,8 @@ const char kUsage[] =
     "\n"
     "Commands:\n"
     "  list                     the cluster versions, newest first, with their live state\n"
+    "  status [--watch]         the mesh at a glance: versions with share, health, rates and latency,\n"
+    "                           the GRADUAL ramp, mismatches, rollbacks, workers and frontends\n"
     "  show ID                  one cluster version in detail (state, recent CONCURRENT mismatches)\n"
     "  explain ID               a version's health and, if it was rolled back, the evidence why\n"
     "  add --file FILE          add a cluster version from a JSON file ('-' for stdin); prints its uuid\n"
@@ -260,6 +266,66 @@ int RunList(const std::vector<std::string>& args, CommandLine* line) {
   return 0;
 }
 
+// One sample of the mesh: GET /status and GET /configuration/cluster.
+Status FetchMeshStatus(const ConfigApiClient& api, json* status, json* clusters) {
+  UPMESH_RETURN_IF_ERROR(api.MeshStatus(status));
+  return api.List(clusters);
+}
+
+int RunStatus(const std::vector<std::string>& args, CommandLine* line) {
+  po::options_description options("status options");
+  options.add_options()
+      ("help,h", "print this help and exit")
+      ("watch,w", "redraw every --interval until Ctrl-C")
+      ("interval", po::value<double>()->value_name("SECONDS")->default_value(1), "--watch: time between redraws")
+      ("count", po::value<int>()->value_name("N"), "--watch: stop after N redraws");
+  options.add(ConnectionOptions());
+  line->local = Parse(args, options, po::positional_options_description(), "status");
+  if (line->local.count("help")) {
+    PrintCommandHelp("status [--watch] [options]", options,
+                     "Versions: SET and ACTUAL share of the requests (as the table routes them, as they went\n"
+                     "over the monitor's window), HEALTH, and over the window REQ/S, ERRORS (error rate), P50,\n"
+                     "P99 and BODY (median 2xx body size). Then the GRADUAL ramp, CONCURRENT mismatches and\n"
+                     "rollbacks (upmeshctl explain ID has a rollback's evidence), the live workers (requests\n"
+                     "served, and per second while watching) and frontends.\n"
+                     "--json prints {\"status\": GET /status, \"clusters\": GET /configuration/cluster}.\n");
+  }
+  bool watch = line->local.count("watch") > 0;
+  double interval = line->local["interval"].as<double>();
+  if (!(interval >= 0.1 && interval <= 3600)) UsageError("status: --interval must be 0.1..3600 seconds");
+  int count = line->local.count("count") ? line->local["count"].as<int>() : -1;
+  if (line->local.count("count") && (!watch || count < 1)) UsageError("status: --count N (N >= 1) goes with --watch");
+  ConfigApiClient api = MakeClient(*line);
+  bool as_json = line->Find("json") != nullptr;
+  if (!watch) {
+    json status, clusters;
+    Status fetched = FetchMeshStatus(api, &status, &clusters);
+    if (!fetched.ok()) return Report(fetched);
+    std::cout << (as_json ? json{{"status", status}, {"clusters", clusters}}.dump(2) + "\n"
+                          : FormatMeshStatus(status, clusters, nullptr));
+    return 0;
+  }
+  // Ctrl-C ends the loop between two redraws (at most 50 ms late), exit status 0.
+  InstallShutdownHandlers();
+  json previous;
+  for (int drawn = 0; ShutdownRequests() == 0 && (count < 0 || drawn < count); ++drawn) {
+    json status, clusters;
+    Status fetched = FetchMeshStatus(api, &status, &clusters);
+    std::string screen = !fetched.ok() ? std::string(kProgram) + ": " + fetched.message() + " (retrying)\n"
+                         : as_json     ? json{{"status", status}, {"clusters", clusters}}.dump() + "\n"
+                                       : FormatMeshStatus(status, clusters, previous);
+    // Home and clear, then the page: a terminal redraws in place; --json streams one object a line.
+    std::cout << (as_json ? "" : "\x1b[H\x1b[2J") << screen << std::flush;
+    if (fetched.ok()) previous = std::move(status);
+    if (count >= 0 && drawn + 1 >= count) break;
+    for (int waited = 0; waited < interval * 1000 && ShutdownRequests() == 0; waited += 50) {
+      struct timespec pause = {0, 50 * 1000 * 1000};
+      nanosleep(&pause, nullptr);
+    }
+  }
+  return 0;
+}
+
 // The help text of a command that takes an ID, after its options.
 const char* IdCommandDetails(const std::string& command) {
   if (command == "show") return "ID: the cluster's uuid, as `upmeshctl list` shows it.\n";
@@ -467,6 +533,7 @@ int Run(int argc, char** argv) {
   line.command = argv[command_index];
   std::vector<std::string> args(argv + command_index + 1, argv + argc);
   if (line.command == "list") return RunList(args, &line);
+  if (line.command == "status") return RunStatus(args, &line);
   for (const char* with_id : {"show", "explain", "delete", "rollback"}) {
     if (line.command == with_id) return RunWithId(args, &line);
   }

@@ -1,6 +1,6 @@
 // ClientConnection: what the frontend knows about one client TCP connection
 // (one ZMQ_STREAM peer). Owned by FrontendServer; plain data plus the
-// request assembler.
+// request reader.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 
 #include <zmq.hpp>
 
-#include "frontend/request_assembler.h"
+#include "shared/http_request_reader.h"
 
 namespace upmesh::frontend {
 
@@ -31,16 +31,16 @@ struct ResponseSlot {
 };
 
 struct ClientConnection {
-  explicit ClientConnection(const RequestLimits& limits) : assembler(limits) {}
+  explicit ClientConnection(const http::RequestLimits& limits) : reader(limits) {}
 
   std::string routing_id;  // the STREAM peer id
   std::string client_ip;   // for X-Forwarded-For
-  RequestAssembler assembler;
+  http::RequestReader reader;
   std::string unparsed;    // bytes read but not parsed yet (pipeline full)
   std::deque<ResponseSlot> slots;
   // A request read while earlier ones are in flight, that may not go to the
   // mesh before they are answered (an unsafe method, RFC 9112 9.3.2).
-  std::optional<Request> held;
+  std::optional<http::Request> held;
   std::deque<zmq::message_t> outbox;  // response bytes the STREAM socket refused for now (EAGAIN)
 
   int64_t last_activity_ms = 0;   // last byte received or response sent (idle timeout)

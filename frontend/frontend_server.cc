@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "frontend/upstream_head.h"
 #include "shared/clock.h"
 #include "shared/gradual_ramp.h"
 #include "shared/http_fields.h"
@@ -239,7 +240,7 @@ void FrontendServer::OnClientData(ClientConnection& connection, const char* data
 // RFC 9112 9.3.2: pipelined requests may be processed in parallel only while
 // they all have safe methods. An unsafe request goes to the mesh once every
 // earlier one is answered, and the requests after it once it is answered.
-bool FrontendServer::MayDispatch(const ClientConnection& connection, const Request& request) const {
+bool FrontendServer::MayDispatch(const ClientConnection& connection, const http::Request& request) const {
   for (const ResponseSlot& slot : connection.slots) {
     if (!slot.ready && (slot.unsafe || !request.safe)) return false;
   }
@@ -248,7 +249,7 @@ bool FrontendServer::MayDispatch(const ClientConnection& connection, const Reque
 
 void FrontendServer::DispatchHeld(ClientConnection& connection) {
   if (!connection.held || !MayDispatch(connection, *connection.held)) return;
-  Request request = std::move(*connection.held);
+  http::Request request = std::move(*connection.held);
   connection.held.reset();
   Dispatch(connection, std::move(request));
 }
@@ -265,27 +266,27 @@ void FrontendServer::Pump(ClientConnection& connection) {
 
 size_t FrontendServer::FeedRequests(ClientConnection& connection, const char* data, size_t len) {
   size_t offset = 0;
-  RequestAssembler& assembler = connection.assembler;
+  http::RequestReader& reader = connection.reader;
   while (offset < len && !connection.reading_stopped && !connection.held &&
          connection.slots.size() < static_cast<size_t>(config_.max_pipelined)) {
-    offset += assembler.Feed(data + offset, len - offset);
+    offset += reader.Feed(data + offset, len - offset);
     int64_t now = NowMs();
-    if (assembler.in_progress() && connection.message_start_ms == 0) connection.message_start_ms = now;
-    if (assembler.reading_body() && connection.body_start_ms == 0) connection.body_start_ms = now;
-    if (assembler.failed()) {
-      LOG_INFO_THROTTLED("client %s: %d %s", connection.client_ip.c_str(), assembler.error_status(),
-               assembler.error_detail().c_str());
-      RespondLocally(connection, assembler.error_status(), assembler.error_detail(), /*close_after=*/true);
+    if (reader.in_progress() && connection.message_start_ms == 0) connection.message_start_ms = now;
+    if (reader.reading_body() && connection.body_start_ms == 0) connection.body_start_ms = now;
+    if (reader.failed()) {
+      LOG_INFO_THROTTLED("client %s: %d %s", connection.client_ip.c_str(), reader.error_status(),
+               reader.error_detail().c_str());
+      RespondLocally(connection, reader.error_status(), reader.error_detail(), /*close_after=*/true);
       return len;
     }
-    if (assembler.TakeContinueRequest() && connection.slots.empty()) {
+    if (reader.TakeContinueRequest() && connection.slots.empty()) {
       // Only when no earlier response is owed: interim responses must not jump the queue.
       SendToClient(connection, zmq::message_t(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")));
     }
-    if (assembler.request_ready()) {
+    if (reader.request_ready()) {
       connection.message_start_ms = 0;
       connection.body_start_ms = 0;
-      Request request = assembler.TakeRequest();
+      http::Request request = reader.TakeRequest();
       if (MayDispatch(connection, request)) {
         Dispatch(connection, std::move(request));
       } else {
@@ -296,7 +297,7 @@ size_t FrontendServer::FeedRequests(ClientConnection& connection, const char* da
   return offset;
 }
 
-void FrontendServer::Dispatch(ClientConnection& connection, Request request) {
+void FrontendServer::Dispatch(ClientConnection& connection, http::Request request) {
   ResponseSlot slot;
   slot.request_id = next_request_id_++;
   slot.http10 = request.version_minor == 0;
@@ -347,7 +348,7 @@ void FrontendServer::SendAwaiting(int64_t now) {
   }
 }
 
-void FrontendServer::SendToWorkers(uint64_t request_id, const Request& request, const std::string& client_ip) {
+void FrontendServer::SendToWorkers(uint64_t request_id, const http::Request& request, const std::string& client_ip) {
   wire::RequestMeta meta;
   if (request.idempotent) meta.flags |= wire::RequestMeta::kIdempotent;
   if (request.safe) meta.flags |= wire::RequestMeta::kSafe;
@@ -572,16 +573,16 @@ void FrontendServer::Sweep(int64_t now) {
         MarkAnswered(slot, 504, "no reply from the mesh in time");
       }
     }
-    RequestAssembler& assembler = connection.assembler;
-    if (!connection.reading_stopped && assembler.in_progress() && connection.message_start_ms) {
-      bool late_head = !assembler.reading_body() && now - connection.message_start_ms > config_.header_timeout_ms;
-      bool late_body = assembler.reading_body() && now - connection.body_start_ms > config_.body_timeout_ms;
+    http::RequestReader& reader = connection.reader;
+    if (!connection.reading_stopped && reader.in_progress() && connection.message_start_ms) {
+      bool late_head = !reader.reading_body() && now - connection.message_start_ms > config_.header_timeout_ms;
+      bool late_body = reader.reading_body() && now - connection.body_start_ms > config_.body_timeout_ms;
       if (late_head || late_body) {
         answered = true;
         RespondLocally(connection, 408, late_head ? "header section not received in time" : "body not received in time",
                        /*close_after=*/true);
       }
-    } else if (connection.slots.empty() && !assembler.in_progress() &&
+    } else if (connection.slots.empty() && !reader.in_progress() &&
                now - connection.last_activity_ms > config_.idle_timeout_ms) {
       to_close.push_back(routing_id);  // idle keep-alive connection
       continue;

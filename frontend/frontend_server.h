@@ -1,7 +1,7 @@
 // FrontendServer: the client-facing process.
 //
 // A ZMQ_STREAM socket accepts HTTP/1.1 clients. Each connection's bytes go
-// through a RequestAssembler; only whole requests leave, as REQ messages
+// through an http::RequestReader; only whole requests leave, as REQ messages
 // straight to a worker (WorkerDispatch: the load-balancing broker on this
 // frontend's worker socket; see shared/wire.h). Replies are matched to their
 // connection by request id, and are
@@ -97,16 +97,16 @@ class FrontendServer {
 
   // Parses buffered input and sends ready responses until neither moves.
   void Pump(ClientConnection& connection);
-  bool MayDispatch(const ClientConnection& connection, const Request& request) const;
+  bool MayDispatch(const ClientConnection& connection, const http::Request& request) const;
   void DispatchHeld(ClientConnection& connection);
   size_t FeedRequests(ClientConnection& connection, const char* data, size_t len);
-  void Dispatch(ClientConnection& connection, Request request);
+  void Dispatch(ClientConnection& connection, http::Request request);
   // Whether the next request must wait for a ramp position (keeps the order of those waiting).
   bool MustWaitForPosition(int64_t now) const;
   bool PositionNeeded() const;
   // Sends the requests waiting for a position that have one now (or waited long enough).
   void SendAwaiting(int64_t now);
-  void SendToWorkers(uint64_t request_id, const Request& request, const std::string& client_ip);
+  void SendToWorkers(uint64_t request_id, const http::Request& request, const std::string& client_ip);
   void RespondLocally(ClientConnection& connection, int status, const std::string& detail, bool close_after);
   void OnReply(wire::Reply& reply);
   bool FlushReadySlots(ClientConnection& connection);
@@ -122,7 +122,7 @@ class FrontendServer {
 
   FrontendConfig config_;
   FrontendSecurity security_;
-  RequestLimits limits_;
+  http::RequestLimits limits_;
   zmq::context_t context_;
   std::unique_ptr<ZapAuthenticator> zap_;  // with CURVE only
   std::unique_ptr<HandshakeMonitor> handshakes_;  // with CURVE only
@@ -135,7 +135,7 @@ class FrontendServer {
   int64_t next_ack_ms_ = 0;
   struct AwaitingPosition {
     uint64_t request_id;
-    Request request;
+    http::Request request;
     std::string client_ip;
     int64_t since_ms;
   };

@@ -6,6 +6,7 @@
 #include "shared/command_line.h"
 #include "shared/curve.h"
 #include "shared/log.h"
+#include "shared/open_files.h"
 #include "shared/shutdown_signal.h"
 
 int main(int argc, char** argv) {
@@ -94,6 +95,16 @@ int main(int argc, char** argv) {
         "--curve-worker-secret-key, --curve-allowed-keys)");
   }
   if (!loaded.ok()) ExitWithConfigError(info.name, loaded.message());
+
+  // One descriptor per client connection: past the limit, libzmq stops
+  // accepting and further clients wait in the listen queue, never answered.
+  constexpr uint64_t kFewOpenFiles = 4096;
+  uint64_t open_files = RaiseOpenFilesLimit();
+  if (open_files < kFewOpenFiles) {
+    LOG_WARN("open files limit %llu: clients beyond about that many connections at once are not accepted; "
+             "raise the hard limit (LimitNOFILE=, ulimit -Hn)",
+             static_cast<unsigned long long>(open_files));
+  }
 
   InstallShutdownHandlers();
   frontend::FrontendServer server(frontend, std::move(security));

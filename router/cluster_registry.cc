@@ -445,6 +445,15 @@ Status ClusterRegistry::RecordWorkerStats(const std::string& worker_id, const js
   return Status::Ok();
 }
 
+uint64_t ClusterRegistry::ServedBy(const std::string& worker_id) const {
+  auto found = last_worker_stats_.find(worker_id);
+  uint64_t total = 0;
+  if (found != last_worker_stats_.end()) {
+    for (const auto& [uuid, count] : found->second) total += count;
+  }
+  return total;
+}
+
 Status ClusterRegistry::RecordMismatch(const std::string& worker_id, const json& report, int64_t now_wall_ms) {
   if (!report.is_object()) return Status::InvalidArgument("mismatch report: must be a JSON object");
   if (report.dump().size() > kMaxMismatchReportBytes) {

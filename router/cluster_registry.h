@@ -139,6 +139,8 @@ class ClusterRegistry {
   // since that worker started. Counts of workers that left stay in the
   // totals; a worker whose counts go down has restarted and counts anew.
   // InvalidArgument (nothing recorded) if malformed.
+  // Requests the worker has served since it started, by its last HB (0 if none came).
+  uint64_t ServedBy(const std::string& worker_id) const;
   Status RecordWorkerStats(const std::string& worker_id, const nlohmann::json& stats);
 
   // A CONCURRENT mismatch report: a JSON object naming the compared new

@@ -2,7 +2,9 @@
 
 #include <array>
 
+#include "router/dashboard_assets.h"
 #include "router/mesh_metrics.h"
+#include "router/mesh_status.h"
 #include "shared/json_parse.h"
 #include "shared/json_reader.h"
 #include "shared/log.h"
@@ -62,6 +64,14 @@ ApiResponse ConfigApi::Handle(const ApiRequest& request, int64_t now_wall_ms) {
   bool is_get = request.method == "GET" || request.method == "HEAD";
   if (path == "/metrics") {
     if (is_get) return Metrics(now_wall_ms);
+    return MethodNotAllowed(request.method, "GET, HEAD");
+  }
+  if (path == "/status") {
+    if (is_get) return MeshStatus(now_wall_ms);
+    return MethodNotAllowed(request.method, "GET, HEAD");
+  }
+  if (IsDashboardPath(path)) {
+    if (is_get) return DashboardFile(path);
     return MethodNotAllowed(request.method, "GET, HEAD");
   }
   if (path == kCollection || path == std::string(kCollection) + "/") {
@@ -186,6 +196,10 @@ ApiResponse ConfigApi::Metrics(int64_t now_wall_ms) const {
   }
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return response;
+}
+
+ApiResponse ConfigApi::MeshStatus(int64_t now_wall_ms) const {
+  return Json(200, BuildMeshStatus({registry_, monitor_, describe_peers_}, now_wall_ms));
 }
 
 ApiResponse ConfigApi::DeleteCluster(const std::string& uuid) {

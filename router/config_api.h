@@ -15,6 +15,11 @@
 //   GET    /metrics                      -> 200, the mesh's metrics in the
 //                                           Prometheus text format 0.0.4
 //                                           (router/mesh_metrics.h)
+//   GET    /status                       -> 200, JSON: versions with mode,
+//                                           health and share, live workers
+//                                           and frontends (router/mesh_status.h)
+//   GET    /dashboard[/FILE]             -> the dashboard's page, script and
+//                                           style (router/dashboard_assets.h)
 //   HEAD is answered like GET (the listener drops the body).
 //   Other methods on these paths -> 405 with Allow; other paths -> 404.
 //   Invalid input -> 400 with one line naming the field (a cluster with
@@ -72,6 +77,9 @@ class ConfigApi {
 
   // How GET /metrics learns the number of live workers (0 without it).
   void CountWorkersWith(std::function<size_t()> count) { count_workers_ = std::move(count); }
+  // How GET /status learns the live workers and frontends:
+  // {"workers": [...], "frontends": [...]} (both empty without it).
+  void DescribePeersWith(std::function<nlohmann::json()> describe) { describe_peers_ = std::move(describe); }
 
   size_t max_body_bytes() const { return registry_->limits().max_body_bytes; }
   // The 413 for a body over max_body_bytes() (also used by the listener,
@@ -90,6 +98,7 @@ class ConfigApi {
   ApiResponse DeleteCluster(const std::string& uuid);
   ApiResponse RollBackCluster(const std::string& uuid, int64_t now_wall_ms);
   ApiResponse Metrics(int64_t now_wall_ms) const;
+  ApiResponse MeshStatus(int64_t now_wall_ms) const;
   nlohmann::json StateOf(const Cluster& cluster, int64_t now_wall_ms) const;
 
   // 400 naming the server when a limit or the network policy refuses one.
@@ -100,6 +109,7 @@ class ConfigApi {
   ChangeListener on_change_;
   NetworkPolicy backend_networks_;
   std::function<size_t()> count_workers_;
+  std::function<nlohmann::json()> describe_peers_;
   std::map<std::string, uint64_t> rollbacks_;  // made since start, by reason
 };
 

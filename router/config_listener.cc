@@ -3,6 +3,7 @@
 #include <iterator>
 #include <vector>
 
+#include "router/dashboard_assets.h"
 #include "shared/api_token.h"
 #include "shared/clock.h"
 #include "shared/log.h"
@@ -128,17 +129,17 @@ bool ConfigListener::OnData(const std::string& routing_id, Connection& connectio
     connection.unparsed.append(data, len);
     return true;
   }
-  frontend::RequestAssembler& assembler = connection.assembler;
+  http::RequestReader& reader = connection.reader;
   size_t offset = 0;
   while (offset < len) {
-    offset += assembler.Feed(data + offset, len - offset);
-    if (assembler.failed()) {
+    offset += reader.Feed(data + offset, len - offset);
+    if (reader.failed()) {
       ApiResponse refusal;
-      if (assembler.error_status() == 413) {
+      if (reader.error_status() == 413) {
         refusal = api_->BodyTooLarge();
       } else {
-        refusal.status = assembler.error_status();
-        refusal.body = assembler.error_detail() + "\n";
+        refusal.status = reader.error_status();
+        refusal.body = reader.error_detail() + "\n";
       }
       LOG_INFO("config API: refused a request: %d %s", refusal.status, refusal.body.c_str());
       if (!Respond(routing_id, connection, refusal, /*head_only=*/false, /*close=*/true)) {
@@ -150,10 +151,10 @@ bool ConfigListener::OnData(const std::string& routing_id, Connection& connectio
       Finish(connection);
       return true;
     }
-    if (assembler.TakeContinueRequest()) {
+    if (reader.TakeContinueRequest()) {
       // A client without the right token is refused before it is invited to send its body.
       ApiResponse refusal;
-      if (Unauthorized(assembler.fields(), &refusal)) {
+      if (Unauthorized(reader.fields(), &refusal)) {
         if (!Respond(routing_id, connection, refusal, /*head_only=*/false, /*close=*/true)) {
           Close(routing_id);
           return false;
@@ -166,11 +167,13 @@ bool ConfigListener::OnData(const std::string& routing_id, Connection& connectio
         return false;
       }
     }
-    if (!assembler.request_ready()) continue;
-    frontend::Request request = assembler.TakeRequest();
+    if (!reader.request_ready()) continue;
+    http::Request request = reader.TakeRequest();
     ApiResponse response;
     uint64_t seq_before = current_seq_ ? current_seq_() : 0;
-    if (!Unauthorized(request.fields, &response)) {
+    // The dashboard's files hold no data: a browser opening the page cannot send a token.
+    bool is_public = IsDashboardPath(request.target.substr(0, request.target.find('?')));
+    if (is_public || !Unauthorized(request.fields, &response)) {
       response = api_->Handle({request.method, request.target, std::move(request.body)}, WallClockMs());
     }
     LOG_DEBUG("config API: %s %s -> %d", request.method.c_str(), request.target.c_str(), response.status);
@@ -217,7 +220,7 @@ void ConfigListener::Settle(const std::string& routing_id, Connection& connectio
   if (phase == ConnectionDeadlines::Phase::kSending || phase == ConnectionDeadlines::Phase::kAnswering) {
     deadlines_.Answered(routing_id, now);
   }
-  if (connection.assembler.in_progress()) deadlines_.RequestBegan(routing_id, now);
+  if (connection.reader.in_progress()) deadlines_.RequestBegan(routing_id, now);
 }
 
 void ConfigListener::Finish(Connection& connection) {
@@ -381,7 +384,7 @@ void ConfigListener::Expire(const std::string& routing_id, ConnectionDeadlines::
   auto it = connections_.find(routing_id);
   if (it == connections_.end()) return deadlines_.Forget(routing_id);
   Connection& connection = *it->second;
-  bool began = connection.assembler.in_progress() && (!connection.tls || connection.tls->handshake_done());
+  bool began = connection.reader.in_progress() && (!connection.tls || connection.tls->handshake_done());
   if (phase != ConnectionDeadlines::Phase::kRequest || !began) {
     if (phase == ConnectionDeadlines::Phase::kSending) {
       LOG_INFO_THROTTLED("config API: closing a connection that did not read its answer within %lld ms "

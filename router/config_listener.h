@@ -3,7 +3,7 @@
 // dispatch never race: one thread owns the cluster table).
 //
 // A STREAM frame is only the bytes one read() returned, never a message:
-// each connection has its own RequestAssembler (frontend/request_assembler.h)
+// each connection has its own http::RequestReader (shared/http_request_reader.h)
 // that reassembles whole requests however TCP split them. Requests on a
 // connection are answered in order as each completes (the API answers at
 // once, except answers held for a change, see below). Keep-alive is the default; a request
@@ -11,7 +11,7 @@
 // "Connection: close" and the connection is closed once the client hangs up
 // (at the latest the linger later: libzmq drops unsent bytes of a STREAM peer
 // it is told to close, so it is never closed right after a response).
-// Malformed requests get the assembler's status (a head over 16 KiB: 431, a
+// Malformed requests get the reader's status (a head over 16 KiB: 431, a
 // body over ConfigApi::max_body_bytes(): 413, as the API promises) and the
 // connection is closed after the linger (input meanwhile is discarded, so the
 // client reads the response rather than a reset).
@@ -45,11 +45,13 @@
 // "Authorization: Bearer TOKEN" whose token matches (shared/api_token.h,
 // compared in constant time); any other request gets 401 with
 // "WWW-Authenticate: Bearer" and never reaches the ConfigApi. The connection
-// stays open (a client may retry with the token).
+// stays open (a client may retry with the token). The dashboard's files are
+// the exception (router/dashboard_assets.h): they hold no data, and a browser
+// opening the page cannot send a token; the page sends it with its API calls.
 //
 // With TLS (UseTls), every connection has its own TlsSession
 // (router/tls_session.h): the STREAM frames carry ciphertext, the session
-// turns it into the plaintext the assembler reads, and every response goes
+// turns it into the plaintext the reader reads, and every response goes
 // out through it; whatever the handshake produces is sent as it appears. A
 // connection whose TLS fails (a failed handshake, plain HTTP on the TLS
 // port, a broken record) is logged (throttled: garbage must not flood the
@@ -68,10 +70,10 @@
 
 #include <zmq.hpp>
 
-#include "frontend/request_assembler.h"
 #include "router/config_api.h"
 #include "router/connection_deadlines.h"
 #include "router/tls_session.h"
+#include "shared/http_request_reader.h"
 #include "shared/status.h"
 
 namespace upmesh::router {
@@ -114,8 +116,8 @@ class ConfigListener {
   };
 
   struct Connection {
-    explicit Connection(const frontend::RequestLimits& limits) : assembler(limits) {}
-    frontend::RequestAssembler assembler;
+    explicit Connection(const http::RequestLimits& limits) : reader(limits) {}
+    http::RequestReader reader;
     std::unique_ptr<TlsSession> tls;  // with TLS only
     std::string outbox;    // bytes libzmq refused for now (its pipe for this client is full)
     std::string unparsed;  // plaintext that arrived while the outbox was waiting
@@ -153,7 +155,7 @@ class ConfigListener {
 
   zmq::socket_t socket_;
   ConfigApi* api_;
-  frontend::RequestLimits limits_;
+  http::RequestLimits limits_;
   std::string token_;  // empty: no token required
   const TlsServerContext* tls_ = nullptr;  // null: plain HTTP
   size_t max_unparsed_bytes_;  // one whole request's worth

@@ -51,4 +51,10 @@ std::vector<std::string> FrontendAcks::Expire(int64_t now_ms) {
 
 int64_t FrontendAcks::next_deadline_ms() const { return waits_.empty() ? INT64_MAX : waits_.front().deadline_ms; }
 
+std::map<std::string, uint64_t> FrontendAcks::AckedSeqs() const {
+  std::map<std::string, uint64_t> seqs;
+  for (const auto& [id, frontend] : frontends_) seqs[id] = frontend.acked;
+  return seqs;
+}
+
 }  // namespace upmesh::router

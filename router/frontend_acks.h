@@ -38,6 +38,8 @@ class FrontendAcks {
   int64_t next_deadline_ms() const;
   size_t live() const { return frontends_.size(); }
   bool IsLive(const std::string& frontend_id) const { return frontends_.count(frontend_id) > 0; }
+  // The seq each live frontend acknowledged last, by id.
+  std::map<std::string, uint64_t> AckedSeqs() const;
 
  private:
   struct Frontend {

@@ -24,4 +24,9 @@ std::set<std::string> FrontendDirectory::Endpoints() const {
   return endpoints;
 }
 
+std::string FrontendDirectory::EndpointOf(const std::string& frontend_id) const {
+  auto found = frontends_.find(frontend_id);
+  return found == frontends_.end() ? "" : found->second.endpoint;
+}
+
 }  // namespace upmesh::router

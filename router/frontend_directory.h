@@ -24,6 +24,8 @@ class FrontendDirectory {
   bool Expire(int64_t now);
   // Every live frontend's endpoint, sorted, without duplicates.
   std::set<std::string> Endpoints() const;
+  // Where workers reach the frontend ("" if it named none).
+  std::string EndpointOf(const std::string& frontend_id) const;
 
  private:
   struct Entry {

@@ -1,7 +1,6 @@
 // upmesh-router: the hub between frontends and workers, and the owner of the
 // cluster table (REST config API, state file, config broadcast).
 #include <arpa/inet.h>
-#include <sys/resource.h>
 
 #include <memory>
 #include <string>
@@ -12,6 +11,7 @@
 #include "shared/command_line.h"
 #include "shared/curve.h"
 #include "shared/log.h"
+#include "shared/open_files.h"
 #include "shared/shutdown_signal.h"
 #include "shared/state_path.h"
 
@@ -124,18 +124,14 @@ router::RouterSecurity LoadSecurity(const po::variables_map& flags, const std::s
 // often 1024: raises it to the hard limit, and refuses a connection cap
 // that still does not fit beside the mesh's own sockets.
 void ReserveApiDescriptors(const RouterConfig& router, const std::string& program) {
-  constexpr rlim_t kReserved = 256;  // frontends, workers, libzmq's own descriptors, the state file
-  rlimit limit;
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-  if (limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) (void)getrlimit(RLIMIT_NOFILE, &limit);
-  }
-  rlim_t needed = static_cast<rlim_t>(router.api_max_connections) + kReserved;
-  if (limit.rlim_cur != RLIM_INFINITY && needed > limit.rlim_cur) {
+  constexpr uint64_t kReserved = 256;  // frontends, workers, libzmq's own descriptors, the state file
+  uint64_t open_files = RaiseOpenFilesLimit();
+  if (open_files == 0) return;
+  uint64_t needed = static_cast<uint64_t>(router.api_max_connections) + kReserved;
+  if (needed > open_files) {
     ExitWithConfigError(program, "configService.maxConnections: " + std::to_string(router.api_max_connections) +
                                      " API connections need " + std::to_string(needed) +
-                                     " open files, but the limit is " + std::to_string(limit.rlim_cur) +
+                                     " open files, but the limit is " + std::to_string(open_files) +
                                      ": lower the setting or raise the limit (LimitNOFILE=, ulimit -n)");
   }
 }

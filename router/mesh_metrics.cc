@@ -41,23 +41,6 @@ std::vector<std::pair<const char*, uint64_t>> ByCode(const HealthFigures& f) {
           {"504", f.timeouts}};
 }
 
-// The share of new requests the table routes to each live version, in percent.
-std::map<std::string, double> SetShares(const ClusterTable& table, double gradual_share) {
-  std::map<std::string, double> shares;
-  std::vector<const Cluster*> live = table.Live();
-  if (live.empty()) return shares;
-  UpgradeMode mode = live[0]->transition.mode;
-  bool has_older = live.size() > 1;
-  if (mode == UpgradeMode::kGradual && has_older) {
-    shares[live[0]->uuid] = gradual_share;
-    shares[live[1]->uuid] = 100 - gradual_share;
-  } else {
-    shares[live[0]->uuid] = 100;
-    if (mode == UpgradeMode::kConcurrent && has_older) shares[live[1]->uuid] = 100;  // both are asked
-  }
-  return shares;
-}
-
 class PageBuilder {
  public:
   PageBuilder(const MeshMetricsSources& sources, int64_t now_wall_ms)
@@ -180,6 +163,22 @@ class PageBuilder {
 };
 
 }  // namespace
+
+std::map<std::string, double> SetShares(const ClusterTable& table, double gradual_share) {
+  std::map<std::string, double> shares;
+  std::vector<const Cluster*> live = table.Live();
+  if (live.empty()) return shares;
+  UpgradeMode mode = live[0]->transition.mode;
+  bool has_older = live.size() > 1;
+  if (mode == UpgradeMode::kGradual && has_older) {
+    shares[live[0]->uuid] = gradual_share;
+    shares[live[1]->uuid] = 100 - gradual_share;
+  } else {
+    shares[live[0]->uuid] = 100;
+    if (mode == UpgradeMode::kConcurrent && has_older) shares[live[1]->uuid] = 100;  // both are asked
+  }
+  return shares;
+}
 
 Status BuildMeshMetrics(const MeshMetricsSources& sources, int64_t now_wall_ms, std::string* page) {
   return PageBuilder(sources, now_wall_ms).Build(page);

@@ -29,6 +29,12 @@ namespace upmesh::router {
 extern const std::vector<double> kDurationBoundsSeconds;
 extern const std::vector<double> kBodyBoundsBytes;
 
+// The share of new requests the table routes to each live version, in
+// percent, by uuid: the newest live version 100, or its GRADUAL share and the
+// previous version the rest; CONCURRENT: both newest versions 100 (both are
+// asked). Versions not listed get none.
+std::map<std::string, double> SetShares(const ClusterTable& table, double gradual_share);
+
 struct MeshMetricsSources {
   const ClusterRegistry* registry = nullptr;
   const VersionMonitor* monitor = nullptr;          // may be null: no per-version figures

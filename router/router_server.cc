@@ -59,6 +59,24 @@ RouterServer::RouterServer(const RouterConfig& config, const Cluster* initial, R
       acks_(std::max<int64_t>(int64_t{config.heartbeat_ms} * config.heartbeat_liveness, 1500), config.ack_wait_ms) {
   listener_.DeferChangeAnswers([this] { return clusters_.seq(); });
   api_.CountWorkersWith([this] { return workers_seen_.size(); });
+  api_.DescribePeersWith([this] { return DescribePeers(NowMs()); });
+}
+
+nlohmann::json RouterServer::DescribePeers(int64_t now) const {
+  int64_t expiry_ms = int64_t{config_.heartbeat_ms} * config_.heartbeat_liveness;
+  nlohmann::json workers = nlohmann::json::array();
+  for (const WorkerState& worker : workers_seen_.workers()) {
+    workers.push_back({{"id", worker.id},
+                       {"capacity", worker.capacity},
+                       {"draining", worker.draining},
+                       {"served", clusters_.ServedBy(worker.id)},
+                       {"heardMsAgo", std::max<int64_t>(0, expiry_ms - (worker.expires_at_ms - now))}});
+  }
+  nlohmann::json frontends = nlohmann::json::array();
+  for (const auto& [id, seq] : acks_.AckedSeqs()) {
+    frontends.push_back({{"id", id}, {"endpoint", frontend_endpoints_.EndpointOf(id)}, {"seq", seq}});
+  }
+  return {{"workers", std::move(workers)}, {"frontends", std::move(frontends)}};
 }
 
 Status RouterServer::Start() {

@@ -95,6 +95,8 @@ class RouterServer {
   void SendFrontendList(const std::string& only_worker = "");
   void WorkerGone(const std::string& worker_id, const char* why);
   void Sweep(int64_t now);
+  // The live workers and frontends for GET /status (router/mesh_status.h).
+  nlohmann::json DescribePeers(int64_t now) const;
 
   // Monitoring and rollback.
   Status OnHealth(const std::string& worker_id, std::string_view report_json, int64_t now);

@@ -7,7 +7,7 @@
 #   FUZZ_SECONDS=600 scripts/fuzz.sh                     # longer run
 #   FUZZ_RUNS=200000 FUZZ_SEED=1 scripts/fuzz.sh         # reproducible: the same
 #                                                        # inputs on every machine
-#   FUZZ_TARGETS="request_assembler" scripts/fuzz.sh     # some targets only
+#   FUZZ_TARGETS="request_reader" scripts/fuzz.sh        # some targets only
 #   FUZZ_BUILD_DIR=/tmp/bf scripts/fuzz.sh
 # Crashing inputs are kept in $FUZZ_BUILD_DIR/fuzz-artifacts/<name>/.
 set -euo pipefail

@@ -29,8 +29,10 @@ build_packages=(
 # packaged units (tests/packaging/test-package.sh), clang and its
 # libFuzzer/sanitizer runtimes (scripts/fuzz.sh), the openssl CLI that makes
 # the certificates of tests/integration/test_api_tls.py, promtool and the
-# Prometheus server of tests/integration/test_metrics.py
-test_packages=(catch2 python3 systemd clang libclang-rt-14-dev openssl prometheus)
+# Prometheus server of tests/integration/test_metrics.py, headless Chromium,
+# its WebDriver and Selenium for tests/integration/test_dashboard.py
+test_packages=(catch2 python3 systemd clang libclang-rt-14-dev openssl prometheus
+  chromium chromium-driver python3-selenium)
 # bench/run.sh, bench/versions.sh, bench/rollback.sh, bench/instructions.sh,
 # bench/mesh_instructions.sh (perf: system calls per request in bench/run.sh)
 bench_packages=(nginx-light haproxy wrk valgrind linux-perf python3)

@@ -52,8 +52,8 @@ Status ResolveServer(const ServerAddress& server, const NetworkPolicy& policy, B
 BackendPool::BackendPool(BackendServer server, int max_connections)
     : server_(std::move(server)), max_connections_(static_cast<size_t>(max_connections)) {}
 
-BackendConnection* BackendPool::Add(size_t server_index, const std::string& worker_name) {
-  connections_.emplace_back(server_index, worker_name);
+BackendConnection* BackendPool::Add(size_t server_index) {
+  connections_.emplace_back(server_index);
   BackendConnection* connection = &connections_.back();
   connection->self = std::prev(connections_.end());
   return connection;

@@ -25,7 +25,7 @@
 
 #include "shared/config.h"
 #include "shared/status.h"
-#include "worker/response_reader.h"
+#include "shared/http_response_reader.h"
 #include "worker/server_health.h"
 
 namespace upmesh::worker {
@@ -48,8 +48,7 @@ Status ResolveServer(const ServerAddress& server, const NetworkPolicy& policy, B
 struct BackendConnection {
   enum class State { kConnecting, kBusy, kIdle, kClosed };
 
-  BackendConnection(size_t server_index, const std::string& worker_name)
-      : server(server_index), reader(worker_name) {}
+  explicit BackendConnection(size_t server_index) : server(server_index) {}
 
   int fd = -1;
   const size_t server;
@@ -57,7 +56,7 @@ struct BackendConnection {
   bool reused = false;       // has completed a response before (may be stale)
   int64_t idle_since_ms = 0;
   Exchange* exchange = nullptr;  // while kConnecting or kBusy
-  ResponseReader reader;
+  http::ResponseReader reader;
 
   // The request still to be written: pieces consumed from the front.
   iovec pending[4] = {};
@@ -78,7 +77,7 @@ class BackendPool {
   bool CanOpen() const { return connections_.size() < max_connections_; }
 
   // Adds a connection in state kConnecting (the caller sets its fd).
-  BackendConnection* Add(size_t server_index, const std::string& worker_name);
+  BackendConnection* Add(size_t server_index);
 
   // The most recently used idle connection (now kBusy), or nullptr.
   BackendConnection* PopIdle();

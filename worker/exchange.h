@@ -29,7 +29,7 @@ struct LegResult {
   enum class Kind { kPending, kResponse, kFailed };
   Kind kind = Kind::kPending;
   std::string cluster_uuid;  // the version that answered (or failed last)
-  // kResponse: the backend's response, in the mesh's shape (response_reader.h).
+  // kResponse: the backend's response, in the mesh's shape (mesh_response.h).
   int status = 0;
   std::string head;
   std::string body;

@@ -16,6 +16,7 @@
 #include "shared/clock.h"
 #include "shared/log.h"
 #include "shared/wire.h"
+#include "worker/mesh_response.h"
 
 namespace upmesh::worker {
 namespace {
@@ -151,7 +152,7 @@ void Upstream::OpenConnectionFor(Exchange* exchange) {
                  true);
     return;
   }
-  BackendConnection* connection = pool.Add(exchange->server, worker_name_);
+  BackendConnection* connection = pool.Add(exchange->server);
   connection->fd = fd;
   connection->exchange = exchange;
   exchange->connection = connection;
@@ -281,10 +282,10 @@ void Upstream::ReadFrom(BackendConnection* connection, uint32_t events) {
         CloseConnection(connection);
         return;
       }
-      if (connection->reader.FeedEof() == ResponseReader::Result::kComplete) {
+      if (connection->reader.FeedEof() == http::ResponseReader::Result::kComplete) {
         CompleteExchange(connection, /*reusable=*/false);
       } else {
-        ConnectionBroken(connection, connection->reader.error());
+        ConnectionBroken(connection, BackendError(connection->reader));
       }
       return;
     }
@@ -295,15 +296,15 @@ void Upstream::ReadFrom(BackendConnection* connection, uint32_t events) {
       return;
     }
     size_t consumed = 0;
-    ResponseReader::Result result = connection->reader.Feed(buffer, static_cast<size_t>(received), &consumed);
+    http::ResponseReader::Result result = connection->reader.Feed(buffer, static_cast<size_t>(received), &consumed);
     bool drained = !hang_up_reported && static_cast<size_t>(received) < kReadBufferBytes;
-    if (result == ResponseReader::Result::kIncomplete) {
+    if (result == http::ResponseReader::Result::kIncomplete) {
       if (drained) return;
       continue;
     }
-    if (result == ResponseReader::Result::kError) {
+    if (result == http::ResponseReader::Result::kError) {
       Exchange* exchange = connection->exchange;
-      std::string detail = connection->reader.error();
+      std::string detail = BackendError(connection->reader);
       LOG_WARN_THROTTLED("backend %s: %s", pools_[connection->server].server().label.c_str(), detail.c_str());
       CloseConnection(connection);
       FailExchange(exchange, 502, Outcome::kBadFraming, detail, /*nothing_acted_on=*/false);
@@ -321,14 +322,14 @@ void Upstream::ReadFrom(BackendConnection* connection, uint32_t events) {
 
 void Upstream::CompleteExchange(BackendConnection* connection, bool reusable) {
   Exchange* exchange = connection->exchange;
-  ResponseReader& reader = connection->reader;
+  http::ResponseReader& reader = connection->reader;
   LOG_DEBUG("%s -> %d (%zu body bytes)", pools_[connection->server].server().label.c_str(), reader.status(),
             reader.body().size());
   LegResult result;
   result.kind = LegResult::Kind::kResponse;
   result.cluster_uuid = exchange->cluster_uuid;
   result.status = reader.status();
-  result.head = reader.head();
+  result.head = MeshResponseHead(reader, worker_name_);
   result.body = std::move(reader.body());
   result.chunked = reader.chunked();
   result.elapsed_ms = *now_ms_ - exchange->started_ms;

@@ -1,8 +1,8 @@
 // Upstream: the mechanics of the worker's trips to backend servers, in the
 // manner of h2o's http1client over its socketpool: for each Exchange it
 // takes a pooled keep-alive connection (or opens one, or queues the exchange
-// until the pool has room), writes the request, reads the response through a
-// ResponseReader, hands the connection back, and ends the exchange with a
+// until the pool has room), writes the request, reads the response through an
+// http::ResponseReader (worker/mesh_response.h shapes it), hands the connection back, and ends the exchange with a
 // LegResult: the response, or a 502/504 failure. Deadlines (connect,
 // response, waiting for a connection, an active check's own timeout) are
 // enforced by Expire(). It knows nothing of versions: which server a leg goes

@@ -1,5 +1,6 @@
 // libFuzzer target: the differential split check of tests/fuzz/split_harness.h
-// for the worker's ResponseReader. Any difference is a crash.
+// for the shared http::ResponseReader and the worker's head shaping. Any
+// difference is a crash.
 #include <cstdio>
 
 #include "tests/fuzz/split_harness.h"

@@ -5,18 +5,19 @@
 #include "shared/http_message_scanner.h"
 #include "tests/fuzz/split_harness.h"
 #include "tests/fuzz/split_plan.h"
-#include "worker/response_reader.h"
+#include "shared/http_response_reader.h"
+#include "worker/mesh_response.h"
 
 namespace upmesh::fuzz {
 namespace {
 
-using worker::ResponseReader;
+using http::ResponseReader;
 using Result = ResponseReader::Result;
 
 std::string Render(ResponseReader& reader, size_t end_offset) {
   std::string out = std::to_string(reader.status()) + (reader.keep_alive() ? " keep-alive" : " close") +
                     (reader.chunked() ? " chunked" : "") + " ended at " + std::to_string(end_offset) + "\n";
-  out += reader.head();
+  out += worker::MeshResponseHead(reader, "w1");
   out += "body[" + std::to_string(reader.body().size()) + "]=" + reader.body();
   return out;
 }
@@ -24,7 +25,7 @@ std::string Render(ResponseReader& reader, size_t end_offset) {
 // Sets *disagreed if the grammar scanner and http-parser disagreed.
 std::string Feed(const std::vector<std::string>& pieces, bool head_request, bool eof_at_end, size_t max_bytes,
                  bool* disagreed) {
-  ResponseReader reader("w1");
+  ResponseReader reader;
   reader.Start(head_request, max_bytes);
   std::string outcome;
   size_t stream_offset = 0;
@@ -34,8 +35,8 @@ std::string Feed(const std::vector<std::string>& pieces, bool head_request, bool
       size_t consumed = 0;
       Result result = reader.Feed(piece.data() + offset, piece.size() - offset, &consumed);
       if (result == Result::kError) {
-        if (reader.error() == http::kScannerParserDisagree) *disagreed = true;
-        return outcome + "error: " + reader.error();
+        if (reader.fault() == ResponseReader::Fault::kDisagree) *disagreed = true;
+        return outcome + "error: " + worker::BackendError(reader);
       }
       offset += consumed;
       stream_offset += consumed;
@@ -48,7 +49,7 @@ std::string Feed(const std::vector<std::string>& pieces, bool head_request, bool
   }
   if (eof_at_end && reader.received_any()) {
     if (reader.FeedEof() == Result::kComplete) return outcome + Render(reader, stream_offset) + "\nat EOF";
-    return outcome + "error at EOF: " + reader.error();
+    return outcome + "error at EOF: " + worker::BackendError(reader);
   }
   return outcome + (reader.received_any() ? "incomplete" : "idle");
 }

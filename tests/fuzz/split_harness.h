@@ -16,7 +16,7 @@
 
 namespace upmesh::fuzz {
 
-std::string CheckRequestAssemblerSplits(const uint8_t* data, size_t size);
+std::string CheckRequestReaderSplits(const uint8_t* data, size_t size);
 std::string CheckResponseReaderSplits(const uint8_t* data, size_t size);
 
 }  // namespace upmesh::fuzz

@@ -1,7 +1,8 @@
 """GET /metrics on the router's config API against a real mesh: per-version
 request counts that match the requests sent (20 to v1, then after an INSTANT
 switch 20 to v2), a backend's 5xx under code="5xx", a page promtool accepts,
-the API's token guarding it, and a real Prometheus server scraping it."""
+the API's token guarding it, and a real Prometheus server scraping it and
+evaluating every query of the Grafana dashboard (packaging/grafana)."""
 
 import json
 import os
@@ -24,6 +25,10 @@ INSTANT_UNJUDGED = {"mode": "INSTANT", "monitor": {"shield": False, "minRequests
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?')
 TOKEN = "metrics-test-token-0123456789abcdef"
+DASHBOARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packaging", "grafana",
+                         "upmesh-rollout.json")
+# What Grafana puts in for its variables when it sends a dashboard's query.
+GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__range": "1m", "$old": "1", "$new": "2"}
 
 
 def parse_page(text):
@@ -164,8 +169,46 @@ class MetricsTest(mesh.MeshTestCase):
 
         values = wait_until(per_version, 60, interval=0.5, what="Prometheus has per-version request counts")
         self.assertGreaterEqual(values["2"], 10)
+
+        def query(expr):
+            status, _, body = http_get(web_port, "/api/v1/query?query=" + urllib.parse.quote(expr), timeout=5)
+            answer = json.loads(body)
+            self.assertEqual((status, answer["status"]), (200, "success"), (expr, answer))
+            return answer["data"]["result"]
+
+        # A rate needs the counter to grow between two scrapes: more requests, now that it scrapes.
+        self.send(10, expect_backend="v2")
+
+        def v2_rate():
+            rates = query("sum by (version) (rate(upmesh_requests_total[1m]))")
+            return {entry["metric"]["version"]: float(entry["value"][1]) for entry in rates}.get("2", 0) > 0
+
+        wait_until(v2_rate, 30, interval=0.5, what="Prometheus has a per-version rate for v2")
+        self.check_dashboard_queries(query)
         server.stop()
         self.assertFalse(server.alive())
+
+    def check_dashboard_queries(self, query):
+        """Every query of the Grafana dashboard is one Prometheus accepts, and
+        the new version's volume and latency panels have data."""
+        with open(DASHBOARD) as f:
+            dashboard = json.load(f)
+        exprs = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+        exprs += [annotation["expr"] for annotation in dashboard["annotations"]["list"]]
+        self.assertGreater(len(exprs), 10)
+        results = {}
+        for expr in exprs:
+            for variable, value in GRAFANA_VARIABLES.items():
+                expr = expr.replace(variable, value)
+            self.assertNotIn("$", expr, "a Grafana variable the test does not know")
+            results[expr] = query(expr)
+        new_volume = 'sum by (code) (rate(upmesh_requests_total{version="2"}[1m]))'
+        self.assertIn(new_volume, results)
+        self.assertTrue(any(entry["metric"].get("code") == "2xx" and float(entry["value"][1]) > 0
+                            for entry in results[new_volume]), results[new_volume])
+        p99 = [expr for expr in results if expr.startswith("histogram_quantile(0.99") and 'version="2"' in expr]
+        self.assertEqual(len(p99), 1)
+        self.assertGreater(float(results[p99[0]][0]["value"][1]), 0)
 
 
 if __name__ == "__main__":

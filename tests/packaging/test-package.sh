@@ -79,6 +79,7 @@ for doc in README.md production.md configuration.md; do
   check "contains /usr/share/doc/upmesh/$doc" grep -qx "/usr/share/doc/upmesh/$doc" "$work/contents"
 done
 check "contains /usr/share/upmesh/upmesh.json" grep -qx "/usr/share/upmesh/upmesh.json" "$work/contents"
+check "contains the Grafana dashboard" grep -qx "/usr/share/upmesh/grafana/upmesh-rollout.json" "$work/contents"
 
 # --- 3. unpacked into a temporary root ----------------------------------------------
 root="$work/root"

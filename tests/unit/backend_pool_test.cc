@@ -24,8 +24,8 @@ BackendPool MakePool(int max_connections) {
 
 TEST_CASE("backend pool: idle connections are reused most recent first", "[backend_pool]") {
   BackendPool pool = MakePool(4);
-  BackendConnection* a = pool.Add(0, "w");
-  BackendConnection* b = pool.Add(0, "w");
+  BackendConnection* a = pool.Add(0);
+  BackendConnection* b = pool.Add(0);
   CHECK(pool.open_count() == 2);
   pool.PushIdle(a, 100);
   pool.PushIdle(b, 200);
@@ -39,8 +39,8 @@ TEST_CASE("backend pool: idle connections are reused most recent first", "[backe
 TEST_CASE("backend pool: at most max_connections are open", "[backend_pool]") {
   BackendPool pool = MakePool(2);
   CHECK(pool.CanOpen());
-  BackendConnection* a = pool.Add(0, "w");
-  pool.Add(0, "w");
+  BackendConnection* a = pool.Add(0);
+  pool.Add(0);
   CHECK_FALSE(pool.CanOpen());
   pool.Retire(a);
   CHECK(a->state == BackendConnection::State::kClosed);
@@ -53,7 +53,7 @@ TEST_CASE("backend pool: idle connections expire oldest first", "[backend_pool]"
   BackendPool pool = MakePool(8);
   std::vector<BackendConnection*> connections;
   for (int i = 0; i < 4; ++i) {
-    connections.push_back(pool.Add(0, "w"));
+    connections.push_back(pool.Add(0));
     pool.PushIdle(connections.back(), 1000 + i * 100);  // 1000, 1100, 1200, 1300
   }
   std::vector<BackendConnection*> expired;
@@ -70,8 +70,8 @@ TEST_CASE("backend pool: idle connections expire oldest first", "[backend_pool]"
 
 TEST_CASE("backend pool: retiring an idle connection removes it from the idle list", "[backend_pool]") {
   BackendPool pool = MakePool(2);
-  BackendConnection* a = pool.Add(0, "w");
-  BackendConnection* b = pool.Add(0, "w");
+  BackendConnection* a = pool.Add(0);
+  BackendConnection* b = pool.Add(0);
   pool.PushIdle(a, 1);
   pool.PushIdle(b, 2);
   pool.Retire(b);  // the backend closed it while idle

@@ -34,9 +34,9 @@ size_t ReplayDirectory(const std::string& kind, const std::string& name, Check c
 
 }  // namespace
 
-TEST_CASE("fuzz replay: request assembler corpus and regressions", "[fuzz]") {
-  CHECK(ReplayDirectory("corpus", "request_assembler", upmesh::fuzz::CheckRequestAssemblerSplits) > 0);
-  ReplayDirectory("regressions", "request_assembler", upmesh::fuzz::CheckRequestAssemblerSplits);
+TEST_CASE("fuzz replay: request reader corpus and regressions", "[fuzz]") {
+  CHECK(ReplayDirectory("corpus", "request_reader", upmesh::fuzz::CheckRequestReaderSplits) > 0);
+  ReplayDirectory("regressions", "request_reader", upmesh::fuzz::CheckRequestReaderSplits);
 }
 
 TEST_CASE("fuzz replay: response reader corpus and regressions", "[fuzz]") {

@@ -68,6 +68,17 @@ TEST_CASE("upmeshctl response parser refuses what is not a whole HTTP response",
     std::string bytes = "SSH-2.0-OpenSSH_9.2\r\n";
     CHECK_FALSE(parser.Feed(bytes.data(), bytes.size()).ok());
   }
+  SECTION("the shared reader's rules: a bare LF, a 101, a status outside 100..599") {
+    for (std::string bytes : {"HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n",
+                              "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n",
+                              "HTTP/1.1 600 Odd\r\nContent-Length: 0\r\n\r\n"}) {
+      INFO(bytes);
+      HttpResponseParser parser;
+      Status status = parser.Feed(bytes.data(), bytes.size());
+      CHECK_FALSE(status.ok());
+      CHECK_THAT(status.message(), Catch::StartsWith("not an HTTP response: "));
+    }
+  }
   SECTION("closed in the body") {
     HttpResponseParser parser;
     std::string bytes = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc";

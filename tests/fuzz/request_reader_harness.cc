@@ -2,17 +2,17 @@
 #include <string>
 #include <vector>
 
-#include "frontend/request_assembler.h"
 #include "shared/http_message_scanner.h"
+#include "shared/http_request_reader.h"
 #include "tests/fuzz/split_harness.h"
 #include "tests/fuzz/split_plan.h"
 
 namespace upmesh::fuzz {
 namespace {
 
-using frontend::Request;
-using frontend::RequestAssembler;
-using frontend::RequestLimits;
+using http::Request;
+using http::RequestLimits;
+using http::RequestReader;
 
 // Everything a request carries, in one comparable string.
 std::string Render(const Request& r, size_t end_offset) {
@@ -30,29 +30,29 @@ std::string Render(const Request& r, size_t end_offset) {
 
 // Sets *disagreed if the grammar scanner and http-parser disagreed.
 std::string Feed(const std::vector<std::string>& pieces, const RequestLimits& limits, bool* disagreed) {
-  RequestAssembler assembler(limits);
+  RequestReader reader(limits);
   std::string outcome;
   size_t stream_offset = 0;
   for (const std::string& piece : pieces) {
     size_t offset = 0;
-    while (offset < piece.size() && !assembler.failed()) {
-      size_t consumed = assembler.Feed(piece.data() + offset, piece.size() - offset);
+    while (offset < piece.size() && !reader.failed()) {
+      size_t consumed = reader.Feed(piece.data() + offset, piece.size() - offset);
       offset += consumed;
-      if (assembler.failed()) break;
+      if (reader.failed()) break;
       stream_offset += consumed;
-      if (assembler.request_ready()) outcome += Render(assembler.TakeRequest(), stream_offset) + "\n---\n";
+      if (reader.request_ready()) outcome += Render(reader.TakeRequest(), stream_offset) + "\n---\n";
     }
-    if (assembler.failed()) {
-      if (assembler.error_detail() == http::kScannerParserDisagree) *disagreed = true;
-      return outcome + "refused " + std::to_string(assembler.error_status()) + ": " + assembler.error_detail();
+    if (reader.failed()) {
+      if (reader.error_detail() == http::kScannerParserDisagree) *disagreed = true;
+      return outcome + "refused " + std::to_string(reader.error_status()) + ": " + reader.error_detail();
     }
   }
-  return outcome + (assembler.in_progress() ? "incomplete" : "idle");
+  return outcome + (reader.in_progress() ? "incomplete" : "idle");
 }
 
 }  // namespace
 
-std::string CheckRequestAssemblerSplits(const uint8_t* data, size_t size) {
+std::string CheckRequestReaderSplits(const uint8_t* data, size_t size) {
   SplitPlan plan = MakeSplitPlan(data, size);
   static const size_t kHeader[] = {64, 200, 1024, 16 * 1024};
   static const size_t kTarget[] = {8, 40, 8 * 1024, 8 * 1024};

@@ -1,15 +1,18 @@
-// ResponseReader: every response must parse the same however the backend's
-// bytes are split, and the head it produces must follow the mesh's rules.
+// The shared response reader: every response must parse the same however
+// the server's bytes are split; and what the worker makes of it
+// (worker/mesh_response.h): the head must follow the mesh's rules, the
+// errors are worded for the 502.
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
 
-#include "worker/response_reader.h"
+#include "shared/http_response_reader.h"
+#include "worker/mesh_response.h"
 
 namespace {
 
-using upmesh::worker::ResponseReader;
+using upmesh::http::ResponseReader;
 using Result = ResponseReader::Result;
 
 constexpr size_t kMaxBytes = 1 << 20;
@@ -39,11 +42,12 @@ struct Outcome {
 // each complete response, then signals EOF if `eof_at_end`.
 Outcome Parse(const std::string& raw, std::vector<size_t> cuts, bool head_request, bool eof_at_end,
               size_t max_bytes = kMaxBytes) {
-  ResponseReader reader("w1");
+  ResponseReader reader;
   reader.Start(head_request, max_bytes);
   Outcome outcome;
   auto take = [&] {
-    outcome.responses.push_back({reader.status(), reader.head(), reader.body(), reader.keep_alive()});
+    outcome.responses.push_back(
+        {reader.status(), upmesh::worker::MeshResponseHead(reader, "w1"), reader.body(), reader.keep_alive()});
     reader.Start(head_request, max_bytes);
   };
   cuts.push_back(raw.size());
@@ -54,7 +58,7 @@ Outcome Parse(const std::string& raw, std::vector<size_t> cuts, bool head_reques
       Result result = reader.Feed(raw.data() + start, end - start, &consumed);
       if (result == Result::kError) {
         outcome.error = true;
-        outcome.error_text = reader.error();
+        outcome.error_text = upmesh::worker::BackendError(reader);
         return outcome;
       }
       if (result == Result::kIncomplete) REQUIRE(consumed == end - start);
@@ -67,7 +71,7 @@ Outcome Parse(const std::string& raw, std::vector<size_t> cuts, bool head_reques
       take();
     } else {
       outcome.error = true;
-      outcome.error_text = reader.error();
+      outcome.error_text = upmesh::worker::BackendError(reader);
     }
   }
   return outcome;
@@ -308,7 +312,7 @@ TEST_CASE("response reader: bad framing is an error however it is split", "[resp
 }
 
 TEST_CASE("response reader: EOF before the response is complete is an error", "[response_reader]") {
-  ResponseReader reader("w1");
+  ResponseReader reader;
   reader.Start(false, kMaxBytes);
   CHECK(reader.FeedEof() == Result::kError);
   CHECK_FALSE(reader.received_any());  // the stale keep-alive case: retry allowed
@@ -333,7 +337,7 @@ TEST_CASE("response reader: responses over the size limit are errors", "[respons
 }
 
 TEST_CASE("response reader: a reader is reusable after an error", "[response_reader]") {
-  ResponseReader reader("w1");
+  ResponseReader reader;
   reader.Start(false, kMaxBytes);
   std::string bad = "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n";
   size_t consumed = 0;

@@ -1,4 +1,4 @@
-// The frontend's request reassembly: every request of the corpus, fed split
+// The shared request reader: every request of the corpus, fed split
 // at every byte offset and at every pair of offsets, gives the same requests
 // as feeding it whole; each framing refusal gives its status.
 #include <catch2/catch.hpp>
@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "frontend/request_assembler.h"
+#include "shared/http_request_reader.h"
 
-using upmesh::frontend::Request;
-using upmesh::frontend::RequestAssembler;
-using upmesh::frontend::RequestLimits;
+using upmesh::http::Request;
+using upmesh::http::RequestLimits;
+using upmesh::http::RequestReader;
 
 namespace {
 
@@ -29,16 +29,16 @@ std::string Render(const Request& request) {
 
 // Feeds `pieces` one after another, like successive TCP reads.
 Outcome FeedPieces(const std::vector<std::string>& pieces, const RequestLimits& limits = RequestLimits()) {
-  RequestAssembler assembler(limits);
+  RequestReader reader(limits);
   Outcome outcome;
   for (const std::string& piece : pieces) {
     size_t offset = 0;
-    while (offset < piece.size() && !assembler.failed()) {
-      offset += assembler.Feed(piece.data() + offset, piece.size() - offset);
-      if (assembler.request_ready()) outcome.requests.push_back(Render(assembler.TakeRequest()));
+    while (offset < piece.size() && !reader.failed()) {
+      offset += reader.Feed(piece.data() + offset, piece.size() - offset);
+      if (reader.request_ready()) outcome.requests.push_back(Render(reader.TakeRequest()));
     }
-    if (assembler.failed()) {
-      outcome.error_status = assembler.error_status();
+    if (reader.failed()) {
+      outcome.error_status = reader.error_status();
       break;
     }
   }
@@ -75,7 +75,7 @@ std::vector<Case> Corpus() {
 
 }  // namespace
 
-TEST_CASE("corpus: whole input gives the expected requests", "[assembler]") {
+TEST_CASE("corpus: whole input gives the expected requests", "[request_reader]") {
   for (const Case& c : Corpus()) {
     INFO(c.name);
     Outcome whole = FeedWhole(c.bytes);
@@ -84,7 +84,7 @@ TEST_CASE("corpus: whole input gives the expected requests", "[assembler]") {
   }
 }
 
-TEST_CASE("corpus: de-chunked bodies and versions are right", "[assembler]") {
+TEST_CASE("corpus: de-chunked bodies and versions are right", "[request_reader]") {
   Outcome chunked = FeedWhole(Corpus()[2].bytes);
   REQUIRE(chunked.requests.size() == 1);
   CHECK(chunked.requests[0].find("body[11]=hello world") != std::string::npos);
@@ -102,7 +102,7 @@ TEST_CASE("corpus: de-chunked bodies and versions are right", "[assembler]") {
   CHECK(close.requests[0].rfind("GET / 1.1 close", 0) == 0);
 }
 
-TEST_CASE("corpus: every single split offset gives the same requests", "[assembler]") {
+TEST_CASE("corpus: every single split offset gives the same requests", "[request_reader]") {
   for (const Case& c : Corpus()) {
     INFO(c.name);
     Outcome whole = FeedWhole(c.bytes);
@@ -115,7 +115,7 @@ TEST_CASE("corpus: every single split offset gives the same requests", "[assembl
   }
 }
 
-TEST_CASE("corpus: every pair of split offsets gives the same requests", "[assembler]") {
+TEST_CASE("corpus: every pair of split offsets gives the same requests", "[request_reader]") {
   for (const Case& c : Corpus()) {
     INFO(c.name);
     Outcome whole = FeedWhole(c.bytes);
@@ -130,7 +130,7 @@ TEST_CASE("corpus: every pair of split offsets gives the same requests", "[assem
   }
 }
 
-TEST_CASE("corpus: one byte at a time gives the same requests", "[assembler]") {
+TEST_CASE("corpus: one byte at a time gives the same requests", "[request_reader]") {
   for (const Case& c : Corpus()) {
     INFO(c.name);
     std::vector<std::string> bytes;
@@ -139,7 +139,7 @@ TEST_CASE("corpus: one byte at a time gives the same requests", "[assembler]") {
   }
 }
 
-TEST_CASE("framing refusals carry their status", "[assembler]") {
+TEST_CASE("framing refusals carry their status", "[request_reader]") {
   struct Refusal {
     const char* name;
     std::string bytes;
@@ -238,7 +238,7 @@ TEST_CASE("framing refusals carry their status", "[assembler]") {
   }
 }
 
-TEST_CASE("grammar: allowed forms are accepted whatever the split", "[assembler]") {
+TEST_CASE("grammar: allowed forms are accepted whatever the split", "[request_reader]") {
   std::vector<std::string> accepted = {
       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
       "3 ;a=b\r\nabc\r\n2;a;b=\"q \\\" \\\\ x\";c = d\r\nde\r\n00000;z\r\n\r\n",
@@ -259,7 +259,7 @@ TEST_CASE("grammar: allowed forms are accepted whatever the split", "[assembler]
   }
 }
 
-TEST_CASE("chunked: extensions dropped, trailer fields never join the header fields", "[assembler]") {
+TEST_CASE("chunked: extensions dropped, trailer fields never join the header fields", "[request_reader]") {
   Outcome outcome = FeedWhole(
       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\n"
       "Host: evil\r\nContent-Length: 99\r\n\r\n");
@@ -268,7 +268,7 @@ TEST_CASE("chunked: extensions dropped, trailer fields never join the header fie
         "POST / 1.1 keep-alive\nHost: a\nTransfer-Encoding: chunked\nbody[3]=abc");
 }
 
-TEST_CASE("absolute-form target: origin-form forwarded, authority replaces Host", "[assembler]") {
+TEST_CASE("absolute-form target: origin-form forwarded, authority replaces Host", "[request_reader]") {
   struct Rewrite {
     std::string request;
     std::string target;
@@ -282,10 +282,10 @@ TEST_CASE("absolute-form target: origin-form forwarded, authority replaces Host"
   };
   for (const Rewrite& rewrite : rewrites) {
     INFO(rewrite.request);
-    RequestAssembler assembler{RequestLimits()};
-    assembler.Feed(rewrite.request.data(), rewrite.request.size());
-    REQUIRE(assembler.request_ready());
-    Request request = assembler.TakeRequest();
+    RequestReader reader{RequestLimits()};
+    reader.Feed(rewrite.request.data(), rewrite.request.size());
+    REQUIRE(reader.request_ready());
+    Request request = reader.TakeRequest();
     CHECK(request.target == rewrite.target);
     CHECK(upmesh::http::CountFields(request.fields, "host") == 1);
     REQUIRE(upmesh::http::FindField(request.fields, "host"));
@@ -293,7 +293,7 @@ TEST_CASE("absolute-form target: origin-form forwarded, authority replaces Host"
   }
 }
 
-TEST_CASE("limits: 431, 414 and 413", "[assembler]") {
+TEST_CASE("limits: 431, 414 and 413", "[request_reader]") {
   RequestLimits limits;
   limits.max_header_bytes = 1024;
   limits.max_target_bytes = 64;
@@ -315,7 +315,7 @@ TEST_CASE("limits: 431, 414 and 413", "[assembler]") {
   CHECK(FeedPieces({big_trailers}, limits).error_status == 431);
 }
 
-TEST_CASE("limits: a header section of exactly the limit passes, one byte more is 431, any split", "[assembler]") {
+TEST_CASE("limits: a header section of exactly the limit passes, one byte more is 431, any split", "[request_reader]") {
   std::string head = "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(50, 'x') + "\r\n\r\n";
   for (size_t extra : {0, 1}) {
     RequestLimits limits;
@@ -329,7 +329,7 @@ TEST_CASE("limits: a header section of exactly the limit passes, one byte more i
   }
 }
 
-TEST_CASE("limits: the first error in the byte stream decides, whatever the split", "[assembler]") {
+TEST_CASE("limits: the first error in the byte stream decides, whatever the split", "[request_reader]") {
   // A bad request line and a header section over the limit: 400 both ways.
   RequestLimits limits;
   limits.max_header_bytes = 64;
@@ -352,58 +352,18 @@ TEST_CASE("limits: the first error in the byte stream decides, whatever the spli
   }
 }
 
-TEST_CASE("expect 100-continue is offered once, only to HTTP/1.1 with a body pending", "[assembler]") {
-  RequestAssembler assembler{RequestLimits()};
+TEST_CASE("expect 100-continue is offered once, only to HTTP/1.1 with a body pending", "[request_reader]") {
+  RequestReader reader{RequestLimits()};
   std::string head = "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
-  assembler.Feed(head.data(), head.size());
-  CHECK(assembler.TakeContinueRequest());
-  CHECK_FALSE(assembler.TakeContinueRequest());
-  assembler.Feed("ok", 2);
-  REQUIRE(assembler.request_ready());
-  CHECK(assembler.TakeRequest().body == "ok");
+  reader.Feed(head.data(), head.size());
+  CHECK(reader.TakeContinueRequest());
+  CHECK_FALSE(reader.TakeContinueRequest());
+  reader.Feed("ok", 2);
+  REQUIRE(reader.request_ready());
+  CHECK(reader.TakeRequest().body == "ok");
 
-  RequestAssembler old{RequestLimits()};
+  RequestReader old{RequestLimits()};
   std::string head10 = "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
   old.Feed(head10.data(), head10.size());
   CHECK_FALSE(old.TakeContinueRequest());
-}
-
-TEST_CASE("upstream head: framing rebuilt, hop-by-hop removed, forwarding fields added", "[assembler]") {
-  RequestAssembler assembler{RequestLimits()};
-  std::string bytes =
-      "POST /p HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: 5\r\n"
-      "TE: trailers\r\nUpgrade: websocket\r\nX-Forwarded-For: 10.0.0.1\r\nExpect: 100-continue\r\n"
-      "Via: 1.0 fred\r\nForwarded: for=10.0.0.1\r\nVia: 1.1 barney\r\nX-Forwarded-For: 10.0.0.2\r\n"
-      "Transfer-Encoding: chunked\r\nX-Keep: me\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
-  size_t consumed = assembler.Feed(bytes.data(), bytes.size());
-  CHECK(consumed == bytes.size());
-  REQUIRE(assembler.request_ready());
-  std::string head = upmesh::frontend::BuildUpstreamHead(assembler.TakeRequest(), "127.0.0.1");
-  CHECK(head.rfind("POST /p HTTP/1.1\r\n", 0) == 0);
-  CHECK(head.find("Host: a\r\n") != std::string::npos);
-  CHECK(head.find("X-Keep: me\r\n") != std::string::npos);
-  CHECK(head.find("Content-Length: 3\r\n") != std::string::npos);
-  // One field each: earlier hops' entries in order, then ours.
-  CHECK(head.find("X-Forwarded-For: 10.0.0.1, 10.0.0.2, 127.0.0.1\r\n") != std::string::npos);
-  CHECK(head.find("Via: 1.0 fred, 1.1 barney, 1.1 upmesh\r\n") != std::string::npos);
-  CHECK(head.find("Forwarded: for=10.0.0.1, for=127.0.0.1\r\n") != std::string::npos);
-  for (const char* once : {"Via:", "X-Forwarded-For:", "Forwarded:"}) {
-    INFO(once);
-    CHECK(head.find(once) == head.rfind(once));
-  }
-  for (const char* gone : {"Connection", "X-Secret", "Keep-Alive", "TE:", "Upgrade", "Transfer-Encoding", "Expect"}) {
-    INFO(gone);
-    CHECK(head.find(gone) == std::string::npos);
-  }
-  CHECK(head.substr(head.size() - 2) == "\r\n");
-  CHECK(head.find("\r\n\r\n") == std::string::npos);  // no blank line: the receiver ends the head
-}
-
-TEST_CASE("upstream head: HTTP/1.0 client, IPv6 client address", "[assembler]") {
-  RequestAssembler assembler{RequestLimits()};
-  std::string bytes = "GET /old HTTP/1.0\r\n\r\n";
-  assembler.Feed(bytes.data(), bytes.size());
-  REQUIRE(assembler.request_ready());
-  std::string head = upmesh::frontend::BuildUpstreamHead(assembler.TakeRequest(), "::1");
-  CHECK(head == "GET /old HTTP/1.1\r\nVia: 1.0 upmesh\r\nX-Forwarded-For: ::1\r\nForwarded: for=\"[::1]\"\r\n");
 }

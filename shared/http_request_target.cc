@@ -1,8 +1,8 @@
-#include "frontend/request_target.h"
+#include "shared/http_request_target.h"
 
 #include "shared/http_fields.h"
 
-namespace upmesh::frontend {
+namespace upmesh::http {
 namespace {
 
 bool IsHexDigit(char c) {
@@ -73,7 +73,7 @@ TargetForm ParseRequestTarget(std::string_view method, std::string_view target) 
   size_t scheme_end = target.find("://");
   std::string_view scheme = target.substr(0, scheme_end);
   if (scheme_end == std::string_view::npos ||
-      !(http::EqualsIgnoreCase(scheme, "http") || http::EqualsIgnoreCase(scheme, "https"))) {
+      !(EqualsIgnoreCase(scheme, "http") || EqualsIgnoreCase(scheme, "https"))) {
     form.error = "request target is neither a path nor an http(s) URI";
     return form;
   }
@@ -94,4 +94,4 @@ TargetForm ParseRequestTarget(std::string_view method, std::string_view target) 
   return form;
 }
 
-}  // namespace upmesh::frontend
+}  // namespace upmesh::http

@@ -1,4 +1,4 @@
-// The request-target forms of RFC 9112 3.2 as the frontend serves them, and
+// The request-target forms of RFC 9112 3.2 as upmesh reads them, and
 // the Host field's syntax (RFC 9110 7.2).
 //
 //   origin-form    "/path?query"          served as it is
@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace upmesh::frontend {
+namespace upmesh::http {
 
 struct TargetForm {
   std::string origin_form;  // what the backend receives as the target
@@ -27,4 +27,4 @@ TargetForm ParseRequestTarget(std::string_view method, std::string_view target);
 // allowed as RFC 9110 7.2 allows for an empty Host field.
 bool IsValidHostValue(std::string_view value);
 
-}  // namespace upmesh::frontend
+}  // namespace upmesh::http
