@@ -17,7 +17,7 @@ using Labels = MetricsText::Labels;
 using Type = MetricsText::Type;
 
 std::string VersionLabel(const Cluster& cluster) {
-  return cluster.version.is_string() ? cluster.version.get<std::string>() : cluster.version.dump();
+  return VersionText(cluster.version);
 }
 
 Labels VersionLabels(const Cluster& cluster) { return {{"version", VersionLabel(cluster)}, {"uuid", cluster.uuid}}; }

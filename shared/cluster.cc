@@ -202,10 +202,6 @@ int CompareSegments(const std::string& a, const std::string& b) {
   return a.compare(b) < 0 ? -1 : (a == b ? 0 : 1);
 }
 
-std::string VersionText(const json& version) {
-  return version.is_string() ? version.get<std::string>() : version.dump();
-}
-
 std::vector<std::string> SplitVersion(const std::string& text) {
   std::vector<std::string> segments;
   std::string current;
@@ -510,6 +506,10 @@ Status ClusterTable::FromStoredJson(const json& stored, ClusterTable* table) {
   }
   *table = std::move(result);
   return Status::Ok();
+}
+
+std::string VersionText(const json& version) {
+  return version.is_string() ? version.get<std::string>() : version.dump();
 }
 
 }  // namespace upmesh

@@ -112,6 +112,8 @@ bool IsValidClusterId(const std::string& id);
 // and headers.
 constexpr size_t kMaxVersionText = 64;
 bool IsValidVersionText(const std::string& text);
+// A version as people read it: a string as is, a number as JSON writes it.
+std::string VersionText(const nlohmann::json& version);
 // DNS name syntax: dot-separated labels of 1..63 letters, digits, '-' or '_'
 // (not starting or ending with '-'), at most 253 characters, an optional
 // trailing dot; the last label is not all digits.

@@ -207,6 +207,8 @@ Status ParseRoot(const json& root, MeshConfig* config) {
     UPMESH_RETURN_IF_ERROR(r.ReadInt("heartbeatMs", 10, 60000, &w.heartbeat_ms));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("heartbeatLiveness", 1, 100, &w.heartbeat_liveness));
     UPMESH_RETURN_IF_ERROR(r.ReadInt("drainTimeoutMs", 0, kMaxMs, &w.drain_timeout_ms));
+    UPMESH_RETURN_IF_ERROR(r.ReadString("accessLog", &w.access_log));
+    UPMESH_RETURN_IF_ERROR(r.ReadNumber("accessLogSample", 1e-6, 1, &w.access_log_sample));
     UPMESH_RETURN_IF_ERROR(r.CheckNoUnknownKeys());
   }
   UPMESH_RETURN_IF_ERROR(SubObject(reader, "mesh", &object));

@@ -103,6 +103,8 @@ struct WorkerConfig {
   int heartbeat_liveness = 3;
   int drain_timeout_ms = 10000;
   NetworkPolicy backend_networks = NetworkPolicy::Default();  // backendNetworks: checked when resolved
+  std::string access_log;         // "": off; "-": stdout; else a file (shared/access_log.h)
+  double access_log_sample = 1;   // fraction of requests logged
 };
 
 // mesh.curve: ZeroMQ CURVE on every mesh socket (shared/curve.h). All empty:

@@ -96,6 +96,13 @@ struct ClientRequest {
   bool resent[2] = {false, false};
   Exchange* live[2] = {nullptr, nullptr};  // each leg's exchange under way
   LegResult results[2];
+  // For the access log: when the request arrived (0 when not logged), its
+  // trips to backends, the pool of each leg's last trip, and the leg whose
+  // result is the reply (-1: a reply made before any leg ended).
+  int64_t received_us = 0;
+  int trips = 0;
+  size_t last_pool[2] = {0, 0};
+  int answer_leg = -1;
 
   std::list<ClientRequest>::iterator self;
 };

@@ -44,6 +44,11 @@ int main(int argc, char** argv) {
        "requests in flight at once (default 256, or worker.capacity)")
       ("name", po::value<std::string>()->value_name("NAME"),
        "worker id, also sent as X-Upmesh-Worker (default <hostname>-<pid>)")
+      ("access-log", po::value<std::string>()->value_name("PATH"),
+       "write one JSON line per request to PATH (appended; \"-\" for stdout), off by default "
+       "(worker.accessLog); lines are dropped, never waited for, when PATH is slower than the traffic")
+      ("access-log-sample", po::value<double>()->value_name("R"),
+       "log this fraction of requests, 0 < R <= 1 (default 1, or worker.accessLogSample)")
       ("curve-secret-key", po::value<std::string>()->value_name("FILE"),
        "CURVE: this worker's secret key (mesh.curve.clientSecretKeyFile)")
       ("curve-server-key", po::value<std::string>()->value_name("FILE"),
@@ -72,6 +77,14 @@ int main(int argc, char** argv) {
   }
   if (flags.count("capacity")) {
     worker_config.capacity = static_cast<int>(upmesh::FlagInt(flags, "capacity", 1, 100000, kProgram));
+  }
+  if (flags.count("access-log")) worker_config.access_log = flags["access-log"].as<std::string>();
+  if (flags.count("access-log-sample")) {
+    double sample = flags["access-log-sample"].as<double>();
+    if (!(sample > 0 && sample <= 1)) {
+      ExitWithConfigError(kProgram, "--access-log-sample: must be > 0 and <= 1, got " + std::to_string(sample));
+    }
+    worker_config.access_log_sample = sample;
   }
   std::string name = flags.count("name") ? flags["name"].as<std::string>() : DefaultName();
   // The name is the ZeroMQ routing id: 1..255 bytes, not starting with NUL.

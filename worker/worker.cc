@@ -17,6 +17,7 @@
 #include "shared/wire.h"
 #include "shared/zmq_frame.h"
 #include "worker/link_set.h"
+#include "worker/request_head.h"
 #include "worker/version_choice.h"
 
 namespace upmesh::worker {
@@ -29,10 +30,6 @@ constexpr int kMaxLinkMessagesPerTurn = 1024;
 // How long a request stamped with a newer config than ours waits for it.
 constexpr int64_t kConfigWaitMs = 2000;
 constexpr int64_t kResolveRetryMs = 5000;
-
-
-
-std::string_view RequestLine(std::string_view head) { return head.substr(0, head.find("\r\n")); }
 
 }  // namespace
 
@@ -65,6 +62,13 @@ Status Worker::Run() {
   status = config_feed_.Open(epoll_fd_);
   if (!status.ok()) return status;
   upstream_.Open(epoll_fd_);
+  if (!options_.config.access_log.empty()) {
+    AccessLogOptions log_options;
+    log_options.path = options_.config.access_log;
+    log_options.sample = options_.config.access_log_sample;
+    status = AccessLog::Open(log_options, &access_log_);
+    if (!status.ok()) return status;
+  }
   ReconcileFrontendLinks();  // the static ones
   next_sweep_ms_ = now_ms_ + kSweepIntervalMs;
   LOG_INFO("worker %s: router %s, config broadcast %s, capacity %d, %zu static frontend(s)", options_.name.c_str(),
@@ -256,6 +260,7 @@ void Worker::AcceptRequest(const std::string& origin, Frames& frames) {
   request->stamp = decoded.stamp;
   request->head = std::move(decoded.head);
   request->body = std::move(decoded.body);
+  if (access_log_) request->received_us = NowUs();
 
   if (RequestsInProgress() > static_cast<size_t>(options_.config.capacity)) {
     request->deadline_ms = now_ms_ + options_.config.response_timeout_ms;
@@ -311,6 +316,7 @@ void Worker::ReleaseWaitingForConfig() {
 
 void Worker::SendReply(ClientRequest* request, int status, bool generated, const std::string& head,
                        std::string body) {
+  if (access_log_) LogAccess(*request, status, generated, body.size());
   wire::Reply reply;
   reply.request_id = std::move(request->request_id);
   reply.meta.status = static_cast<uint16_t>(status);
@@ -335,6 +341,34 @@ void Worker::ReplyError(ClientRequest* request, int status, const std::string& d
   response.head.append("X-Upmesh-Worker: ").append(options_.name).append("\r\n");
   SendReply(request, status, /*generated=*/true, response.head, std::move(response.body));
   FinishRequest(request);
+}
+
+void Worker::LogAccess(const ClientRequest& request, int status, bool generated, size_t body_bytes) {
+  if (!access_log_->ShouldLog()) return;
+  std::string_view head = View(request.head);
+  RequestLine line = ParseRequestLine(head);
+  AccessRecord record;
+  record.time_ms = WallClockMs();
+  record.client = ClientAddressOf(head);
+  record.method = line.method;
+  record.target = line.target;
+  record.status = status;
+  record.worker = options_.name;
+  if (request.answer_leg >= 0) {
+    const std::string& uuid = request.results[request.answer_leg].cluster_uuid;
+    record.uuid = uuid;
+    for (const Cluster& cluster : live_) {
+      if (cluster.uuid == uuid) record.version = VersionText(cluster.version);
+    }
+    record.upstream = upstream_.pools()[request.last_pool[request.answer_leg]].server().label;
+  }
+  record.duration_us = NowUs() - request.received_us;
+  record.bytes_in = request.body.size();
+  record.bytes_out = body_bytes;
+  record.shielded = request.shielded;
+  record.retried = request.trips > 1 + (request.concurrent ? 1 : 0);
+  record.generated = generated;
+  access_log_->Write(FormatAccessRecord(record));
 }
 
 void Worker::FinishRequest(ClientRequest* request) {
@@ -423,6 +457,8 @@ void Worker::StartLeg(ClientRequest* request, int leg, int cluster_index) {
 void Worker::StartExchange(ClientRequest* request, int leg, int cluster_index, size_t position) {
   Route& route = routes_[cluster_index];
   if (position < 64) request->tried_servers[leg] |= uint64_t{1} << position;
+  request->trips++;
+  request->last_pool[leg] = route.pools[position];
   Exchange* exchange = upstream_.NewExchange(request, leg, route.pools[position], policy_.monitoring);
   exchange->cluster_index = cluster_index;
   exchange->cluster_uuid = route.uuid;
@@ -486,7 +522,7 @@ void Worker::FinishConcurrent(ClientRequest* request) {
     nlohmann::json report = {{"time", HttpDate(WallClockMs())},
                              {"cluster", newer.cluster_uuid},  // the new version, compared
                              {"oldCluster", older.cluster_uuid},
-                             {"request", std::string(RequestLine(View(request->head)))},
+                             {"request", std::string(RequestLineOf(View(request->head)))},
                              {"differences", verdict.differences}};
     std::string text = report.dump();
     Frames frames = wire::Encoded(wire::Mismatch{text});
@@ -498,6 +534,7 @@ void Worker::FinishConcurrent(ClientRequest* request) {
 }
 
 void Worker::ReplyWithResult(ClientRequest* request, LegResult& result, const std::string& extra_fields) {
+  request->answer_leg = &result == &request->results[1] ? 1 : 0;
   if (result.kind != LegResult::Kind::kResponse) {
     std::string detail = result.error;
     if (!request->concurrent && routes_.size() > 1 && result.error_status == 502) {
@@ -573,13 +610,9 @@ void Worker::RecordOutcome(const ClientRequest* request, int cluster_index, cons
   }
   int64_t now_wall = WallClockMs();
   FailureSample sample;
-  std::string_view line = RequestLine(View(request->head));
-  size_t space = line.find(' ');
-  sample.method = std::string(line.substr(0, space));
-  if (space != std::string_view::npos) {
-    std::string_view target = line.substr(space + 1);
-    sample.target = std::string(target.substr(0, std::min(target.rfind(' '), kMaxSampleText)));
-  }
+  RequestLine line = ParseRequestLine(View(request->head));
+  sample.method = std::string(line.method);
+  sample.target = std::string(line.target.substr(0, kMaxSampleText));
   sample.status = result.kind == LegResult::Kind::kFailed ? result.error_status : result.status;
   sample.error = result.error.substr(0, kMaxSampleText);
   sample.at_ms = now_wall;

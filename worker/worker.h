@@ -51,6 +51,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include "shared/access_log.h"
 #include "shared/config.h"
 #include "shared/curve.h"
 #include "shared/status.h"
@@ -105,6 +106,8 @@ class Worker : private Upstream::Listener {
   void SendReply(ClientRequest* request, int status, bool generated, const std::string& head, std::string body);
   void ReplyError(ClientRequest* request, int status, const std::string& detail);
   void FinishRequest(ClientRequest* request);
+  // One access log line for the reply being sent, when the log is on and samples it.
+  void LogAccess(const ClientRequest& request, int status, bool generated, size_t body_bytes);
 
   // Legs: routing by version_router.h, carried out over the upstream.
   void TableChanged();
@@ -178,6 +181,7 @@ class Worker : private Upstream::Listener {
   std::mt19937 random_{std::random_device{}()};  // new GRADUAL clients' positions
   Frames frames_;        // reused for every incoming message
   Frames reply_frames_;  // reused for every REP
+  std::unique_ptr<AccessLog> access_log_;  // worker.accessLog; nullptr when off
 };
 
 }  // namespace upmesh::worker

@@ -172,6 +172,8 @@ class CliTest(mesh.MeshTestCase):
             ("upmesh-router", ["--ack-wait-ms", "0"], "ack-wait-ms"),
             ("upmesh-router", ["--server", "no-port-here"], "no-port-here"),
             ("upmesh-worker", ["--capacity", "0"], "capacity"),
+            ("upmesh-worker", ["--access-log-sample", "0"], "access-log-sample"),
+            ("upmesh-worker", ["--access-log-sample", "1.5"], "access-log-sample"),
             ("upmesh-router", ["--worker-bind", "not-an-endpoint"], "not-an-endpoint"),
             ("upmesh-frontend", ["--log-level", "loud"], "log-level"),
         ]
