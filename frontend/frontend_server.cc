@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <vector>
 
@@ -41,10 +40,6 @@ uint64_t DecodeRequestId(std::string_view bytes) {
   return id;
 }
 
-std::string_view View(const zmq::message_t& message) {
-  return std::string_view(static_cast<const char*>(message.data()), message.size());
-}
-
 void MarkAnswered(ResponseSlot& slot, int status, const std::string& detail) {
   http::SimpleResponse response = http::MakeSimpleResponse(status, detail);
   slot.head = std::move(response.head);
@@ -68,9 +63,7 @@ FrontendServer::FrontendServer(const FrontendConfig& config, FrontendSecurity se
       clients_(context_, zmq::socket_type::stream),
       router_(context_, zmq::socket_type::dealer),
       dispatch_(context_, config_,
-                [this](std::string_view id, std::string_view meta, zmq::message_t& head, zmq::message_t& body) {
-                  OnReply(id, meta, head, body);
-                }),
+                [this](wire::Reply& reply) { OnReply(reply); }),
       subscriber_(&context_, config.config_endpoint, security_.curve) {
   if (config_.worker_advertise.empty()) config_.worker_advertise = config_.worker_bind;
   limits_.max_header_bytes = config.max_header_bytes;
@@ -375,8 +368,13 @@ void FrontendServer::SendToWorkers(uint64_t request_id, const http::Request& req
   if (request.safe) meta.flags |= wire::RequestMeta::kSafe;
   if (request.is_head) meta.flags |= wire::RequestMeta::kHeadMethod;
   if (http::FindField(request.fields, "host")) meta.flags |= wire::RequestMeta::kHasHost;
-  dispatch_.Submit(EncodeRequestId(request_id), meta.Encode(), Stamp().Encode(), BuildUpstreamHead(request, client_ip),
-                   zmq::message_t(request.body.data(), request.body.size()), request.idempotent, NowMs());
+  wire::Request message;
+  message.request_id = Frame(EncodeRequestId(request_id));
+  message.meta = meta;
+  message.stamp = Stamp();
+  message.head = Frame(BuildUpstreamHead(request, client_ip));
+  message.body = Frame(request.body);
+  dispatch_.Submit(std::move(message), request.idempotent, NowMs());
 }
 
 void FrontendServer::RespondLocally(ClientConnection& connection, int status, const std::string& detail,
@@ -393,42 +391,28 @@ void FrontendServer::RespondLocally(ClientConnection& connection, int status, co
 }
 
 void FrontendServer::ReadRouter() {
-  for (int i = 0; i < kBatch; ++i) {
-    std::array<zmq::message_t, 6> frames;
-    size_t count = 0;
-    bool more = true;
-    while (more) {
-      zmq::message_t frame;
-      auto flags = count == 0 ? zmq::recv_flags::dontwait : zmq::recv_flags::none;
-      if (!router_.recv(frame, flags)) return;
-      more = frame.more();
-      if (count < frames.size()) frames[count] = std::move(frame);
-      ++count;
+  Frames frames;
+  for (int i = 0; i < kBatch && ReceiveMultipart(router_, &frames); ++i) {
+    std::string_view command;
+    Status status = wire::PeekCommand(frames, &command);
+    if (status.ok() && command == wire::Snapshot::kCommand) {
+      if (follower_.OnSnapshot(frames)) ConfigApplied();  // it logs what it refuses
+    } else if (status.ok() && command == wire::Ramp::kCommand) {
+      wire::Ramp ramp;
+      status = wire::Ramp::Decode(frames, &ramp);
+      if (status.ok()) OnRampGrant(ramp);
+    } else if (status.ok()) {
+      status = Status::InvalidArgument("unknown command " + std::string(command));
     }
-    if (count >= 2 && View(frames[0]) == wire::kSignature && View(frames[1]) == wire::kSnapshot) {
-      OnSnapshot(frames, count);
-      continue;
-    }
-    if (count >= 2 && View(frames[0]) == wire::kSignature && View(frames[1]) == wire::kRamp) {
-      OnRampGrant(frames, count);
-      continue;
-    }
-    LOG_WARN_THROTTLED("dropping a malformed message from the router (%zu frames)", count);
+    if (!status.ok()) LOG_WARN_THROTTLED("dropping a message from the router: %s", status.message().c_str());
   }
 }
 
 void FrontendServer::ReadConfig() {
-  std::vector<zmq::message_t> frames;
+  Frames frames;
   bool changed = false;
   while (subscriber_.Receive(&frames)) changed = follower_.OnBroadcast(frames, NowMs()) || changed;
   if (changed) ConfigApplied();
-}
-
-void FrontendServer::OnSnapshot(std::array<zmq::message_t, 6>& frames, size_t count) {
-  std::vector<zmq::message_t> whole;
-  for (size_t i = 0; i < std::min(count, frames.size()); ++i) whole.push_back(std::move(frames[i]));
-  if (count > frames.size()) whole.emplace_back();  // too many frames: OnSnapshot refuses it
-  if (follower_.OnSnapshot(whole)) ConfigApplied();
 }
 
 void FrontendServer::ConfigApplied() {
@@ -442,45 +426,33 @@ void FrontendServer::ConfigApplied() {
   SendAwaiting(NowMs());  // the ramp may be held, done, or another one now
 }
 
-void FrontendServer::OnRampGrant(std::array<zmq::message_t, 6>& frames, size_t count) {
-  // [UPM1][RAMP][uuid][first][count]
-  if (count != 5) {
-    LOG_WARN_THROTTLED("dropping a malformed RAMP from the router (%zu frames)", count);
-    return;
-  }
-  uint64_t first = std::strtoull(std::string(View(frames[3])).c_str(), nullptr, 10);
-  uint64_t granted = std::strtoull(std::string(View(frames[4])).c_str(), nullptr, 10);
+void FrontendServer::OnRampGrant(const wire::Ramp& ramp) {
   int64_t now = NowMs();
-  ramp_.OnGrant(std::string(View(frames[2])), first, granted, now);
+  ramp_.OnGrant(std::string(ramp.uuid), ramp.first, ramp.count, now);
   SendAwaiting(now);
   AskForRamp(now);
 }
 
-bool FrontendServer::SendControl(std::initializer_list<std::string_view> frames) {
-  size_t i = 0;
-  for (std::string_view frame : frames) {
-    auto flags = ++i < frames.size() ? zmq::send_flags::sndmore | zmq::send_flags::dontwait : zmq::send_flags::dontwait;
-    // Only the first frame can be refused (no router connected: ZMQ_IMMEDIATE).
-    if (!router_.send(zmq::buffer(frame), flags)) return false;
-  }
-  return true;
+template <typename Message>
+bool FrontendServer::SendControl(const Message& message) {
+  Frames frames = wire::Encoded(message);
+  // Refused when no router is connected (ZMQ_IMMEDIATE).
+  return SendMultipart(router_, frames);
 }
 
 void FrontendServer::SendAck() {
-  std::string seq = std::to_string(follower_.seq());
   // Refused: the next interval says it again.
-  (void)SendControl({wire::kSignature, wire::kAck, seq, config_.worker_advertise});
+  (void)SendControl(wire::Ack{follower_.seq(), config_.worker_advertise, {}});
   next_ack_ms_ = NowMs() + kAckIntervalMs;
 }
 
 void FrontendServer::AskForRamp(int64_t now) {
   if (!ramp_.AskDue(now)) return;
-  std::string wanted = std::to_string(kMaxRampLease);
-  (void)SendControl({wire::kSignature, wire::kRampRequest, ramp_.uuid(), wanted});  // unanswered: asked again later
+  (void)SendControl(wire::RampRequest{ramp_.uuid(), kMaxRampLease});  // unanswered: asked again later
 }
 
 void FrontendServer::ControlTick(int64_t now) {
-  if (follower_.SnapshotDue(now) && !SendControl({wire::kSignature, wire::kSnapshotRequest})) {
+  if (follower_.SnapshotDue(now) && !SendControl(wire::SnapshotRequest{})) {
     follower_.SnapshotRefused(now);  // no router connected yet (ZMQ_IMMEDIATE)
   }
   if (now >= next_ack_ms_) SendAck();
@@ -499,19 +471,16 @@ wire::RouteStamp FrontendServer::Stamp() {
   return stamp;
 }
 
-void FrontendServer::OnReply(std::string_view id, std::string_view meta, zmq::message_t& head,
-                             zmq::message_t& body) {
-  uint64_t request_id = DecodeRequestId(id);
+void FrontendServer::OnReply(wire::Reply& reply) {
+  uint64_t request_id = DecodeRequestId(View(reply.request_id));
   auto it = pending_.find(request_id);
   if (it == pending_.end()) return;  // client gone or already answered 504
   ClientConnection& connection = *it->second;
   pending_.erase(it);
-  wire::ReplyMeta reply_meta;
-  if (!wire::ReplyMeta::Decode(meta, &reply_meta)) LOG_WARN_THROTTLED("reply with malformed meta frame");
   for (ResponseSlot& slot : connection.slots) {
     if (slot.request_id != request_id) continue;
-    slot.head.assign(static_cast<const char*>(head.data()), head.size());
-    slot.body = std::move(body);
+    slot.head.assign(static_cast<const char*>(reply.head.data()), reply.head.size());
+    slot.body = std::move(reply.body);
     slot.ready = true;
     slot.status = reply_meta.status;
     slot.generated = (reply_meta.flags & wire::ReplyMeta::kGenerated) != 0;

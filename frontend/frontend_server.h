@@ -31,10 +31,8 @@
 // closed a little later (lingering close), or as soon as the client hangs up.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <deque>
-#include <initializer_list>
 #include <memory>
 #include <set>
 #include <string>
@@ -86,11 +84,12 @@ class FrontendServer {
   void ReadRouter();
   // The Clone replica, the ACKs and the ramp lease.
   void ReadConfig();
-  void OnSnapshot(std::array<zmq::message_t, 6>& frames, size_t count);
-  void OnRampGrant(std::array<zmq::message_t, 6>& frames, size_t count);
+  void OnRampGrant(const wire::Ramp& ramp);
   void ConfigApplied();
   void ControlTick(int64_t now);
-  bool SendControl(std::initializer_list<std::string_view> frames);
+  // Sends a control message to the router; false when none is connected.
+  template <typename Message>
+  bool SendControl(const Message& message);
   void SendAck();
   void AskForRamp(int64_t now);
   wire::RouteStamp Stamp();
@@ -111,7 +110,7 @@ class FrontendServer {
   void SendAwaiting(int64_t now);
   void SendToWorkers(uint64_t request_id, const http::Request& request, const std::string& client_ip);
   void RespondLocally(ClientConnection& connection, int status, const std::string& detail, bool close_after);
-  void OnReply(std::string_view request_id, std::string_view meta, zmq::message_t& head, zmq::message_t& body);
+  void OnReply(wire::Reply& reply);
   bool FlushReadySlots(ClientConnection& connection);
   // This frontend's own figures for its metrics port (frontend.metricsPort).
   std::string MetricsPage() const;

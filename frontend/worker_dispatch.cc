@@ -14,9 +14,6 @@ constexpr int kBatch = 256;
 // A request a worker never answers is forgotten after this long, so a stuck
 // worker's capacity comes back; the client has long since been answered 504.
 constexpr int64_t kForgetAfterMs = 10 * 60 * 1000;
-enum HeldFrame { kRequestId, kRequestMeta, kRouteStamp, kHead, kBody, kHeldFrames };
-
-
 }  // namespace
 
 WorkerDispatch::WorkerDispatch(zmq::context_t& context, const FrontendConfig& config, ReplyHandler on_reply)
@@ -52,34 +49,23 @@ Status WorkerDispatch::Bind(const CurveServerKeys& curve) {
   return Status::Ok();
 }
 
-void WorkerDispatch::Submit(std::string request_id, std::string meta, std::string stamp, std::string head,
-                            zmq::message_t body, bool idempotent, int64_t now) {
-  BrokeredRequest request;
-  request.frames.reserve(kHeldFrames);
-  request.frames.push_back(Frame(request_id));
-  request.frames.push_back(Frame(meta));
-  request.frames.push_back(Frame(stamp));
-  request.frames.push_back(Frame(head));
-  request.frames.push_back(std::move(body));
-  request.idempotent = idempotent;
-  request.received_at_ms = now;
-  (void)broker_.Submit(request_id, std::move(request));  // ids are unique per frontend
+void WorkerDispatch::Submit(wire::Request request, bool idempotent, int64_t now) {
+  BrokeredRequest held;
+  request.Encode(&held.frames);
+  held.idempotent = idempotent;
+  held.received_at_ms = now;
+  std::string request_id(wire::Request::RequestIdOf(held.frames));
+  (void)broker_.Submit(request_id, std::move(held));  // ids are unique per frontend
   DeliverLocalAnswers();
 }
 
 RequestBroker::Handoff WorkerDispatch::SendToWorker(const std::string& worker_id, BrokeredRequest& request) {
-  auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+  // Copies share the buffers: the held frames stay for a possible retry.
+  outgoing_.resize(request.frames.size());
+  for (size_t f = 0; f < request.frames.size(); ++f) outgoing_[f].copy(request.frames[f]);
   try {
     // Its pipe is full (far past its capacity): busy for now.
-    if (!workers_.send(zmq::buffer(worker_id), more)) return RequestBroker::Handoff::kBusy;
-    (void)workers_.send(zmq::buffer(wire::kSignature), more);
-    (void)workers_.send(zmq::buffer(wire::kRequest), more);
-    for (int f = kRequestId; f < kHeldFrames; ++f) {
-      // Copies share the buffers: the held frames stay for a possible retry.
-      zmq::message_t copy;
-      copy.copy(request.frames[f]);
-      (void)workers_.send(copy, f == kBody ? zmq::send_flags::dontwait : more);
-    }
+    if (!SendMultipart(workers_, worker_id, outgoing_)) return RequestBroker::Handoff::kBusy;
   } catch (const zmq::error_t&) {
     return RequestBroker::Handoff::kUnreachable;  // EHOSTUNREACH: the worker disconnected
   }
@@ -88,74 +74,77 @@ RequestBroker::Handoff WorkerDispatch::SendToWorker(const std::string& worker_id
 
 void WorkerDispatch::AnswerLocally(BrokeredRequest& request, int status, const std::string& detail) {
   http::SimpleResponse response = http::MakeSimpleResponse(status, detail);
-  wire::ReplyMeta meta;
-  meta.status = static_cast<uint16_t>(status);
-  meta.flags = wire::ReplyMeta::kGenerated;
-  local_answers_.push_back({std::string(View(request.frames[kRequestId])), meta.Encode(), Frame(response.head),
-                            Frame(response.body)});
+  wire::Reply reply;
+  reply.request_id = Frame(wire::Request::RequestIdOf(request.frames));
+  reply.meta.status = static_cast<uint16_t>(status);
+  reply.meta.flags = wire::ReplyMeta::kGenerated;
+  reply.head = Frame(response.head);
+  reply.body = Frame(response.body);
+  local_answers_.push_back(std::move(reply));
 }
 
 void WorkerDispatch::DeliverLocalAnswers() {
   if (delivering_) return;  // the outer call delivers what this one added
   delivering_ = true;
   while (!local_answers_.empty()) {
-    LocalAnswer answer = std::move(local_answers_.front());
+    wire::Reply answer = std::move(local_answers_.front());
     local_answers_.pop_front();
-    on_reply_(answer.request_id, answer.meta, answer.head, answer.body);
+    on_reply_(answer);
   }
   delivering_ = false;
 }
 
 void WorkerDispatch::OnReadable(int64_t now) {
-  std::vector<zmq::message_t> frames;
-  for (int i = 0; i < kBatch && ReceiveMultipart(workers_, &frames); ++i) {
-    if (frames.size() < 3 || View(frames[1]) != wire::kSignature) {
-      LOG_WARN_THROTTLED("dropping a malformed message from a worker (%zu frames)", frames.size());
-      continue;
-    }
-    OnWorkerMessage(std::string(View(frames[0])), frames, now);
+  std::string worker_id;
+  Frames frames;
+  for (int i = 0; i < kBatch && ReceiveMultipart(workers_, &worker_id, &frames); ++i) {
+    OnWorkerMessage(worker_id, frames, now);
   }
   broker_.DispatchQueued();
   DeliverLocalAnswers();
 }
 
-void WorkerDispatch::OnWorkerMessage(const std::string& worker_id, std::vector<zmq::message_t>& frames,
-                                     int64_t now) {
-  std::string_view command = View(frames[2]);
-  if (command == wire::kReply) {
-    // [worker-id][UPM1][REP][request-id][meta][head][body]
-    if (frames.size() != 7 || frames[3].size() != wire::kRequestIdSize) {
-      LOG_WARN_THROTTLED("worker %s: malformed reply (%zu frames)", worker_id.c_str(), frames.size());
-      return;
+void WorkerDispatch::OnWorkerMessage(const std::string& worker_id, Frames& frames, int64_t now) {
+  std::string_view command;
+  Status status = wire::PeekCommand(frames, &command);
+  if (status.ok() && command == wire::Reply::kCommand) {
+    wire::Reply reply;
+    status = wire::Reply::Decode(frames, &reply);
+    if (status.ok()) {
+      broker_.workers().Heard(worker_id, -1, now);
+      // Not held: answered already (502/503 here, or by another worker after a retry).
+      if (broker_.Completed(std::string(View(reply.request_id)))) on_reply_(reply);
     }
-    broker_.workers().Heard(worker_id, -1, now);
-    std::string key(View(frames[3]));
-    // Not held: answered already (502/503 here, or by another worker after a retry).
-    if (broker_.Completed(key)) on_reply_(key, View(frames[4]), frames[5], frames[6]);
-  } else if (command == wire::kReady || command == wire::kHeartbeat) {
-    // READY [capacity][incarnation]; HB [capacity] (a worker's HB may carry stats too).
-    bool shape_ok = command == wire::kReady ? frames.size() == 5 && frames[4].size() == wire::kIncarnationSize
-                                            : frames.size() == 4 || frames.size() == 5;
-    int capacity = shape_ok ? wire::ParseCapacity(View(frames[3])) : -1;
-    if (capacity < 0) {
-      LOG_WARN_THROTTLED("worker %s: malformed %s (capacity or incarnation)", worker_id.c_str(),
-                         std::string(command).c_str());
-      return;
-    }
-    bool joined = command == wire::kReady
-                      ? broker_.WorkerReady(worker_id, capacity, std::string(View(frames[4])), now)
-                      : broker_.workers().Find(worker_id) == nullptr;
-    if (command == wire::kHeartbeat) broker_.workers().Heard(worker_id, capacity, now);
-    if (joined) LOG_INFO("worker %s joined (capacity %d)", worker_id.c_str(), capacity);
-  } else if (command == wire::kBye) {
-    if (WorkerState* worker = broker_.workers().Find(worker_id)) {
+  } else if (status.ok() && command == wire::Ready::kCommand) {
+    wire::Ready ready;
+    status = wire::Ready::Decode(frames, &ready);
+    if (status.ok()) OnWorkerAlive(worker_id, ready.capacity, &ready, now);
+  } else if (status.ok() && command == wire::WorkerHeartbeat::kCommand) {
+    wire::WorkerHeartbeat heartbeat;
+    status = wire::WorkerHeartbeat::Decode(frames, &heartbeat);
+    if (status.ok()) OnWorkerAlive(worker_id, heartbeat.capacity, nullptr, now);
+  } else if (status.ok() && command == wire::Bye::kCommand) {
+    wire::Bye bye;
+    status = wire::Bye::Decode(frames, &bye);
+    WorkerState* worker = status.ok() ? broker_.workers().Find(worker_id) : nullptr;
+    if (worker) {
       worker->draining = true;
       broker_.workers().Heard(worker_id, -1, now);
       LOG_INFO("worker %s is draining", worker_id.c_str());
     }
-  } else {
-    LOG_WARN_THROTTLED("worker %s: unknown command", worker_id.c_str());
+  } else if (status.ok()) {
+    status = Status::InvalidArgument("unknown command " + std::string(command));
   }
+  if (!status.ok()) LOG_WARN_THROTTLED("worker %s: dropped a message: %s", worker_id.c_str(), status.message().c_str());
+}
+
+// READY (ready given) or HB.
+void WorkerDispatch::OnWorkerAlive(const std::string& worker_id, int capacity, const wire::Ready* ready,
+                                   int64_t now) {
+  bool joined = ready ? broker_.WorkerReady(worker_id, capacity, std::string(ready->incarnation), now)
+                      : broker_.workers().Find(worker_id) == nullptr;
+  if (!ready) broker_.workers().Heard(worker_id, capacity, now);
+  if (joined) LOG_INFO("worker %s joined (capacity %d)", worker_id.c_str(), capacity);
 }
 
 void WorkerDispatch::Tick(int64_t now) {
@@ -164,11 +153,8 @@ void WorkerDispatch::Tick(int64_t now) {
   std::vector<std::string> unreachable;
   for (const WorkerState& worker : broker_.workers().workers()) {
     try {
-      auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-      if (workers_.send(zmq::buffer(worker.id), more)) {
-        (void)workers_.send(zmq::buffer(wire::kSignature), more);
-        (void)workers_.send(zmq::buffer(wire::kHeartbeat), zmq::send_flags::dontwait);
-      }
+      wire::FrontendHeartbeat{}.Encode(&outgoing_);
+      (void)SendMultipart(workers_, worker.id, outgoing_);  // a full pipe: the worker is busy, not lost
     } catch (const zmq::error_t&) {
       unreachable.push_back(worker.id);
     }

@@ -32,14 +32,15 @@
 #include "shared/curve.h"
 #include "shared/request_broker.h"
 #include "shared/status.h"
+#include "shared/wire.h"
+#include "shared/zmq_frame.h"
 
 namespace upmesh::frontend {
 
 class WorkerDispatch {
  public:
-  // request-id (wire::kRequestIdSize bytes), reply-meta, head, body.
-  using ReplyHandler = std::function<void(std::string_view request_id, std::string_view meta, zmq::message_t& head,
-                                          zmq::message_t& body)>;
+  // A worker's REP, or one made here; the handler may move head and body out.
+  using ReplyHandler = std::function<void(wire::Reply& reply)>;
 
   WorkerDispatch(zmq::context_t& context, const FrontendConfig& config, ReplyHandler on_reply);
 
@@ -49,8 +50,7 @@ class WorkerDispatch {
   // Reads what the workers sent (a batch).
   void OnReadable(int64_t now);
   // Takes a request: sent to a worker, queued, or answered 503.
-  void Submit(std::string request_id, std::string meta, std::string stamp, std::string head, zmq::message_t body,
-              bool idempotent, int64_t now);
+  void Submit(wire::Request request, bool idempotent, int64_t now);
   // Every heartbeat interval: HB to the workers, expiry, queue timeouts.
   void Tick(int64_t now);
   int64_t next_tick_ms() const { return next_heartbeat_ms_; }
@@ -58,7 +58,8 @@ class WorkerDispatch {
   size_t queued() const { return broker_.queued(); }
 
  private:
-  void OnWorkerMessage(const std::string& worker_id, std::vector<zmq::message_t>& frames, int64_t now);
+  void OnWorkerMessage(const std::string& worker_id, Frames& frames, int64_t now);
+  void OnWorkerAlive(const std::string& worker_id, int capacity, const wire::Ready* ready, int64_t now);
   RequestBroker::Handoff SendToWorker(const std::string& worker_id, BrokeredRequest& request);
   void AnswerLocally(BrokeredRequest& request, int status, const std::string& detail);
   void DeliverLocalAnswers();
@@ -66,15 +67,10 @@ class WorkerDispatch {
   const FrontendConfig& config_;
   ReplyHandler on_reply_;
   zmq::socket_t workers_;  // ROUTER
-  // Frames of each request it holds: request-id, request-meta, route-stamp, head, body.
+  // Each request it holds as its encoded REQ.
   RequestBroker broker_;
-  struct LocalAnswer {
-    std::string request_id;
-    std::string meta;
-    zmq::message_t head;
-    zmq::message_t body;
-  };
-  std::deque<LocalAnswer> local_answers_;  // made inside the broker, delivered after it returns
+  Frames outgoing_;                        // a held REQ's copies on their way: reused
+  std::deque<wire::Reply> local_answers_;  // made inside the broker, delivered after it returns
   bool delivering_ = false;
   int64_t next_heartbeat_ms_ = 0;
 };

@@ -21,23 +21,17 @@ Status ConfigPublisher::Bind(const std::string& endpoint, const CurveServerKeys&
 }
 
 void ConfigPublisher::PublishChange(uint64_t seq, const nlohmann::json& change) {
-  std::string seq_text = std::to_string(seq);
   std::string body = change.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  Send({wire::kSignature, wire::kUpdate, seq_text, body});
+  Send(wire::Encoded(wire::Update{seq, body}));
 }
 
 void ConfigPublisher::PublishHeartbeat(uint64_t seq) {
-  std::string seq_text = std::to_string(seq);
-  Send({wire::kSignature, wire::kPublisherHeartbeat, seq_text});
+  Send(wire::Encoded(wire::PublisherHeartbeat{seq}));
 }
 
-void ConfigPublisher::Send(std::initializer_list<std::string_view> frames) {
-  size_t left = frames.size();
-  for (std::string_view frame : frames) {
-    --left;
-    // PUB never blocks: at the high-water mark it drops the whole message.
-    (void)socket_.send(zmq::buffer(frame), left ? zmq::send_flags::sndmore : zmq::send_flags::none);
-  }
+void ConfigPublisher::Send(Frames frames) {
+  // PUB never blocks: at the high-water mark it drops the whole message.
+  (void)SendMultipart(socket_, frames);
 }
 
 }  // namespace upmesh::router

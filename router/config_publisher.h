@@ -17,6 +17,7 @@
 
 #include "shared/curve.h"
 #include "shared/status.h"
+#include "shared/zmq_frame.h"
 
 namespace upmesh::router {
 
@@ -30,7 +31,7 @@ class ConfigPublisher {
   zmq::socket_t& socket() { return socket_; }  // to attach a monitor before Bind
 
  private:
-  void Send(std::initializer_list<std::string_view> frames);
+  void Send(Frames frames);
 
   zmq::socket_t socket_;
 };

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <initializer_list>
 #include <optional>
 #include <vector>
 
@@ -22,16 +21,12 @@ constexpr int kBatch = 256;
 // A held GRADUAL ramp advances again once the new version was judged healthy this long.
 constexpr int64_t kRampReleaseMs = 1000;
 
-// Sends [peer][frames...] without blocking: false when the peer's queue is
+// Sends [peer][message] without blocking: false when the peer's queue is
 // full; throws zmq::error_t when the peer is gone (ROUTER_MANDATORY).
-bool SendToPeer(zmq::socket_t& socket, std::string_view peer, std::initializer_list<std::string_view> frames) {
-  auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
-  if (!socket.send(zmq::buffer(peer), more)) return false;
-  size_t sent = 0;
-  for (std::string_view frame : frames) {
-    (void)socket.send(zmq::buffer(frame), ++sent < frames.size() ? more : zmq::send_flags::dontwait);
-  }
-  return true;
+template <typename Message>
+bool SendToPeer(zmq::socket_t& socket, std::string_view peer, const Message& message) {
+  Frames frames = wire::Encoded(message);
+  return SendMultipart(socket, peer, frames);
 }
 
 ConnectionDeadlines::Settings ApiConnectionSettings(const RouterConfig& config) {
@@ -167,57 +162,58 @@ void RouterServer::Run() {
 }
 
 void RouterServer::ReadFrontends() {
-  std::vector<zmq::message_t> frames;
+  std::string frontend_id;
+  Frames frames;
   int64_t now = NowMs();
-  for (int i = 0; i < kBatch && ReceiveMultipart(frontends_, &frames); ++i) {
-    if (frames.size() < 3 || View(frames[1]) != wire::kSignature) {
-      LOG_WARN_THROTTLED("dropping a malformed message from a frontend (%zu frames)", frames.size());
-      continue;
-    }
-    OnFrontendControl(std::string(View(frames[0])), frames, now);
+  for (int i = 0; i < kBatch && ReceiveMultipart(frontends_, &frontend_id, &frames); ++i) {
+    OnFrontendControl(frontend_id, frames, now);
   }
 }
 
-void RouterServer::OnFrontendControl(const std::string& frontend_id, std::vector<zmq::message_t>& frames,
-                                     int64_t now) {
-  std::string_view command = View(frames[2]);
-  if (command == wire::kSnapshotRequest && frames.size() == 3) {
-    SendSnapshot(frontends_, frontend_id);
-  } else if (command == wire::kAck && (frames.size() == 4 || frames.size() == 5)) {
-    // [frontend-id][UPM1][ACK][seq][worker-endpoint]
-    bool known = acks_.IsLive(frontend_id);
-    uint64_t seq = std::strtoull(std::string(View(frames[3])).c_str(), nullptr, 10);
-    acks_.Heard(frontend_id, seq, now);
-    if (frames.size() == 5 && frames[4].size() <= kMaxEndpointBytes) {
-      const char* peer = zmq_msg_gets(frames[4].handle(), "Peer-Address");
-      std::string endpoint = AdvertisedEndpoint(std::string(View(frames[4])), peer ? peer : "");
-      if (frontend_endpoints_.Heard(frontend_id, endpoint, now)) {
-        LOG_INFO("frontend %s: workers reach it at %s", frontend_id.c_str(), endpoint.c_str());
-        SendFrontendList();
-      }
-    }
-    if (!known) {
-      LOG_INFO("frontend %s joined the live set", frontend_id.c_str());
-      // A frontend new to this router with another table (this router restarted,
-      // perhaps without its state): it need not wait for a HUGZ to find out.
-      if (seq != clusters_.seq()) SendSnapshot(frontends_, frontend_id);
-    }
-    if (listener_.has_deferred()) ReleaseApiAnswers(now);
-  } else if (command == wire::kRampRequest && frames.size() == 5) {
-    uint64_t wanted = std::strtoull(std::string(View(frames[4])).c_str(), nullptr, 10);
-    SendRampLease(frontend_id, std::string(View(frames[3])), wanted);
-  } else {
-    LOG_WARN_THROTTLED("frontend %s: unknown or malformed message (%zu frames)", frontend_id.c_str(), frames.size());
+void RouterServer::OnFrontendControl(const std::string& frontend_id, const Frames& frames, int64_t now) {
+  std::string_view command;
+  Status status = wire::PeekCommand(frames, &command);
+  if (status.ok() && command == wire::SnapshotRequest::kCommand) {
+    wire::SnapshotRequest request;
+    status = wire::SnapshotRequest::Decode(frames, &request);
+    if (status.ok()) SendSnapshot(frontends_, frontend_id);
+  } else if (status.ok() && command == wire::Ack::kCommand) {
+    wire::Ack ack;
+    status = wire::Ack::Decode(frames, &ack);
+    if (status.ok()) OnAck(frontend_id, ack, now);
+  } else if (status.ok() && command == wire::RampRequest::kCommand) {
+    wire::RampRequest request;
+    status = wire::RampRequest::Decode(frames, &request);
+    if (status.ok()) SendRampLease(frontend_id, std::string(request.uuid), request.count);
+  } else if (status.ok()) {
+    status = Status::InvalidArgument("unknown command " + std::string(command));
   }
+  if (!status.ok()) LOG_WARN_THROTTLED("frontend %s: dropped a message: %s", frontend_id.c_str(), status.message().c_str());
+}
+
+void RouterServer::OnAck(const std::string& frontend_id, const wire::Ack& ack, int64_t now) {
+  bool known = acks_.IsLive(frontend_id);
+  acks_.Heard(frontend_id, ack.seq, now);
+  if (!ack.worker_endpoint.empty()) {
+    std::string endpoint = AdvertisedEndpoint(std::string(ack.worker_endpoint), std::string(ack.peer_address));
+    if (frontend_endpoints_.Heard(frontend_id, endpoint, now)) {
+      LOG_INFO("frontend %s: workers reach it at %s", frontend_id.c_str(), endpoint.c_str());
+      SendFrontendList();
+    }
+  }
+  if (!known) {
+    LOG_INFO("frontend %s joined the live set", frontend_id.c_str());
+    // A frontend new to this router with another table (this router restarted,
+    // perhaps without its state): it need not wait for a HUGZ to find out.
+    if (ack.seq != clusters_.seq()) SendSnapshot(frontends_, frontend_id);
+  }
+  if (listener_.has_deferred()) ReleaseApiAnswers(now);
 }
 
 void RouterServer::SendRampLease(const std::string& frontend_id, const std::string& uuid, uint64_t wanted) {
-  // [frontend-id][UPM1][RAMP][uuid][first][count]
   ClusterRegistry::Lease lease = clusters_.LeaseRamp(uuid, wanted, WallClockMs());
-  std::string first = std::to_string(lease.first);
-  std::string count = std::to_string(lease.count);
   try {
-    if (!SendToPeer(frontends_, frontend_id, {wire::kSignature, wire::kRamp, uuid, first, count})) {
+    if (!SendToPeer(frontends_, frontend_id, wire::Ramp{uuid, lease.first, lease.count})) {
       // Granted but not delivered: those positions are skipped, never handed out twice.
       LOG_WARN_THROTTLED("frontend %s: queue full, ramp lease dropped", frontend_id.c_str());
     }
@@ -237,81 +233,87 @@ void RouterServer::ReleaseApiAnswers(int64_t now) {
 }
 
 void RouterServer::ReadWorkers() {
-  std::vector<zmq::message_t> frames;
-  for (int i = 0; i < kBatch && ReceiveMultipart(workers_, &frames); ++i) {
-    if (frames.size() < 3 || View(frames[1]) != wire::kSignature) {
-      LOG_WARN_THROTTLED("dropping a malformed message from a worker (%zu frames)", frames.size());
-      continue;
-    }
-    OnWorkerMessage(std::string(View(frames[0])), frames);
+  std::string worker_id;
+  Frames frames;
+  for (int i = 0; i < kBatch && ReceiveMultipart(workers_, &worker_id, &frames); ++i) {
+    OnWorkerMessage(worker_id, frames);
   }
 }
 
-void RouterServer::OnWorkerMessage(const std::string& worker_id, std::vector<zmq::message_t>& frames) {
-  std::string_view command = View(frames[2]);
+void RouterServer::OnWorkerMessage(const std::string& worker_id, const Frames& frames) {
   int64_t now = NowMs();
-  if (command == wire::kReady || command == wire::kHeartbeat) {
-    // READY [capacity][incarnation]; HB [capacity][stats-json] (an HB without stats is accepted too).
-    bool shape_ok = command == wire::kReady
-                        ? frames.size() == 5 && frames[4].size() == wire::kIncarnationSize
-                        : frames.size() == 4 || frames.size() == 5;
-    int capacity = shape_ok ? wire::ParseCapacity(View(frames[3])) : -1;
-    if (capacity < 0) {
-      LOG_WARN_THROTTLED("worker %s: malformed %s (capacity or incarnation)", worker_id.c_str(),
-                         std::string(command).c_str());
-      return;
-    }
-    if (command == wire::kHeartbeat && frames.size() == 5) {
-      nlohmann::json stats;
-      Status recorded = ParseJson(View(frames[4]), wire::kWorkerReportLimits, &stats);
-      recorded = recorded.ok() ? clusters_.RecordWorkerStats(worker_id, stats)
-                               : Status::InvalidArgument("stats: " + recorded.message());
-      if (!recorded.ok()) LOG_WARN_THROTTLED("worker %s: HB %s", worker_id.c_str(), recorded.message().c_str());
-      if (auto seq = stats.find("seq"); recorded.ok() && seq != stats.end() && seq->is_number_unsigned()) {
-        timelines_.WorkerAt(worker_id, seq->get<uint64_t>(), WallClockMs());
-      }
-    }
-    bool joined = workers_seen_.Find(worker_id) == nullptr;
-    WorkerState& worker = workers_seen_.Heard(worker_id, capacity, now);
-    if (command == wire::kReady) worker.draining = false;
-    if (joined) {
-      LOG_INFO("worker %s joined (capacity %d)", worker_id.c_str(), capacity);
-      SendFrontendList(worker_id);  // it need not wait a heartbeat to find the frontends
-    }
-  } else if (command == wire::kBye) {
-    if (WorkerState* worker = workers_seen_.Find(worker_id)) {
-      worker->draining = true;
-      workers_seen_.Heard(worker_id, -1, now);
-      LOG_INFO("worker %s is draining", worker_id.c_str());
-    }
-  } else if (command == wire::kHealth) {
-    OnHealth(worker_id, frames, now);
-  } else if (command == wire::kSnapshotRequest) {
-    SendSnapshot(workers_, worker_id);
-  } else if (command == wire::kMismatch) {
+  std::string_view command;
+  Status status = wire::PeekCommand(frames, &command);
+  if (status.ok() && command == wire::Ready::kCommand) {
+    wire::Ready ready;
+    status = wire::Ready::Decode(frames, &ready);
+    if (status.ok()) WorkerHeard(worker_id, ready.capacity, true, now);
+  } else if (status.ok() && command == wire::WorkerHeartbeat::kCommand) {
+    wire::WorkerHeartbeat heartbeat;
+    status = wire::WorkerHeartbeat::Decode(frames, &heartbeat);
+    if (status.ok() && heartbeat.has_stats) OnWorkerStats(worker_id, heartbeat.stats_json);
+    if (status.ok()) WorkerHeard(worker_id, heartbeat.capacity, false, now);
+  } else if (status.ok() && command == wire::Bye::kCommand) {
+    wire::Bye bye;
+    status = wire::Bye::Decode(frames, &bye);
+    if (status.ok()) OnBye(worker_id, now);
+  } else if (status.ok() && command == wire::Health::kCommand) {
+    wire::Health health;
+    status = wire::Health::Decode(frames, &health);
+    if (status.ok()) status = OnHealth(worker_id, health.json, now);
+  } else if (status.ok() && command == wire::SnapshotRequest::kCommand) {
+    wire::SnapshotRequest request;
+    status = wire::SnapshotRequest::Decode(frames, &request);
+    if (status.ok()) SendSnapshot(workers_, worker_id);
+  } else if (status.ok() && command == wire::Mismatch::kCommand) {
+    wire::Mismatch mismatch;
+    status = wire::Mismatch::Decode(frames, &mismatch);
     nlohmann::json report;
-    Status recorded = frames.size() == 4 ? ParseJson(View(frames[3]), wire::kWorkerReportLimits, &report)
-                                         : Status::InvalidArgument("expected one JSON frame");
-    recorded = recorded.ok() ? clusters_.RecordMismatch(worker_id, report, WallClockMs())
-                             : Status::InvalidArgument("MISMATCH: " + recorded.message());
-    if (!recorded.ok()) LOG_WARN_THROTTLED("worker %s: %s", worker_id.c_str(), recorded.message().c_str());
-  } else {
-    LOG_WARN_THROTTLED("worker %s: unknown command", worker_id.c_str());
+    if (status.ok()) status = ParseJson(mismatch.json, wire::kWorkerReportLimits, &report);
+    if (status.ok()) status = clusters_.RecordMismatch(worker_id, report, WallClockMs());
+    if (!status.ok()) status = Status::InvalidArgument("MISMATCH: " + status.message());
+  } else if (status.ok()) {
+    status = Status::InvalidArgument("unknown command " + std::string(command));
+  }
+  if (!status.ok()) LOG_WARN_THROTTLED("worker %s: %s", worker_id.c_str(), status.message().c_str());
+}
+
+void RouterServer::WorkerHeard(const std::string& worker_id, int capacity, bool ready, int64_t now) {
+  bool joined = workers_seen_.Find(worker_id) == nullptr;
+  WorkerState& worker = workers_seen_.Heard(worker_id, capacity, now);
+  if (ready) worker.draining = false;
+  if (joined) {
+    LOG_INFO("worker %s joined (capacity %d)", worker_id.c_str(), capacity);
+    SendFrontendList(worker_id);  // it need not wait a heartbeat to find the frontends
   }
 }
 
-void RouterServer::OnHealth(const std::string& worker_id, std::vector<zmq::message_t>& frames, int64_t now) {
-  // [worker-id][UPM1][HEALTH][report-json]
-  HealthReport report;
-  Status decoded = frames.size() == 4 ? DecodeHealthReport(View(frames[3]), &report)
-                                      : Status::InvalidArgument("HEALTH: expected one report frame");
-  if (!decoded.ok()) {
-    LOG_WARN_THROTTLED("worker %s: %s", worker_id.c_str(), decoded.message().c_str());
-    return;
+void RouterServer::OnWorkerStats(const std::string& worker_id, std::string_view stats_json) {
+  nlohmann::json stats;
+  Status recorded = ParseJson(stats_json, wire::kWorkerReportLimits, &stats);
+  recorded = recorded.ok() ? clusters_.RecordWorkerStats(worker_id, stats)
+                           : Status::InvalidArgument("stats: " + recorded.message());
+  if (!recorded.ok()) LOG_WARN_THROTTLED("worker %s: HB %s", worker_id.c_str(), recorded.message().c_str());
+  if (auto seq = stats.find("seq"); recorded.ok() && seq != stats.end() && seq->is_number_unsigned()) {
+    timelines_.WorkerAt(worker_id, seq->get<uint64_t>(), WallClockMs());
   }
+}
+
+void RouterServer::OnBye(const std::string& worker_id, int64_t now) {
+  if (WorkerState* worker = workers_seen_.Find(worker_id)) {
+    worker->draining = true;
+    workers_seen_.Heard(worker_id, -1, now);
+    LOG_INFO("worker %s is draining", worker_id.c_str());
+  }
+}
+
+Status RouterServer::OnHealth(const std::string& worker_id, std::string_view report_json, int64_t now) {
+  HealthReport report;
+  if (Status decoded = DecodeHealthReport(report_json, &report); !decoded.ok()) return decoded;
   monitor_.Record(worker_id, report, clusters_.table(), now);
   timelines_.WorkerAt(worker_id, report.seq, WallClockMs());
   JudgeVersions(now);
+  return Status::Ok();
 }
 
 void RouterServer::OnConfigChange(uint64_t seq, const nlohmann::json& change) {
@@ -373,15 +375,14 @@ void RouterServer::FinishRollbackTimelines() {
 }
 
 void RouterServer::SendSnapshot(zmq::socket_t& socket, const std::string& peer_id) {
-  // [peer-id][UPM1][SNAPSHOT][seq][clusters-json]: the whole table at seq.
-  std::string seq = std::to_string(clusters_.seq());
-  const std::string& table = clusters_.SnapshotJson();
+  // The whole table at seq.
+  uint64_t seq = clusters_.seq();
   try {
-    if (!SendToPeer(socket, peer_id, {wire::kSignature, wire::kSnapshot, seq, table})) {
+    if (!SendToPeer(socket, peer_id, wire::Snapshot{seq, clusters_.SnapshotJson()})) {
       LOG_WARN("%s: queue full, snapshot not sent (it will ask again)", peer_id.c_str());
       return;
     }
-    LOG_DEBUG("%s: snapshot at seq %s", peer_id.c_str(), seq.c_str());
+    LOG_DEBUG("%s: snapshot at seq %llu", peer_id.c_str(), static_cast<unsigned long long>(seq));
   } catch (const zmq::error_t&) {
     LOG_DEBUG("snapshot for a peer that is gone");
   }
@@ -393,13 +394,12 @@ void RouterServer::SendHeartbeats() {
 }
 
 void RouterServer::SendFrontendList(const std::string& only_worker) {
-  // [worker-id][UPM1][FRONTENDS][endpoints-json]
   std::string list = EncodeFrontendList(frontend_endpoints_.Endpoints());
   std::vector<std::string> unreachable;
   for (const WorkerState& worker : workers_seen_.workers()) {
     if (!only_worker.empty() && worker.id != only_worker) continue;
     try {
-      (void)SendToPeer(workers_, worker.id, {wire::kSignature, wire::kFrontends, list});
+      (void)SendToPeer(workers_, worker.id, wire::Frontends{list});
     } catch (const zmq::error_t&) {
       unreachable.push_back(worker.id);
     }

@@ -52,6 +52,8 @@
 #include "shared/quiet_warning.h"
 #include "shared/worker_registry.h"
 #include "shared/status.h"
+#include "shared/wire.h"
+#include "shared/zmq_frame.h"
 
 namespace upmesh::router {
 
@@ -76,12 +78,17 @@ class RouterServer {
 
  private:
   void ReadFrontends();
-  void OnFrontendControl(const std::string& frontend_id, std::vector<zmq::message_t>& frames, int64_t now);
+  void OnFrontendControl(const std::string& frontend_id, const Frames& frames, int64_t now);
+  void OnAck(const std::string& frontend_id, const wire::Ack& ack, int64_t now);
   void SendRampLease(const std::string& frontend_id, const std::string& uuid, uint64_t wanted);
   // Answers the API changes every live frontend acknowledged (or waited for long enough).
   void ReleaseApiAnswers(int64_t now);
   void ReadWorkers();
-  void OnWorkerMessage(const std::string& worker_id, std::vector<zmq::message_t>& frames);
+  void OnWorkerMessage(const std::string& worker_id, const Frames& frames);
+  // READY (ready) or HB: the worker is alive with `capacity`.
+  void WorkerHeard(const std::string& worker_id, int capacity, bool ready, int64_t now);
+  void OnWorkerStats(const std::string& worker_id, std::string_view stats_json);
+  void OnBye(const std::string& worker_id, int64_t now);
   void SendSnapshot(zmq::socket_t& socket, const std::string& peer_id);
   void SendHeartbeats();
   // FRONTENDS to every worker (or to `only_worker`).
@@ -92,7 +99,7 @@ class RouterServer {
   nlohmann::json DescribePeers(int64_t now) const;
 
   // Monitoring and rollback.
-  void OnHealth(const std::string& worker_id, std::vector<zmq::message_t>& frames, int64_t now);
+  Status OnHealth(const std::string& worker_id, std::string_view report_json, int64_t now);
   void OnConfigChange(uint64_t seq, const nlohmann::json& change);
   // Judges the newest version; rolls it back if unhealthy; holds its GRADUAL ramp unless healthy.
   void JudgeVersions(int64_t now);

@@ -10,32 +10,33 @@
 namespace upmesh {
 namespace {
 
-std::string_view View(const zmq::message_t& message) {
-  return std::string_view(static_cast<const char*>(message.data()), message.size());
-}
-
-unsigned long long SeqOf(const zmq::message_t& frame) {
-  return std::strtoull(std::string(View(frame)).c_str(), nullptr, 10);
-}
-
 }  // namespace
 
-bool ConfigFollower::OnBroadcast(const std::vector<zmq::message_t>& frames, int64_t now_ms) {
+bool ConfigFollower::OnBroadcast(const Frames& frames, int64_t now_ms) {
   heard_ms_ = now_ms;
-  if (frames.size() < 3 || View(frames[0]) != wire::kSignature) return false;
-  std::string_view command = View(frames[1]);
-  unsigned long long seq = SeqOf(frames[2]);
-  if (command == wire::kPublisherHeartbeat) {
-    if (replica_.loaded() && seq != replica_.seq()) {
-      LOG_INFO("config seq %llu announced, ours is %llu: fetching a snapshot", seq,
-               static_cast<unsigned long long>(replica_.seq()));
+  std::string_view command;
+  if (!wire::PeekCommand(frames, &command).ok()) return false;
+  if (command == wire::PublisherHeartbeat::kCommand) {
+    wire::PublisherHeartbeat heartbeat;
+    if (Status decoded = wire::PublisherHeartbeat::Decode(frames, &heartbeat); !decoded.ok()) {
+      LOG_WARN_THROTTLED("config broadcast: %s", decoded.message().c_str());
+      return false;
+    }
+    if (replica_.loaded() && heartbeat.seq != replica_.seq()) {
+      LOG_INFO("config seq %llu announced, ours is %llu: fetching a snapshot",
+               static_cast<unsigned long long>(heartbeat.seq), static_cast<unsigned long long>(replica_.seq()));
       WantSnapshot(now_ms);
     }
     return false;
   }
-  if (command != wire::kUpdate || frames.size() != 4) return false;
+  wire::Update update;
+  if (Status decoded = wire::Update::Decode(frames, &update); !decoded.ok()) {
+    LOG_WARN_THROTTLED("config broadcast: %s", decoded.message().c_str());
+    return false;
+  }
+  unsigned long long seq = update.seq;
   nlohmann::json change;
-  if (Status parsed = ParseJson(View(frames[3]), wire::kClusterFrameLimits, &change); !parsed.ok()) {
+  if (Status parsed = ParseJson(update.change_json, wire::kClusterFrameLimits, &change); !parsed.ok()) {
     LOG_WARN("config update %llu is not valid JSON (%s): fetching a snapshot", seq, parsed.message().c_str());
     WantSnapshot(now_ms);
     return false;
@@ -59,14 +60,15 @@ bool ConfigFollower::OnBroadcast(const std::vector<zmq::message_t>& frames, int6
   return false;
 }
 
-bool ConfigFollower::OnSnapshot(const std::vector<zmq::message_t>& frames) {
-  if (frames.size() != 4) {
-    LOG_WARN("dropped a malformed SNAPSHOT (%zu frames)", frames.size());
+bool ConfigFollower::OnSnapshot(const Frames& frames) {
+  wire::Snapshot snapshot;
+  if (Status decoded = wire::Snapshot::Decode(frames, &snapshot); !decoded.ok()) {
+    LOG_WARN("dropped a malformed SNAPSHOT: %s", decoded.message().c_str());
     return false;
   }
-  unsigned long long seq = SeqOf(frames[2]);
+  unsigned long long seq = snapshot.seq;
   nlohmann::json clusters;
-  Status status = ParseJson(View(frames[3]), wire::kClusterFrameLimits, &clusters);
+  Status status = ParseJson(snapshot.clusters_json, wire::kClusterFrameLimits, &clusters);
   if (status.ok()) status = replica_.ApplySnapshot(seq, clusters);
   if (!status.ok()) {
     LOG_ERROR("snapshot from the router not understood: %s", status.message().c_str());

@@ -19,6 +19,7 @@
 #include <zmq.hpp>
 
 #include "shared/cluster_replica.h"
+#include "shared/zmq_frame.h"
 
 namespace upmesh {
 
@@ -35,9 +36,9 @@ class ConfigFollower {
   // Starts the publisher-silence clock.
   void Start(int64_t now_ms) { heard_ms_ = now_ms; }
   // One broadcast message [UPM1][UPDATE|HUGZ][seq]...; true when the table changed.
-  bool OnBroadcast(const std::vector<zmq::message_t>& frames, int64_t now_ms);
+  bool OnBroadcast(const Frames& frames, int64_t now_ms);
   // A SNAPSHOT answer [UPM1][SNAPSHOT][seq][clusters-json]; true when applied.
-  bool OnSnapshot(const std::vector<zmq::message_t>& frames);
+  bool OnSnapshot(const Frames& frames);
   void WantSnapshot(int64_t now_ms);
   // True when SNAPSHOT? should go out now; schedules the next retry.
   bool SnapshotDue(int64_t now_ms);

@@ -40,18 +40,10 @@ Status ConfigSubscriber::Open(int epoll_fd) {
   return Status::Ok();
 }
 
-bool ConfigSubscriber::Receive(std::vector<zmq::message_t>* frames) {
+bool ConfigSubscriber::Receive(Frames* frames) {
   // Asking ZMQ_EVENTS processes pending commands and re-arms ZMQ_FD.
   if (!(socket_.get(zmq::sockopt::events) & ZMQ_POLLIN)) return false;
-  frames->clear();
-  do {
-    frames->emplace_back();
-    if (!socket_.recv(frames->back(), zmq::recv_flags::dontwait)) {
-      frames->pop_back();
-      break;
-    }
-  } while (frames->back().more());
-  return !frames->empty();
+  return ReceiveMultipart(socket_, frames);
 }
 
 }  // namespace upmesh

@@ -13,6 +13,7 @@
 
 #include "shared/curve.h"
 #include "shared/status.h"
+#include "shared/zmq_frame.h"
 
 namespace upmesh {
 
@@ -27,7 +28,7 @@ class ConfigSubscriber {
   Status Open(int epoll_fd = -1);
   void* handle() { return socket_.handle(); }
   // One whole message into *frames; false when none is waiting.
-  bool Receive(std::vector<zmq::message_t>* frames);
+  bool Receive(Frames* frames);
 
  private:
   zmq::context_t* context_;

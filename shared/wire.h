@@ -1,5 +1,16 @@
 // The upmesh wire protocol between frontend, router and worker (ZeroMQ
-// multipart messages). docs/protocol.md is the prose version of this file.
+// multipart messages), and its one codec. docs/protocol.md is the prose
+// version of this file.
+//
+// Each message below is a struct with Encode (to the frames from the
+// signature on) and Decode (from the frames after any routing id), which
+// checks the frame count, signature, command and every field, and says what
+// is wrong. A receiver reads the command with PeekCommand, then decodes that
+// message; ROUTER sockets' routing ids are taken off and put on by the
+// ReceiveMultipart / SendMultipart overloads in shared/zmq_frame.h.
+// String fields view bytes owned elsewhere: the decoded frames, or the
+// caller's strings being encoded. REQ and REP carry head and body as ZeroMQ
+// messages, moved in and out without a copy.
 //
 // Every message starts with the signature frame "UPM1" and a command frame.
 // A peer that sees another signature drops the message and logs it, so a
@@ -64,29 +75,18 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <zmq.hpp>
 
 #include "shared/cluster_limits.h"
 #include "shared/json_parse.h"
+#include "shared/status.h"
+#include "shared/zmq_frame.h"
 
 namespace upmesh::wire {
 
 constexpr std::string_view kSignature = "UPM1";
-
-constexpr std::string_view kRequest = "REQ";
-constexpr std::string_view kReply = "REP";
-constexpr std::string_view kReady = "READY";
-constexpr std::string_view kHeartbeat = "HB";
-constexpr std::string_view kBye = "BYE";
-constexpr std::string_view kSnapshotRequest = "SNAPSHOT?";
-constexpr std::string_view kSnapshot = "SNAPSHOT";
-constexpr std::string_view kMismatch = "MISMATCH";
-constexpr std::string_view kHealth = "HEALTH";
-constexpr std::string_view kUpdate = "UPDATE";
-constexpr std::string_view kPublisherHeartbeat = "HUGZ";
-constexpr std::string_view kAck = "ACK";
-constexpr std::string_view kRampRequest = "RAMP?";
-constexpr std::string_view kRamp = "RAMP";
-constexpr std::string_view kFrontends = "FRONTENDS";
 
 constexpr size_t kRequestIdSize = 8;
 constexpr size_t kIncarnationSize = 16;
@@ -148,5 +148,165 @@ struct RouteStamp {
   std::string Encode() const;
   static bool Decode(std::string_view bytes, RouteStamp* stamp);
 };
+
+// The command of a message (frames from the signature on), viewing
+// frames[1]; refused when the frames do not start with the signature and a
+// command.
+Status PeekCommand(const Frames& frames, std::string_view* command);
+
+// The messages. Each has kCommand, Encode(Frames*), which replaces the
+// frames' contents with the whole message, and a static Decode(frames,
+// message) refusing anything but exactly that message, with the reason.
+
+// REQ, frontend -> worker: the data path. Encode moves the ZeroMQ fields
+// into the frames and Decode moves them out, so neither copies the bytes.
+struct Request {
+  static constexpr std::string_view kCommand = "REQ";
+  zmq::message_t request_id;  // kRequestIdSize bytes
+  RequestMeta meta;
+  RouteStamp stamp;
+  zmq::message_t head;  // never empty
+  zmq::message_t body;
+
+  void Encode(Frames* frames);
+  static Status Decode(Frames& frames, Request* request);
+  // The request-id of an encoded REQ (the frames Encode made).
+  static std::string_view RequestIdOf(const Frames& encoded);
+};
+
+// REP, worker -> frontend, on the link its REQ came in on. As REQ, no copies.
+struct Reply {
+  static constexpr std::string_view kCommand = "REP";
+  zmq::message_t request_id;  // kRequestIdSize bytes
+  ReplyMeta meta;
+  zmq::message_t head;
+  zmq::message_t body;
+
+  void Encode(Frames* frames);
+  static Status Decode(Frames& frames, Reply* reply);
+};
+
+// READY, worker -> frontend and worker -> router, on every (re)connect.
+struct Ready {
+  static constexpr std::string_view kCommand = "READY";
+  int capacity = 0;              // ParseCapacity's range
+  std::string_view incarnation;  // kIncarnationSize hex digits
+
+  void Encode(Frames* frames) const;
+  static Status Decode(const Frames& frames, Ready* ready);
+};
+
+// HB, worker -> frontend [capacity] and worker -> router [capacity][stats-json].
+struct WorkerHeartbeat {
+  static constexpr std::string_view kCommand = "HB";
+  int capacity = 0;
+  bool has_stats = false;
+  std::string_view stats_json;  // when has_stats
+
+  void Encode(Frames* frames) const;
+  static Status Decode(const Frames& frames, WorkerHeartbeat* heartbeat);
+};
+
+// A message that is its command alone: the frontend's HB to a worker, BYE, SNAPSHOT?.
+template <const std::string_view& Command>
+struct Bare {
+  static constexpr std::string_view kCommand = Command;
+  void Encode(Frames* frames) const;
+  static Status Decode(const Frames& frames, Bare* bare);
+};
+inline constexpr std::string_view kHeartbeatCommand = "HB";
+inline constexpr std::string_view kByeCommand = "BYE";
+inline constexpr std::string_view kSnapshotRequestCommand = "SNAPSHOT?";
+using FrontendHeartbeat = Bare<kHeartbeatCommand>;
+using Bye = Bare<kByeCommand>;
+using SnapshotRequest = Bare<kSnapshotRequestCommand>;
+
+// SNAPSHOT, router -> frontend or worker: the whole table at seq.
+struct Snapshot {
+  static constexpr std::string_view kCommand = "SNAPSHOT";
+  uint64_t seq = 0;
+  std::string_view clusters_json;
+
+  void Encode(Frames* frames) const;
+  static Status Decode(const Frames& frames, Snapshot* snapshot);
+};
+
+// ACK, frontend -> router. An ACK without worker-endpoint is accepted
+// (endpoint empty).
+struct Ack {
+  static constexpr std::string_view kCommand = "ACK";
+  uint64_t seq = 0;
+  std::string_view worker_endpoint;  // at most kMaxEndpointBytes (shared/frontend_list.h)
+  // Decoded only: the connection's Peer-Address (ZeroMQ metadata), empty if unknown.
+  std::string_view peer_address;
+
+  void Encode(Frames* frames) const;
+  static Status Decode(const Frames& frames, Ack* ack);
+};
+
+// RAMP?, frontend -> router.
+struct RampRequest {
+  static constexpr std::string_view kCommand = "RAMP?";
+  std::string_view uuid;
+  uint64_t count = 0;
+
+  void Encode(Frames* frames) const;
+  static Status Decode(const Frames& frames, RampRequest* request);
+};
+
+// RAMP, router -> frontend: positions first+1 .. first+count.
+struct Ramp {
+  static constexpr std::string_view kCommand = "RAMP";
+  std::string_view uuid;
+  uint64_t first = 0;
+  uint64_t count = 0;
+
+  void Encode(Frames* frames) const;
+  static Status Decode(const Frames& frames, Ramp* ramp);
+};
+
+// A message of one JSON frame: FRONTENDS, MISMATCH, HEALTH. Decode checks
+// the frame is there; the JSON is the caller's to parse.
+template <const std::string_view& Command>
+struct JsonMessage {
+  static constexpr std::string_view kCommand = Command;
+  std::string_view json;
+
+  void Encode(Frames* frames) const;
+  static Status Decode(const Frames& frames, JsonMessage* message);
+};
+inline constexpr std::string_view kFrontendsCommand = "FRONTENDS";
+inline constexpr std::string_view kMismatchCommand = "MISMATCH";
+inline constexpr std::string_view kHealthCommand = "HEALTH";
+using Frontends = JsonMessage<kFrontendsCommand>;  // router -> worker, the router's heartbeat
+using Mismatch = JsonMessage<kMismatchCommand>;    // worker -> router
+using Health = JsonMessage<kHealthCommand>;        // worker -> router
+
+// UPDATE, router PUB: one change, seq = previous + 1.
+struct Update {
+  static constexpr std::string_view kCommand = "UPDATE";
+  uint64_t seq = 0;
+  std::string_view change_json;
+
+  void Encode(Frames* frames) const;
+  static Status Decode(const Frames& frames, Update* update);
+};
+
+// HUGZ, router PUB: the publisher's heartbeat, its current seq.
+struct PublisherHeartbeat {
+  static constexpr std::string_view kCommand = "HUGZ";
+  uint64_t seq = 0;
+
+  void Encode(Frames* frames) const;
+  static Status Decode(const Frames& frames, PublisherHeartbeat* heartbeat);
+};
+
+// The frames of `message`, for callers that keep no buffer to reuse.
+template <typename Message>
+Frames Encoded(Message&& message) {
+  Frames frames;
+  message.Encode(&frames);
+  return frames;
+}
 
 }  // namespace upmesh::wire

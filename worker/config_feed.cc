@@ -20,20 +20,20 @@ Status ConfigFeed::Open(int epoll_fd) {
 }
 
 void ConfigFeed::ReceiveUpdates() {
-  std::vector<zmq::message_t> frames;
+  Frames frames;
   while (subscriber_.Receive(&frames)) {
     if (follower_.OnBroadcast(frames, *now_ms_)) on_change_();
   }
 }
 
-void ConfigFeed::OnSnapshot(std::vector<zmq::message_t>& frames) {
+void ConfigFeed::OnSnapshot(const Frames& frames) {
   if (follower_.OnSnapshot(frames)) on_change_();
 }
 
 void ConfigFeed::Tick() {
   if (!follower_.SnapshotDue(*now_ms_)) return;
-  zmq::message_t frames[2] = {Frame(wire::kSignature), Frame(wire::kSnapshotRequest)};
-  if (!link_->Send(frames, 2)) follower_.SnapshotRefused(*now_ms_);  // not connected yet
+  Frames frames = wire::Encoded(wire::SnapshotRequest{});
+  if (!link_->Send(frames)) follower_.SnapshotRefused(*now_ms_);  // not connected yet
 }
 
 }  // namespace upmesh::worker

@@ -36,7 +36,7 @@ class ConfigFeed {
   // Applies every broadcast message waiting.
   void ReceiveUpdates();
   // A SNAPSHOT message from the router: [UPM1][SNAPSHOT][seq][clusters].
-  void OnSnapshot(std::vector<zmq::message_t>& frames);
+  void OnSnapshot(const Frames& frames);
   // The router may have restarted, or a request is stamped newer than the table.
   void WantSnapshot() { follower_.WantSnapshot(*now_ms_); }
   // Sends SNAPSHOT? when one is wanted and due (ConfigFollower's rules).

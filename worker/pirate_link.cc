@@ -22,7 +22,6 @@ constexpr int kReadyRetryMs = 20;  // while the connection is not up yet
 PirateLink::PirateLink(zmq::context_t* context, Options options)
     : context_(context),
       options_(std::move(options)),
-      capacity_text_(std::to_string(options_.capacity)),
       incarnation_(wire::MakeIncarnation()) {}
 
 PirateLink::~PirateLink() { Close(); }
@@ -69,7 +68,7 @@ void PirateLink::Close() {
 }
 
 void PirateLink::TrySendReady(int64_t now_ms) {
-  if (!SendControl(wire::kReady)) {  // not connected yet
+  if (!SendControl(wire::Ready{options_.capacity, incarnation_})) {  // not connected yet
     next_heartbeat_ms_ = now_ms + kReadyRetryMs;
     return;
   }
@@ -80,45 +79,26 @@ void PirateLink::TrySendReady(int64_t now_ms) {
   LOG_DEBUG("READY sent to %s %s", options_.peer.c_str(), options_.endpoint.c_str());
 }
 
-bool PirateLink::Receive(std::vector<zmq::message_t>* frames, int64_t now_ms) {
+bool PirateLink::Receive(Frames* frames, int64_t now_ms) {
   if (!socket_) return false;
   // ZMQ_EVENTS also processes the socket's pending commands, which is what
   // re-arms ZMQ_FD; so ask it each time rather than relying on EAGAIN.
   if (!(socket_.get(zmq::sockopt::events) & ZMQ_POLLIN)) return false;
-  frames->clear();
-  do {
-    frames->emplace_back();
-    if (!socket_.recv(frames->back(), zmq::recv_flags::dontwait)) {
-      frames->pop_back();  // cannot happen mid-message: parts arrive together
-      break;
-    }
-  } while (frames->back().more());
+  if (!ReceiveMultipart(socket_, frames)) return false;
   last_heard_ms_ = now_ms;
   if (peer_silent_) {
     LOG_INFO("%s %s is back", options_.peer.c_str(), options_.endpoint.c_str());
     peer_silent_ = false;
   }
-  return !frames->empty();
-}
-
-bool PirateLink::Send(zmq::message_t* frames, size_t count) {
-  for (size_t i = 0; i < count; ++i) {
-    zmq::send_flags flags = zmq::send_flags::dontwait;
-    if (i + 1 < count) flags = flags | zmq::send_flags::sndmore;
-    // Only the first part can be refused (no connection, or queue full):
-    // ZeroMQ takes the rest of a message once it took the first.
-    if (!socket_.send(frames[i], flags)) return false;
-  }
   return true;
 }
 
-bool PirateLink::SendControl(std::string_view command) {
-  if (command == wire::kReady) {
-    zmq::message_t frames[4] = {Frame(wire::kSignature), Frame(command), Frame(capacity_text_), Frame(incarnation_)};
-    return Send(frames, 4);
-  }
-  zmq::message_t frames[2] = {Frame(wire::kSignature), Frame(command)};
-  return Send(frames, 2);
+bool PirateLink::Send(Frames& frames) { return SendMultipart(socket_, frames); }
+
+template <typename Message>
+bool PirateLink::SendControl(const Message& message) {
+  message.Encode(&control_frames_);
+  return Send(control_frames_);
 }
 
 void PirateLink::Tick(int64_t now_ms) {
@@ -151,9 +131,8 @@ void PirateLink::Tick(int64_t now_ms) {
     return;
   }
   if (now_ms >= next_heartbeat_ms_) {
-    zmq::message_t frames[4] = {Frame(wire::kSignature), Frame(wire::kHeartbeat), Frame(capacity_text_),
-                                Frame(options_.stats ? options_.stats() : std::string())};
-    Send(frames, options_.stats ? 4 : 3);
+    std::string stats = options_.stats ? options_.stats() : std::string();
+    SendControl(wire::WorkerHeartbeat{options_.capacity, options_.stats != nullptr, stats});
     next_heartbeat_ms_ = now_ms + options_.heartbeat_ms;
   }
 }
@@ -167,7 +146,7 @@ int64_t PirateLink::next_tick_ms() const {
 
 void PirateLink::SayBye() {
   if (said_bye_) return;
-  SendControl(wire::kBye);
+  SendControl(wire::Bye{});
   said_bye_ = true;
 }
 

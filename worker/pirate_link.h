@@ -33,6 +33,7 @@
 #include "shared/curve.h"
 #include "shared/quiet_warning.h"
 #include "shared/status.h"
+#include "shared/zmq_frame.h"
 
 namespace upmesh::worker {
 
@@ -60,12 +61,12 @@ class PirateLink {
 
   // Receives one whole message into *frames (replacing its contents).
   // Returns false when none is waiting.
-  bool Receive(std::vector<zmq::message_t>* frames, int64_t now_ms);
+  bool Receive(Frames* frames, int64_t now_ms);
 
-  // Sends a multipart message without blocking. Returns false if the socket
-  // refused it (no connection, or send queue full); nothing is sent
-  // then.
-  bool Send(zmq::message_t* frames, size_t count);
+  // Sends a whole message (wire.h's Encode) without blocking, consuming the
+  // frames. Returns false if the socket refused it (no connection, or send
+  // queue full); nothing is sent then.
+  bool Send(Frames& frames);
 
   // Sends heartbeats when due and reconnects when the peer went silent.
   void Tick(int64_t now_ms);
@@ -90,13 +91,15 @@ class PirateLink {
  private:
   Status Connect(int64_t now_ms);
   void Close();
-  bool SendControl(std::string_view command);
+  // Encodes `message` into control_frames_ and sends it.
+  template <typename Message>
+  bool SendControl(const Message& message);
   void TrySendReady(int64_t now_ms);
 
   zmq::context_t* context_;
   const Options options_;
-  const std::string capacity_text_;
   const std::string incarnation_;  // wire::MakeIncarnation(), once per process
+  Frames control_frames_;          // READY, HB, BYE: reused
   zmq::socket_t socket_;
   int epoll_fd_ = -1;
   int zmq_fd_ = -1;

@@ -28,18 +28,9 @@ constexpr int kMaxEventsPerWait = 256;
 // Messages handled per frontend link per loop turn, so that a flood of requests cannot
 // starve the backend connections (the rest are handled next turn).
 constexpr int kMaxLinkMessagesPerTurn = 1024;
-// Bodies at least this big go to ZeroMQ without a copy.
-constexpr size_t kZeroCopyBytes = 4096;
 // How long a request stamped with a newer config than ours waits for it.
 constexpr int64_t kConfigWaitMs = 2000;
 constexpr int64_t kResolveRetryMs = 5000;
-
-zmq::message_t BodyFrame(std::string body) {
-  if (body.size() < kZeroCopyBytes) return Frame(body);
-  auto* owned = new std::string(std::move(body));
-  return zmq::message_t(
-      owned->data(), owned->size(), [](void*, void* hint) { delete static_cast<std::string*>(hint); }, owned);
-}
 
 }  // namespace
 
@@ -186,28 +177,27 @@ void Worker::ReceiveFromRouter() {
   while (link_.Receive(&frames_, now_ms_)) HandleRouterMessage(frames_);
 }
 
-void Worker::HandleRouterMessage(std::vector<zmq::message_t>& frames) {
-  if (frames.size() < 2 || View(frames[0]) != wire::kSignature) {
-    LOG_WARN("dropped a message from the router without the %s signature (%zu frame(s))",
-             std::string(wire::kSignature).c_str(), frames.size());
+void Worker::HandleRouterMessage(Frames& frames) {
+  std::string_view command;
+  if (Status peeked = wire::PeekCommand(frames, &command); !peeked.ok()) {
+    LOG_WARN("dropped a message from the router: %s", peeked.message().c_str());
     return;
   }
-  std::string_view command = View(frames[1]);
-  if (command == wire::kFrontends) {
+  if (command == wire::Frontends::kCommand) {
     OnFrontendList(frames);
-  } else if (command == wire::kSnapshot) {
+  } else if (command == wire::Snapshot::kCommand) {
     config_feed_.OnSnapshot(frames);
-  } else if (command != wire::kHeartbeat) {  // liveness is noted by PirateLink
+  } else if (command != wire::FrontendHeartbeat::kCommand) {  // liveness is noted by PirateLink
     LOG_WARN("dropped a router message with unknown command \"%.*s\"", static_cast<int>(command.size()),
              command.data());
   }
 }
 
-void Worker::OnFrontendList(std::vector<zmq::message_t>& frames) {
-  // [UPM1][FRONTENDS][endpoints-json]
+void Worker::OnFrontendList(const Frames& frames) {
+  wire::Frontends message;
   std::set<std::string> endpoints;
-  Status decoded = frames.size() == 3 ? DecodeFrontendList(View(frames[2]), &endpoints)
-                                      : Status::InvalidArgument("FRONTENDS: expected one JSON frame");
+  Status decoded = wire::Frontends::Decode(frames, &message);
+  if (decoded.ok()) decoded = DecodeFrontendList(message.json, &endpoints);
   if (!decoded.ok()) {
     LOG_WARN_THROTTLED("router: %s", decoded.message().c_str());
     return;
@@ -246,11 +236,12 @@ void Worker::ReceiveFromFrontends(bool* more_waiting) {
   for (auto& [endpoint, link] : frontend_links_) {
     int handled = 0;
     for (; handled < kMaxLinkMessagesPerTurn && link->Receive(&frames_, now_ms_); ++handled) {
-      if (frames_.size() < 2 || View(frames_[0]) != wire::kSignature) {
-        LOG_WARN_THROTTLED("dropped a message from frontend %s without the signature", endpoint.c_str());
-      } else if (View(frames_[1]) == wire::kRequest) {
+      std::string_view command;
+      if (Status peeked = wire::PeekCommand(frames_, &command); !peeked.ok()) {
+        LOG_WARN_THROTTLED("dropped a message from frontend %s: %s", endpoint.c_str(), peeked.message().c_str());
+      } else if (command == wire::Request::kCommand) {
         AcceptRequest(endpoint, frames_);
-      } else if (View(frames_[1]) != wire::kHeartbeat) {
+      } else if (command != wire::FrontendHeartbeat::kCommand) {
         LOG_WARN_THROTTLED("dropped a message from frontend %s with an unknown command", endpoint.c_str());
       }
     }
@@ -258,28 +249,21 @@ void Worker::ReceiveFromFrontends(bool* more_waiting) {
   }
 }
 
-void Worker::AcceptRequest(const std::string& origin, std::vector<zmq::message_t>& frames) {
-  // [UPM1][REQ][request-id][request-meta][route-stamp][head][body]
-  wire::RequestMeta meta;
-  wire::RouteStamp stamp;
-  if (frames.size() != 7) {
-    LOG_WARN_THROTTLED("dropped a malformed REQ: %zu frames, expected 7", frames.size());
-    return;
-  }
-  if (frames[2].size() != wire::kRequestIdSize || !wire::RequestMeta::Decode(View(frames[3]), &meta) ||
-      !wire::RouteStamp::Decode(View(frames[4]), &stamp) || frames[5].size() == 0) {
-    LOG_WARN_THROTTLED("dropped a malformed REQ: bad request-id, request-meta, route stamp or empty head");
+void Worker::AcceptRequest(const std::string& origin, Frames& frames) {
+  wire::Request decoded;
+  if (Status status = wire::Request::Decode(frames, &decoded); !status.ok()) {
+    LOG_WARN_THROTTLED("dropped a malformed REQ from frontend %s: %s", origin.c_str(), status.message().c_str());
     return;
   }
   requests_.emplace_back();
   ClientRequest* request = &requests_.back();
   request->self = std::prev(requests_.end());
   request->origin = origin;
-  request->request_id = std::move(frames[2]);
-  request->meta = meta;
-  request->stamp = stamp;
-  request->head = std::move(frames[5]);
-  request->body = std::move(frames[6]);
+  request->request_id = std::move(decoded.request_id);
+  request->meta = decoded.meta;
+  request->stamp = decoded.stamp;
+  request->head = std::move(decoded.head);
+  request->body = std::move(decoded.body);
   if (access_log_) request->received_us = NowUs();
 
   if (RequestsInProgress() > static_cast<size_t>(options_.config.capacity)) {
@@ -336,18 +320,16 @@ void Worker::ReleaseWaitingForConfig() {
 
 void Worker::SendReply(ClientRequest* request, int status, bool generated, const std::string& head,
                        std::string body) {
-  wire::ReplyMeta meta;
-  meta.status = static_cast<uint16_t>(status);
-  meta.flags = generated ? wire::ReplyMeta::kGenerated : 0;
   if (access_log_) LogAccess(*request, status, generated, body.size());
-  zmq::message_t frames[6] = {Frame(wire::kSignature),
-                              Frame(wire::kReply),
-                              std::move(request->request_id),
-                              Frame(meta.Encode()),
-                              Frame(head),
-                              BodyFrame(std::move(body))};
+  wire::Reply reply;
+  reply.request_id = std::move(request->request_id);
+  reply.meta.status = static_cast<uint16_t>(status);
+  reply.meta.flags = generated ? wire::ReplyMeta::kGenerated : 0;
+  reply.head = Frame(head);
+  reply.body = OwningFrame(std::move(body));
+  reply.Encode(&reply_frames_);
   auto link = frontend_links_.find(request->origin);
-  if (link == frontend_links_.end() || !link->second->Send(frames, 6)) {
+  if (link == frontend_links_.end() || !link->second->Send(reply_frames_)) {
     // The frontend retries an idempotent request elsewhere, or answers the client itself.
     LOG_WARN_THROTTLED("reply (status %d) dropped: frontend %s gone or its send queue full", status,
                        request->origin.c_str());
@@ -547,8 +529,8 @@ void Worker::FinishConcurrent(ClientRequest* request) {
                              {"request", std::string(RequestLineOf(View(request->head)))},
                              {"differences", verdict.differences}};
     std::string text = report.dump();
-    zmq::message_t frames[3] = {Frame(wire::kSignature), Frame(wire::kMismatch), Frame(text)};
-    link_.Send(frames, 3);
+    Frames frames = wire::Encoded(wire::Mismatch{text});
+    link_.Send(frames);
     LOG_INFO_THROTTLED("CONCURRENT mismatch: %s", text.c_str());
   }
   std::string marker = std::string("X-Upmesh-Concurrent: ") + (match ? "match" : "mismatch") + "\r\n";
@@ -686,8 +668,8 @@ void Worker::MaybeSendHealthReport() {
   HealthReport report = health_.TakeReport(config_feed_.replica().seq());
   report.servers = std::move(servers);
   std::string text = EncodeHealthReport(report);
-  zmq::message_t frames[3] = {Frame(wire::kSignature), Frame(wire::kHealth), Frame(text)};
-  link_.Send(frames, 3);  // refused while not connected: those figures are lost
+  Frames frames = wire::Encoded(wire::Health{text});
+  link_.Send(frames);  // refused while not connected: those figures are lost
 }
 
 std::string Worker::StatsJson() const {

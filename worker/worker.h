@@ -90,14 +90,14 @@ class Worker : private Upstream::Listener {
  private:
   // Control: the router link.
   void ReceiveFromRouter();
-  void HandleRouterMessage(std::vector<zmq::message_t>& frames);
+  void HandleRouterMessage(Frames& frames);
   // The frontend links: opened and closed by the router's list (link_set.h).
-  void OnFrontendList(std::vector<zmq::message_t>& frames);
+  void OnFrontendList(const Frames& frames);
   void ReconcileFrontendLinks();
   void OpenFrontendLink(const std::string& endpoint);
   // Requests: from the frontends, into routing or a queue, and one reply each.
   void ReceiveFromFrontends(bool* more_waiting);
-  void AcceptRequest(const std::string& origin, std::vector<zmq::message_t>& frames);
+  void AcceptRequest(const std::string& origin, Frames& frames);
   // Routes a request admitted within capacity, or parks it until the
   // replica covers its stamp.
   void Admit(ClientRequest* request);
@@ -183,7 +183,8 @@ class Worker : private Upstream::Listener {
   int64_t drain_deadline_ms_ = 0;
 
   std::mt19937 random_{std::random_device{}()};  // new GRADUAL clients' positions
-  std::vector<zmq::message_t> frames_;  // reused for every incoming message
+  Frames frames_;        // reused for every incoming message
+  Frames reply_frames_;  // reused for every REP
   std::unique_ptr<AccessLog> access_log_;  // worker.accessLog; nullptr when off
   std::unique_ptr<MetricsEndpoint> metrics_;  // worker.metricsPort; nullptr when off
 };
