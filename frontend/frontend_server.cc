@@ -482,8 +482,8 @@ void FrontendServer::OnReply(wire::Reply& reply) {
     slot.head.assign(static_cast<const char*>(reply.head.data()), reply.head.size());
     slot.body = std::move(reply.body);
     slot.ready = true;
-    slot.status = reply_meta.status;
-    slot.generated = (reply_meta.flags & wire::ReplyMeta::kGenerated) != 0;
+    slot.status = reply.meta.status;
+    slot.generated = (reply.meta.flags & wire::ReplyMeta::kGenerated) != 0;
     break;
   }
   Pump(connection);
