@@ -54,17 +54,9 @@ inline bool ReceiveMultipart(zmq::socket_t& socket, Frames* frames) {
 // From a ROUTER socket: the sender's routing id into *routing_id, the rest
 // of its message (the frames from the signature on) into *frames.
 inline bool ReceiveMultipart(zmq::socket_t& socket, std::string* routing_id, Frames* frames) {
-  frames->clear();
-  zmq::message_t id;
-  if (!socket.recv(id, zmq::recv_flags::dontwait)) return false;
-  routing_id->assign(static_cast<const char*>(id.data()), id.size());
-  bool more = id.more();
-  while (more) {
-    zmq::message_t next;
-    (void)socket.recv(next);
-    more = next.more();
-    frames->push_back(std::move(next));
-  }
+  if (!ReceiveMultipart(socket, frames)) return false;
+  routing_id->assign(View(frames->front()));
+  frames->erase(frames->begin());
   return true;
 }
 
